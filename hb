@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Hybrid-Bridge launcher: installs missing system packages, builds what is out of date, runs the CLI.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+"$root/scripts/system-packages" --ensure >&2
+classpath_file="$root/runners/target/hb.classpath"
+if [[ ! -f "$classpath_file" ]] || [[ -n "$(find "$root" -path "$root/*/target" -prune -o \
+      \( -path '*/src/*' -o -name pom.xml \) -type f -newer "$classpath_file" -print -quit)" ]]; then
+  echo "hb: building (mvn package, tests skipped)..." >&2
+  (cd "$root" && mvn -B -q -Dstyle.color=never -DskipTests package dependency:build-classpath \
+      -Dmdep.outputFile=target/hb.classpath -Dmdep.includeScope=runtime >&2)
+fi
+exec java ${HB_JAVA_OPTS:--Xmx4g} -cp "$root/runners/target/classes:$(cat "$classpath_file")" \
+  io.hybridbridge.cli.Hb "$@"
