@@ -1,0 +1,27 @@
+package io.hybridbridge.emulator.memory;
+
+/**
+ * Guest-physical memory of one memory image, served by 4 KiB page without loading the image.
+ *
+ * <p>This is the seam between the snapshot readers (which implement it per container format) and the
+ * virtual-memory side of the emulator (which maps guest pages copy-on-write over it). Implementations are
+ * read-only: nothing ever writes to a snapshot.
+ */
+public interface PhysicalMemory extends AutoCloseable {
+  int PAGE_SHIFT = 12;
+  int PAGE_SIZE = 1 << PAGE_SHIFT;
+
+  /** Whether the image holds the page with this frame number (physical address >> 12). */
+  boolean hasPage(long pageFrame);
+
+  /**
+   * Copies the page with frame number {@code pageFrame} into {@code dst[offset .. offset+4095]}.
+   *
+   * @throws MemoryAccessException when the image does not hold that page (a hole is an error, never zeros)
+   *     or the page cannot be read (e.g. a compressed page that does not inflate)
+   */
+  void readPage(long pageFrame, byte[] dst, int offset) throws MemoryAccessException;
+
+  @Override
+  void close();
+}
