@@ -37,9 +37,9 @@ public final class Tools {
       ModuleParser.parse(context, new String(kernel.readFile("/proc/modules"), UTF_8)));
 
   /** The inet tables netstat reads, in output order; unix is parsed separately. */
-  public static final List<String> INET_TABLES = List.of("tcp", "tcp6", "udp", "udp6", "raw", "raw6");
+  public static final List<String> INET_TABLES = List.of("tcp", "tcp6", "udp", "udp6", "raw");
 
-  /** netstat: read /proc/net/{tcp,tcp6,udp,udp6,raw,raw6,unix}. */
+  /** netstat: read /proc/net/{tcp,tcp6,udp,udp6,raw,unix}. */
   public static final InspectionTool NETSTAT = tool("netstat", "sockets", (kernel, context) -> {
     List<SocketRow> rows = new ArrayList<>();
     for (String proto : INET_TABLES) {
