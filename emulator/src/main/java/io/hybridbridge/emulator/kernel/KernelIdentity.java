@@ -1,0 +1,120 @@
+package io.hybridbridge.emulator.kernel;
+
+import io.hybridbridge.emulator.memory.MemoryAccessException;
+import io.hybridbridge.emulator.snapshot.Snapshot;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.HexFormat;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Which exact kernel binary a snapshot runs: its {@code linux_banner} and GNU build-id, both read from inside the
+ * kernel image (RAM holds other "Linux version" copies: log buffer, page cache, command output).
+ *
+ * @param banner the banner line without its trailing newline, as {@code /proc/version} prints it
+ * @param buildId the GNU build-id, lower-case hex
+ */
+public record KernelIdentity(String banner, String buildId) {
+  private static final byte[] BANNER_START = "Linux version ".getBytes(StandardCharsets.US_ASCII);
+  private static final Pattern RELEASE = Pattern.compile("^Linux version (\\S+) ");
+  private static final Pattern BUILD_NUMBER = Pattern.compile("#\\d");
+  private static final int MAX_BANNER = 1024;
+  private static final int CHUNK = 1 << 20;
+  private static final int NT_GNU_BUILD_ID = 3;
+
+  /** The build name: the release token of the banner, e.g. {@code 6.1.0-53-amd64}. */
+  public String buildName() {
+    Matcher m = RELEASE.matcher(banner);
+    return m.find() ? m.group(1) : "";
+  }
+
+  /** The key references are filed under: banner and build-id together. */
+  public String key() {
+    return buildName() + "/" + buildId;
+  }
+
+  /** Reads the identity from the physical kernel image that {@code layout} locates. */
+  public static KernelIdentity find(Snapshot snapshot, KernelLayout layout) throws KernelAnalysisException {
+    String banner = null;
+    String buildId = null;
+    long start = layout.physicalLoadAddress();
+    long end = start + layout.imageSize();
+    byte[] buf = new byte[CHUNK + MAX_BANNER];
+    try {
+      for (long at = start; at < end && (banner == null || buildId == null); at += CHUNK) {
+        int n = (int) Math.min(buf.length, end - at);
+        snapshot.read(at, buf, 0, n);
+        // Chunks overlap: a match starting at CHUNK or later is found by the next chunk (at its position 0 for the
+        // build-id, which needs no look-behind; the banner needs the byte before it, so it is looked for at 1..CHUNK).
+        if (banner == null) {
+          banner = banner(buf, n, Math.min(n, CHUNK + 1));
+        }
+        if (buildId == null) {
+          buildId = buildId(buf, n, Math.min(n, CHUNK));
+        }
+      }
+    } catch (MemoryAccessException e) {
+      throw new KernelAnalysisException(snapshot.name() + ": the kernel image cannot be read: " + e.getMessage(), e);
+    }
+    if (banner == null) {
+      throw new KernelAnalysisException(String.format(
+          "%s: no linux_banner (NUL-preceded one-line \"Linux version … #n …\") in the kernel image at physical %#x",
+          snapshot.name(), start));
+    }
+    if (buildId == null) {
+      throw new KernelAnalysisException(snapshot.name() + ": no GNU build-id note in the kernel image of \"" + banner
+          + "\"");
+    }
+    return new KernelIdentity(banner, buildId);
+  }
+
+  private static String banner(byte[] b, int length, int scanEnd) {
+    for (int i = 1; i < scanEnd; i++) {
+      if (b[i - 1] != 0 || !startsAt(b, i, BANNER_START)) {
+        continue;
+      }
+      int nl = i;
+      while (nl < length && nl - i < MAX_BANNER && b[nl] != '\n' && b[nl] != 0) {
+        nl++;
+      }
+      if (nl + 1 < length && b[nl] == '\n' && b[nl + 1] == 0) {
+        String line = new String(b, i, nl - i, StandardCharsets.ISO_8859_1);
+        if (BUILD_NUMBER.matcher(line).find() && RELEASE.matcher(line).find()) {
+          return line;
+        }
+      }
+    }
+    return null;
+  }
+
+  /** An ELF note: namesz 4, descsz 1..64, type 3, name "GNU\0", then the id. */
+  private static String buildId(byte[] b, int length, int scanEnd) {
+    ByteBuffer le = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i + 16 <= scanEnd; i += 4) { // notes are 4-byte aligned
+      if (b[i + 12] != 'G' || b[i + 13] != 'N' || b[i + 14] != 'U' || b[i + 15] != 0) {
+        continue;
+      }
+      int nameSize = le.getInt(i);
+      int descSize = le.getInt(i + 4);
+      if (nameSize == 4 && le.getInt(i + 8) == NT_GNU_BUILD_ID && descSize > 0 && descSize <= 64
+          && i + 16 + descSize <= length) {
+        return HexFormat.of().formatHex(b, i + 16, i + 16 + descSize);
+      }
+    }
+    return null;
+  }
+
+  private static boolean startsAt(byte[] b, int at, byte[] pattern) {
+    if (at + pattern.length > b.length) {
+      return false;
+    }
+    for (int i = 0; i < pattern.length; i++) {
+      if (b[at + i] != pattern[i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+}
