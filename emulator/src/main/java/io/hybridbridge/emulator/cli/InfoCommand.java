@@ -39,6 +39,7 @@ public final class InfoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
+    long started = System.nanoTime();
     Map<String, Object> info = new LinkedHashMap<>();
     int status = 0;
     try (Snapshot snapshot = Snapshots.open(snapshotPath)) {
@@ -56,6 +57,7 @@ public final class InfoCommand implements Callable<Integer> {
       info.put("error", e.reason() + ": " + e.getMessage());
       status = 2;
     }
+    info.put("elapsedMillis", (System.nanoTime() - started) / 1_000_000);
     print(info, System.out);
     return status;
   }
