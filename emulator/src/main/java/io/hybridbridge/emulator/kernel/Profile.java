@@ -24,10 +24,10 @@ import java.util.OptionalLong;
  * needs. Module symbols (lines ending in {@code [module]}) belong to one boot's module loads and are left out.
  */
 public final class Profile {
-  /** Bigger than any kallsyms (≈ 90–200 k lines, ≈ 10 MB); refused beyond, before memory grows with the input. */
-  static final long MAX_BYTES = 256L << 20;
+  /** Far bigger than any kallsyms (≈ 90–200 k lines, ≈ 10 MB); refused beyond, before memory grows with input. */
+  static final long MAX_BYTES = 64L << 20;
   static final int MAX_LINE = 4096;
-  static final int MAX_SYMBOLS = 4_000_000;
+  static final int MAX_SYMBOLS = 1_000_000;
 
   private final long slide;
   private final List<Symbol> image;      // sorted by address
