@@ -107,20 +107,32 @@ public final class Profile {
       if (line.isEmpty()) {
         continue;
       }
-      String[] f = line.split("[ \t]+");
-      if (f.length < 3 || f.length > 4 || f[0].length() != 16 || f[1].length() != 1 || !f[0].matches("[0-9a-fA-F]+")
-          || (f.length == 4 && !(f[3].startsWith("[") && f[3].endsWith("]")))) {
+      // "<16 hex digits> <type letter> <name>" and, for module symbols, "\t[module]"
+      int tab = line.indexOf('\t');
+      String name = tab < 0 ? line.substring(Math.min(19, line.length())) : line.substring(19, Math.max(19, tab));
+      boolean module = tab >= 0 && line.startsWith("[", tab + 1) && line.endsWith("]");
+      if (line.length() < 20 || line.charAt(16) != ' ' || line.charAt(18) != ' ' || !isHex(line, 16)
+          || name.isEmpty() || name.indexOf(' ') >= 0 || (tab >= 0 && !module)) {
         throw new ProfileException(String.format("%s line %d is not a kallsyms line: \"%s\"", where, lineNumber,
             line.length() > 120 ? line.substring(0, 120) + "…" : line));
       }
-      if (f.length == 4) {
+      if (module) {
         modules++;
         continue;
       }
-      long address = Long.parseUnsignedLong(f[0], 16);
-      raw.add(new Symbol(f[2], f[1].charAt(0), address, address >= 0)); // kernel addresses have the top bit set
+      long address = Long.parseUnsignedLong(line, 0, 16, 16);
+      raw.add(new Symbol(name, line.charAt(17), address, address >= 0)); // kernel addresses have the top bit set
     }
     return build(raw, modules, where);
+  }
+
+  private static boolean isHex(String s, int length) {
+    for (int i = 0; i < length; i++) {
+      if (Character.digit(s.charAt(i), 16) < 0) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static String readLine(BufferedReader reader, char[] buf, String where, int lineNumber)
