@@ -1,0 +1,54 @@
+package io.hybridbridge.emulator.kernel;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The default dataset as tests see it (manifest entries and their ground truth). Missing dataset: the test fails,
+ * it is never skipped.
+ */
+public final class DefaultDataset {
+  /** One manifest entry. */
+  public record Entry(String id, String role, String format, Path path, String kernelBuild, String bootId,
+      long dumpTimeMillis, Optional<Path> groundTruth) {
+    /** truth.json of this entry. */
+    public JsonNode truth() throws IOException {
+      Path dir = groundTruth.orElseThrow(() -> new AssertionError(id + " has no ground truth"));
+      return new ObjectMapper().readTree(dir.resolve("truth.json").toFile());
+    }
+  }
+
+  private DefaultDataset() {}
+
+  public static Path directory() {
+    Path dir = ReferenceStore.defaultDatasetDirectory();
+    assertThat(dir.resolve("manifest.json")).as("the default dataset (build it with ./hb datasets build)")
+        .isRegularFile();
+    return dir;
+  }
+
+  public static List<Entry> entries() throws IOException {
+    Path dir = directory();
+    JsonNode root = new ObjectMapper().readTree(dir.resolve("manifest.json").toFile());
+    List<Entry> entries = new ArrayList<>();
+    for (JsonNode e : root.path("entries")) {
+      entries.add(new Entry(ReferenceStore.text(e, "id"), ReferenceStore.text(e, "role"),
+          ReferenceStore.text(e, "format"), dir.resolve(ReferenceStore.text(e, "path")),
+          ReferenceStore.text(e, "kernelBuild"), ReferenceStore.text(e, "bootId"), e.path("dumpTimeMillis").asLong(),
+          Optional.ofNullable(ReferenceStore.text(e, "groundTruthPath")).map(dir::resolve)));
+    }
+    assertThat(entries).as("entries of " + dir.resolve("manifest.json")).isNotEmpty();
+    for (Entry e : entries) {
+      assertThat(Files.isRegularFile(e.path())).as(e.path().toString()).isTrue();
+    }
+    return entries;
+  }
+}
