@@ -1,11 +1,15 @@
 package io.hybridbridge.emulator.kernel;
 
 import io.hybridbridge.emulator.memory.MemoryAccessException;
+import io.hybridbridge.emulator.memory.PageTableWalker;
+import io.hybridbridge.emulator.snapshot.PhysicalRange;
 import io.hybridbridge.emulator.snapshot.Snapshot;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -35,39 +39,69 @@ public record KernelIdentity(String banner, String buildId) {
     return buildName() + "/" + buildId;
   }
 
-  /** Reads the identity from the physical kernel image that {@code layout} locates. */
+  /**
+   * Reads the identity from the kernel image that {@code layout} locates: first from its read-only, no-execute
+   * mappings (rodata, where both live: a third of the image), then, for kernels without such protections, from the
+   * whole image.
+   */
   public static KernelIdentity find(Snapshot snapshot, KernelLayout layout) throws KernelAnalysisException {
-    String banner = null;
-    String buildId = null;
-    long start = layout.physicalLoadAddress();
-    long end = start + layout.imageSize();
-    byte[] buf = new byte[CHUNK + MAX_BANNER];
+    String[] found = new String[2]; // banner, build-id
     try {
-      for (long at = start; at < end && (banner == null || buildId == null); at += CHUNK) {
-        int n = (int) Math.min(buf.length, end - at);
-        snapshot.read(at, buf, 0, n);
-        // Chunks overlap: a match starting at CHUNK or later is found by the next chunk (at its position 0 for the
-        // build-id, which needs no look-behind; the banner needs the byte before it, so it is looked for at 1..CHUNK).
-        if (banner == null) {
-          banner = banner(buf, n, Math.min(n, CHUNK + 1));
-        }
-        if (buildId == null) {
-          buildId = buildId(buf, n, Math.min(n, CHUNK));
-        }
+      for (PhysicalRange range : readOnlyDataOf(snapshot, layout)) {
+        scan(snapshot, range, found);
+      }
+      if (found[0] == null || found[1] == null) {
+        scan(snapshot, new PhysicalRange(layout.physicalLoadAddress(), layout.imageSize()), found);
       }
     } catch (MemoryAccessException e) {
       throw new KernelAnalysisException(snapshot.name() + ": the kernel image cannot be read: " + e.getMessage(), e);
     }
-    if (banner == null) {
+    if (found[0] == null) {
       throw new KernelAnalysisException(String.format(
           "%s: no linux_banner (NUL-preceded one-line \"Linux version … #n …\") in the kernel image at physical %#x",
-          snapshot.name(), start));
+          snapshot.name(), layout.physicalLoadAddress()));
     }
-    if (buildId == null) {
-      throw new KernelAnalysisException(snapshot.name() + ": no GNU build-id note in the kernel image of \"" + banner
-          + "\"");
+    if (found[1] == null) {
+      throw new KernelAnalysisException(snapshot.name() + ": no GNU build-id note in the kernel image of \""
+          + found[0] + "\"");
     }
-    return new KernelIdentity(banner, buildId);
+    return new KernelIdentity(found[0], found[1]);
+  }
+
+  /** Physical ranges of the image's read-only, no-execute mappings, merged. */
+  private static List<PhysicalRange> readOnlyDataOf(Snapshot snapshot, KernelLayout layout)
+      throws MemoryAccessException {
+    PageTableWalker walker = new PageTableWalker(snapshot, layout.pageTableRoot(), layout.pagingLevels(), true);
+    List<PhysicalRange> ranges = new ArrayList<>();
+    long text = layout.textBase();
+    walker.scan(text, text + layout.imageSize() - 1, 1 << 12, m -> {
+      if (!m.writable() && !m.executable() && m.physicalBase() - layout.physicalLoadAddress() == m.virtualBase() - text) {
+        PhysicalRange last = ranges.isEmpty() ? null : ranges.get(ranges.size() - 1);
+        if (last != null && last.end() == m.physicalBase()) {
+          ranges.set(ranges.size() - 1, new PhysicalRange(last.start(), last.length() + m.size()));
+        } else {
+          ranges.add(new PhysicalRange(m.physicalBase(), m.size()));
+        }
+      }
+      return true;
+    });
+    return ranges;
+  }
+
+  private static void scan(Snapshot snapshot, PhysicalRange range, String[] found) throws MemoryAccessException {
+    byte[] buf = new byte[CHUNK + MAX_BANNER];
+    for (long at = range.start(); at < range.end() && (found[0] == null || found[1] == null); at += CHUNK) {
+      int n = (int) Math.min(buf.length, range.end() - at);
+      snapshot.read(at, buf, 0, n);
+      // Chunks overlap: a match starting at CHUNK or later is found by the next chunk (at its position 0 for the
+      // build-id, which needs no look-behind; the banner needs the byte before it, so it is looked for at 1..CHUNK).
+      if (found[0] == null) {
+        found[0] = banner(buf, n, Math.min(n, CHUNK + 1));
+      }
+      if (found[1] == null) {
+        found[1] = buildId(buf, n, Math.min(n, CHUNK));
+      }
+    }
   }
 
   private static String banner(byte[] b, int length, int scanEnd) {

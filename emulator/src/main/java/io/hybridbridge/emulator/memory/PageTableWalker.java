@@ -142,7 +142,7 @@ public final class PageTableWalker implements AddressTranslator {
 
   /**
    * Visits every present leaf mapping that overlaps {@code [from, to]} (inclusive bounds, canonical addresses),
-   * in address order, ignoring permissions. Tables the image does not hold are skipped.
+   * in address order, with the permissions of all levels combined. Tables the image does not hold are skipped.
    *
    * @param maxTables how many tables the scan may read before it gives up (hostile tables can fan out without
    *     end: a table whose every entry points at itself spans 512^levels leaves)
@@ -150,11 +150,12 @@ public final class PageTableWalker implements AddressTranslator {
    */
   public void scan(long from, long to, int maxTables, MappingVisitor visitor) throws MemoryAccessException {
     int[] budget = {maxTables};
-    scanTable(root, levels, 0, from, to, budget, visitor);
+    scanTable(root, levels, 0, from, to, budget, visitor, RW | US);
   }
 
+  /** {@code inherited}: RW and US if every level above allows them, NX if any level above sets it. */
   private boolean scanTable(long table, int level, long prefix, long from, long to, int[] budget,
-      MappingVisitor visitor) throws MemoryAccessException {
+      MappingVisitor visitor, long inherited) throws MemoryAccessException {
     if (budget[0]-- <= 0) {
       throw new MemoryAccessException(String.format(
           "page-table scan of %#x..%#x read too many tables (loop or absurd entries?)", from, to), from);
@@ -179,16 +180,17 @@ public final class PageTableWalker implements AddressTranslator {
       if ((entry & P) == 0) {
         continue;
       }
+      long effective = (inherited & entry & (RW | US)) | ((inherited | entry) & NX);
       boolean large = (entry & PS) != 0 && level <= 3;
       if (level == 1 || large) {
         long size = 1L << shift;
-        Mapping m = new Mapping(base, entry & ADDRESS & ~(size - 1), size, (entry & RW) != 0, (entry & US) != 0,
-            (entry & NX) == 0);
+        Mapping m = new Mapping(base, entry & ADDRESS & ~(size - 1), size, (effective & RW) != 0,
+            (effective & US) != 0, (effective & NX) == 0);
         if (!visitor.visit(m)) {
           return false;
         }
       } else if ((entry & PS) == 0
-          && !scanTable(entry & ADDRESS, level - 1, unextended, from, to, budget, visitor)) {
+          && !scanTable(entry & ADDRESS, level - 1, unextended, from, to, budget, visitor, effective)) {
         return false;
       }
     }

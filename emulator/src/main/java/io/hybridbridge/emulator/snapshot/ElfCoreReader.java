@@ -6,7 +6,6 @@ import static io.hybridbridge.emulator.snapshot.SnapshotFormatException.Reason.T
 import static io.hybridbridge.emulator.snapshot.SnapshotFormatException.Reason.UNSUPPORTED;
 import static io.hybridbridge.emulator.snapshot.SnapshotFormatException.Reason.WRONG_ARCHITECTURE;
 
-import io.hybridbridge.schemas.SnapshotFormat;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -96,7 +95,7 @@ final class ElfCoreReader {
       }
     }
     ElfNotes parsed = ElfNotes.parse(notes.toByteArray(), name);
-    return new SegmentSnapshot(source, SnapshotFormat.ELF, segments.build(source), parsed.cpus(), parsed.vmcoreinfo());
+    return new SegmentSnapshot(source, ContainerFormat.ELF, segments.build(source), parsed.cpus(), parsed.vmcoreinfo());
   }
 
 

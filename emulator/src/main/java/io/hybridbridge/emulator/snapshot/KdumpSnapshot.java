@@ -7,7 +7,6 @@ import static io.hybridbridge.emulator.snapshot.SnapshotFormatException.Reason.U
 import static io.hybridbridge.emulator.snapshot.SnapshotFormatException.Reason.WRONG_ARCHITECTURE;
 
 import io.hybridbridge.emulator.memory.MemoryAccessException;
-import io.hybridbridge.schemas.SnapshotFormat;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -39,6 +38,8 @@ final class KdumpSnapshot implements Snapshot {
   /** 2^40 frames = 4 PiB of guest memory: more is not a real dump. */
   private static final long MAX_FRAMES = 1L << 40;
   private static final int CACHE_PAGES = 1024;
+  /** One inflater per thread, reset per page: creating one per page costs native allocations. */
+  private static final ThreadLocal<Inflater> INFLATER = ThreadLocal.withInitial(Inflater::new);
 
   private final ByteSource source;
   private final long sizeBytes;
@@ -181,8 +182,8 @@ final class KdumpSnapshot implements Snapshot {
   }
 
   @Override
-  public SnapshotFormat format() {
-    return SnapshotFormat.KDUMP;
+  public ContainerFormat format() {
+    return ContainerFormat.KDUMP;
   }
 
   @Override
@@ -233,10 +234,12 @@ final class KdumpSnapshot implements Snapshot {
     byte[] chunk = new byte[(bits + 7) / 8];
     source.readFully(bitmapOffset + firstInBlock / 8, chunk, 0, chunk.length);
     long count = rankBefore[block];
-    for (int i = 0; i < bits; i++) {
-      if ((chunk[i >>> 3] & (1 << (i & 7))) != 0) {
-        count++;
-      }
+    int whole = bits / 8;
+    for (int i = 0; i < whole; i++) {
+      count += Integer.bitCount(chunk[i] & 0xff);
+    }
+    if (bits % 8 != 0) {
+      count += Integer.bitCount(chunk[whole] & ((1 << (bits % 8)) - 1));
     }
     return count;
   }
@@ -293,7 +296,8 @@ final class KdumpSnapshot implements Snapshot {
   }
 
   private byte[] inflate(byte[] stored, long address) throws MemoryAccessException {
-    Inflater inflater = new Inflater();
+    Inflater inflater = INFLATER.get();
+    inflater.reset();
     try {
       inflater.setInput(stored);
       byte[] page = new byte[PAGE_SIZE];
@@ -306,8 +310,6 @@ final class KdumpSnapshot implements Snapshot {
     } catch (DataFormatException e) {
       throw new MemoryAccessException(String.format("physical page %#x in %s: zlib data does not inflate: %s",
           address, name(), e.getMessage()), address, e);
-    } finally {
-      inflater.end();
     }
   }
 

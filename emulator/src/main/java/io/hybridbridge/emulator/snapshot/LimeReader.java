@@ -5,7 +5,6 @@ import static io.hybridbridge.emulator.snapshot.SnapshotFormatException.Reason.B
 import static io.hybridbridge.emulator.snapshot.SnapshotFormatException.Reason.TOO_LARGE;
 import static io.hybridbridge.emulator.snapshot.SnapshotFormatException.Reason.TRUNCATED;
 
-import io.hybridbridge.schemas.SnapshotFormat;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
@@ -60,6 +59,6 @@ final class LimeReader {
       }
       pos += HEADER_SIZE + length;
     }
-    return new SegmentSnapshot(source, SnapshotFormat.LIME, segments.build(source), List.of(), Optional.empty());
+    return new SegmentSnapshot(source, ContainerFormat.LIME, segments.build(source), List.of(), Optional.empty());
   }
 }

@@ -2,7 +2,6 @@ package io.hybridbridge.emulator.snapshot;
 
 import static io.hybridbridge.emulator.snapshot.SnapshotFormatException.Reason.UNKNOWN_FORMAT;
 
-import io.hybridbridge.schemas.SnapshotFormat;
 import java.util.List;
 import java.util.Optional;
 
@@ -21,6 +20,6 @@ final class RawReader {
               + "as a raw physical image would be", source.name(), source.size()));
     }
     SegmentTable table = new SegmentTable.Builder().add(0, source.size(), 0).build(source);
-    return new SegmentSnapshot(source, SnapshotFormat.RAW, table, cpus, Optional.empty());
+    return new SegmentSnapshot(source, ContainerFormat.RAW, table, cpus, Optional.empty());
   }
 }

@@ -1,7 +1,6 @@
 package io.hybridbridge.emulator.snapshot;
 
 import io.hybridbridge.emulator.memory.MemoryAccessException;
-import io.hybridbridge.schemas.SnapshotFormat;
 import java.io.IOException;
 import java.util.List;
 import java.util.Optional;
@@ -9,13 +8,13 @@ import java.util.Optional;
 /** A snapshot whose memory is stored uncompressed in file segments: ELF core, LiME, raw. */
 final class SegmentSnapshot implements Snapshot {
   private final ByteSource source;
-  private final SnapshotFormat format;
+  private final ContainerFormat format;
   private final SegmentTable segments;
   private final List<PhysicalRange> ranges;
   private final List<CpuState> cpus;
   private final Optional<String> vmcoreinfo;
 
-  SegmentSnapshot(ByteSource source, SnapshotFormat format, SegmentTable segments, List<CpuState> cpus,
+  SegmentSnapshot(ByteSource source, ContainerFormat format, SegmentTable segments, List<CpuState> cpus,
       Optional<String> vmcoreinfo) {
     this.source = source;
     this.format = format;
@@ -26,7 +25,7 @@ final class SegmentSnapshot implements Snapshot {
   }
 
   @Override
-  public SnapshotFormat format() {
+  public ContainerFormat format() {
     return format;
   }
 

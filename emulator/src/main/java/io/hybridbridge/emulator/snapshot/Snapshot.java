@@ -1,7 +1,6 @@
 package io.hybridbridge.emulator.snapshot;
 
 import io.hybridbridge.emulator.memory.PhysicalMemory;
-import io.hybridbridge.schemas.SnapshotFormat;
 import java.util.List;
 import java.util.Optional;
 
@@ -10,7 +9,7 @@ import java.util.Optional;
  * container recorded, and metadata. Open one with {@link Snapshots#open}.
  */
 public interface Snapshot extends PhysicalMemory {
-  SnapshotFormat format();
+  ContainerFormat format();
 
   /** Where it came from (path or URI), for messages. */
   String name();

@@ -1,6 +1,5 @@
 package io.hybridbridge.emulator.snapshot;
 
-import io.hybridbridge.schemas.SnapshotFormat;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -57,18 +56,18 @@ public final class Snapshots {
     }
   }
 
-  /** The format the content announces; {@link SnapshotFormat#RAW} when it announces none. */
-  public static SnapshotFormat detect(ByteSource source) throws IOException {
+  /** The format the content announces; {@link ContainerFormat#RAW} when it announces none. */
+  public static ContainerFormat detect(ByteSource source) throws IOException {
     if (startsWith(source, ElfCoreReader.MAGIC)) {
-      return SnapshotFormat.ELF;
+      return ContainerFormat.ELF;
     }
     if (startsWith(source, KdumpSnapshot.SIGNATURE) || startsWith(source, FlattenedByteSource.SIGNATURE)) {
-      return SnapshotFormat.KDUMP;
+      return ContainerFormat.KDUMP;
     }
     if (source.size() >= 4 && source.read(0, 4).getInt(0) == LimeReader.MAGIC) {
-      return SnapshotFormat.LIME;
+      return ContainerFormat.LIME;
     }
-    return SnapshotFormat.RAW;
+    return ContainerFormat.RAW;
   }
 
   private static boolean startsWith(ByteSource source, byte[] magic) throws IOException {

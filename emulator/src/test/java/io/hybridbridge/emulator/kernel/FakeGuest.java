@@ -7,7 +7,7 @@ import io.hybridbridge.emulator.snapshot.CpuState;
 import io.hybridbridge.emulator.snapshot.PhysicalRange;
 import io.hybridbridge.emulator.snapshot.SegmentRegister;
 import io.hybridbridge.emulator.snapshot.Snapshot;
-import io.hybridbridge.schemas.SnapshotFormat;
+import io.hybridbridge.emulator.snapshot.ContainerFormat;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -76,8 +76,8 @@ final class FakeGuest implements Snapshot {
   }
 
   @Override
-  public SnapshotFormat format() {
-    return SnapshotFormat.RAW;
+  public ContainerFormat format() {
+    return ContainerFormat.RAW;
   }
 
   @Override

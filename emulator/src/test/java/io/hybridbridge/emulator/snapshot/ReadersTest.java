@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.hybridbridge.emulator.memory.MemoryAccessException;
-import io.hybridbridge.schemas.SnapshotFormat;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -45,7 +44,7 @@ class ReadersTest {
   void elfCoreServesPagesAndQemuCpuState() throws Exception {
     Path p = SyntheticDumps.write(dir, "any-name.bin", SyntheticDumps.elf(SyntheticDumps.standardNotes(), RANGES));
     try (Snapshot s = Snapshots.open(p)) {
-      assertThat(s.format()).isEqualTo(SnapshotFormat.ELF);
+      assertThat(s.format()).isEqualTo(ContainerFormat.ELF);
       assertServesRanges(s);
       assertThat(s.cpus()).hasSize(1);
       CpuState cpu = s.cpus().get(0);
@@ -91,7 +90,7 @@ class ReadersTest {
     byte[] kdump = SyntheticDumps.kdump(SyntheticDumps.standardNotes(), RANGES, 32, List.of());
     Path p = SyntheticDumps.write(dir, "k.elf", kdump); // the name lies; the content decides
     try (Snapshot s = Snapshots.open(p)) {
-      assertThat(s.format()).isEqualTo(SnapshotFormat.KDUMP);
+      assertThat(s.format()).isEqualTo(ContainerFormat.KDUMP);
       assertServesRanges(s);
       assertThat(s.cpus().get(0).cr3()).isEqualTo(0x1a10000);
       assertThat(s.vmcoreinfo()).isPresent();
@@ -111,7 +110,7 @@ class ReadersTest {
     byte[] kdump = SyntheticDumps.kdump(SyntheticDumps.standardNotes(), RANGES, 32, List.of(1L));
     Path p = SyntheticDumps.write(dir, "f", SyntheticDumps.flatten(kdump, 1000));
     try (Snapshot s = Snapshots.open(p)) {
-      assertThat(s.format()).isEqualTo(SnapshotFormat.KDUMP);
+      assertThat(s.format()).isEqualTo(ContainerFormat.KDUMP);
       assertThat(s.sizeBytes()).isEqualTo(Files.size(p));
       byte[] got = new byte[4096];
       s.readPage(1, got, 0);
@@ -126,7 +125,7 @@ class ReadersTest {
   void limeServesItsRanges() throws Exception {
     Path p = SyntheticDumps.write(dir, "l", SyntheticDumps.lime(RANGES));
     try (Snapshot s = Snapshots.open(p)) {
-      assertThat(s.format()).isEqualTo(SnapshotFormat.LIME);
+      assertThat(s.format()).isEqualTo(ContainerFormat.LIME);
       assertServesRanges(s);
       assertThat(s.cpus()).isEmpty();
     }
@@ -140,7 +139,7 @@ class ReadersTest {
     }
     Path p = SyntheticDumps.write(dir, "guest.mem", raw);
     try (Snapshot s = Snapshots.open(p)) {
-      assertThat(s.format()).isEqualTo(SnapshotFormat.RAW);
+      assertThat(s.format()).isEqualTo(ContainerFormat.RAW);
       assertThat(s.cpus()).isEmpty();
       byte[] got = new byte[4096];
       s.readPage(3, got, 0);
