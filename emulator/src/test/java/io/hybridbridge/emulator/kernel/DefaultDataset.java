@@ -19,10 +19,11 @@ public final class DefaultDataset {
   /** One manifest entry. */
   public record Entry(String id, String role, String format, Path path, String kernelBuild, String bootId,
       long dumpTimeMillis, Optional<Path> groundTruth) {
-    /** truth.json of this entry. */
+    /** The ground truth of this entry (truth.json; its "truth" member when the file wraps it with host facts). */
     public JsonNode truth() throws IOException {
       Path dir = groundTruth.orElseThrow(() -> new AssertionError(id + " has no ground truth"));
-      return new ObjectMapper().readTree(dir.resolve("truth.json").toFile());
+      JsonNode root = new ObjectMapper().readTree(dir.resolve("truth.json").toFile());
+      return root.has("truth") ? root.get("truth") : root;
     }
   }
 
