@@ -29,10 +29,15 @@ import java.util.List;
 final class LayoutFinder {
   private static final long GIB = 1L << 30;
   private static final long MIB2 = 1L << 21;
+  private static final long ADDRESS = 0x000f_ffff_ffff_f000L;
   /** Tables a layout scan may read: far more than any real kernel half needs, far less than a hostile loop. */
   private static final int SCAN_BUDGET = 1 << 16;
-  /** Physical pages tried as a PGD when no CPU state names one. */
+  /** A page merely tried as a root gets less: a real kernel half needs a few hundred tables up to vmemmap. */
+  private static final int CANDIDATE_SCAN_BUDGET = 1 << 12;
+  /** Physical pages looked at as a PGD when no CPU state names one. */
   private static final long MAX_ROOT_CANDIDATES = 1L << 26;
+  /** Pages that pass the cheap filter and get the full (budgeted) derivation; real images need one. */
+  private static final int MAX_ROOT_TRIALS = 64;
 
   private LayoutFinder() {}
 
@@ -57,7 +62,7 @@ final class LayoutFinder {
           ? new long[] {root & ~CpuState.CR3_PTI_USER, root} : new long[] {root};
       for (long candidate : candidates) {
         try {
-          return fromRoot(snapshot, candidate, cpu.pagingLevels(), perCpu);
+          return fromRoot(snapshot, candidate, cpu.pagingLevels(), perCpu, SCAN_BUDGET);
         } catch (KernelAnalysisException e) {
           tried.append(String.format("%n  CPU %d root %#x: %s", cpu.index(), candidate, e.getMessage()));
         }
@@ -75,6 +80,7 @@ final class LayoutFinder {
    */
   private static KernelLayout searchRoot(Snapshot snapshot, List<Long> perCpu) throws KernelAnalysisException {
     long tried = 0;
+    int trials = 0;
     for (int levels : new int[] {4, 5}) {
       for (PhysicalRange range : snapshot.ranges()) {
         for (long page = range.start(); page < range.end(); page += PhysicalMemory.PAGE_SIZE) {
@@ -85,8 +91,12 @@ final class LayoutFinder {
           if (!plausibleKernelTop(snapshot, page)) {
             continue;
           }
+          if (++trials > MAX_ROOT_TRIALS) {
+            throw new KernelAnalysisException(snapshot.name() + ": no CPU state, and none of the first "
+                + MAX_ROOT_TRIALS + " pages shaped like a kernel PGD works as one");
+          }
           try {
-            return fromRoot(snapshot, page, levels, perCpu);
+            return fromRoot(snapshot, page, levels, perCpu, CANDIDATE_SCAN_BUDGET);
           } catch (KernelAnalysisException e) {
             // not a kernel PGD; keep looking
           }
@@ -97,31 +107,45 @@ final class LayoutFinder {
         + ": no CPU state, and no physical page works as a kernel page-table root (no mapped kernel image found)");
   }
 
-  /** Entry 511 (the kernel image window) present, not huge, pointing at a page the image holds. */
+  /**
+   * Entry 511 of the page (the top 512 GiB) and, in the table it points at, entry 510 (the kernel image window
+   * 0xffffffff80000000–0xffffffffbfffffff) are both present non-leaf entries pointing at pages the image holds.
+   * (Checked for the 4-level layout; a 5-level root has the same two-step shape one level higher, which the full
+   * derivation then checks.)
+   */
   private static boolean plausibleKernelTop(Snapshot snapshot, long page) {
     try {
       long top = snapshot.readLong(page + 511 * 8);
-      long next = top & 0x000f_ffff_ffff_f000L;
-      return (top & 1) != 0 && (top & 0x80) == 0 && next != page && snapshot.hasPage(next >>> 12);
+      if (!presentTable(snapshot, top, page)) {
+        return false;
+      }
+      long next = top & ADDRESS;
+      return presentTable(snapshot, snapshot.readLong(next + 510 * 8), page)
+          || presentTable(snapshot, snapshot.readLong(next + 511 * 8), page);
     } catch (MemoryAccessException e) {
       return false;
     }
   }
 
-  static KernelLayout fromRoot(Snapshot snapshot, long root, int levels, List<Long> perCpu)
+  private static boolean presentTable(Snapshot snapshot, long entry, long self) {
+    long next = entry & ADDRESS;
+    return (entry & 1) != 0 && (entry & 0x80) == 0 && next != self && snapshot.hasPage(next >>> 12);
+  }
+
+  static KernelLayout fromRoot(Snapshot snapshot, long root, int levels, List<Long> perCpu, int budget)
       throws KernelAnalysisException {
     PageTableWalker walker = new PageTableWalker(snapshot, root, levels, true);
     try {
-      Mapping first = firstMapping(walker, KernelLayout.KERNEL_MAP_START, KernelLayout.KERNEL_MAP_END - 1);
+      Mapping first = firstMapping(walker, KernelLayout.KERNEL_MAP_START, KernelLayout.KERNEL_MAP_END - 1, budget);
       if (first == null || first.size() != MIB2) {
         throw new KernelAnalysisException("no 2 MiB page mapped in the kernel image window"
             + (first == null ? "" : String.format(" (first mapping %#x is %d bytes)", first.virtualBase(), first.size())));
       }
       long text = first.virtualBase();
       long load = first.physicalBase();
-      long imageSize = imageSize(walker, text, load);
+      long imageSize = imageSize(walker, text, load, budget);
       long kernelHalf = -1L << (12 + 9 * levels - 1);
-      Mapping direct = firstMapping(walker, kernelHalf, KernelLayout.KERNEL_MAP_START - 1);
+      Mapping direct = firstMapping(walker, kernelHalf, KernelLayout.KERNEL_MAP_START - 1, budget);
       if (direct == null) {
         throw new KernelAnalysisException("nothing mapped in the kernel half below the image: no direct map");
       }
@@ -131,7 +155,7 @@ final class LayoutFinder {
             "first kernel-half mapping %#x -> %#x does not look like the direct map", direct.virtualBase(),
             direct.physicalBase()));
       }
-      Mapping vmalloc = firstMapping(walker, pageOffsetBase, KernelLayout.KERNEL_MAP_START - 1,
+      Mapping vmalloc = firstMapping(walker, pageOffsetBase, KernelLayout.KERNEL_MAP_START - 1, budget,
           m -> m.virtualBase() - m.physicalBase() != pageOffsetBase);
       if (vmalloc == null) {
         throw new KernelAnalysisException("nothing mapped after the direct map: no vmalloc region");
@@ -139,7 +163,8 @@ final class LayoutFinder {
       long vmallocBase = vmalloc.virtualBase() & -GIB;
       KernelLayout partial = new KernelLayout(levels, root, text, load, imageSize, pageOffsetBase, vmallocBase, 0,
           perCpu);
-      Mapping vmemmap = firstMapping(walker, vmallocBase + partial.vmallocSize(), KernelLayout.KERNEL_MAP_START - 1);
+      Mapping vmemmap = firstMapping(walker, vmallocBase + partial.vmallocSize(), KernelLayout.KERNEL_MAP_START - 1,
+          budget);
       if (vmemmap == null) {
         throw new KernelAnalysisException("nothing mapped after the vmalloc region: no vmemmap");
       }
@@ -154,14 +179,15 @@ final class LayoutFinder {
     return snapshot.hasPage(physical >>> PhysicalMemory.PAGE_SHIFT);
   }
 
-  private static Mapping firstMapping(PageTableWalker walker, long from, long to) throws MemoryAccessException {
-    return firstMapping(walker, from, to, m -> true);
+  private static Mapping firstMapping(PageTableWalker walker, long from, long to, int budget)
+      throws MemoryAccessException {
+    return firstMapping(walker, from, to, budget, m -> true);
   }
 
-  private static Mapping firstMapping(PageTableWalker walker, long from, long to,
+  private static Mapping firstMapping(PageTableWalker walker, long from, long to, int budget,
       java.util.function.Predicate<Mapping> wanted) throws MemoryAccessException {
     Mapping[] found = {null};
-    walker.scan(from, to, SCAN_BUDGET, m -> {
+    walker.scan(from, to, budget, m -> {
       if (Long.compareUnsigned(m.virtualBase() + m.size() - 1, from) >= 0 && wanted.test(m)) {
         found[0] = m;
         return false;
@@ -175,9 +201,10 @@ final class LayoutFinder {
    * Bytes from {@code text} to the end of the last mapping of the window that keeps the image's physical offset.
    * Not merely the first contiguous run: the kernel unmaps the padding between text, rodata and data at boot.
    */
-  private static long imageSize(PageTableWalker walker, long text, long load) throws MemoryAccessException {
+  private static long imageSize(PageTableWalker walker, long text, long load, int budget)
+      throws MemoryAccessException {
     long[] end = {text};
-    walker.scan(text, KernelLayout.KERNEL_MAP_END - 1, SCAN_BUDGET, m -> {
+    walker.scan(text, KernelLayout.KERNEL_MAP_END - 1, budget, m -> {
       if (m.physicalBase() - load == m.virtualBase() - text) {
         end[0] = m.virtualBase() + m.size();
       }
