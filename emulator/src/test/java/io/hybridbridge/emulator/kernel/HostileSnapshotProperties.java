@@ -39,6 +39,8 @@ class HostileSnapshotProperties {
   /** ELF file offset of the kernel PGD page, and the PGD's physical address. */
   private static long pgdFileOffset;
   private static long pgdPhysical;
+  /** The ELF's RAM segment (physical 0 on) seen as a raw image: no CPU state, so the root is searched for. */
+  private static ByteSource raw;
 
   @BeforeContainer
   static void openRealSnapshots() throws Exception {
@@ -64,6 +66,9 @@ class HostileSnapshotProperties {
         elfHeaderRegion = Math.min(elfHeaderRegion, offset);
         if (pgdPhysical - paddr >= 0 && pgdPhysical - paddr < filesz) {
           pgdFileOffset = offset + (pgdPhysical - paddr);
+        }
+        if (paddr == 0) {
+          raw = new WindowSource(new byte[0], elf, offset, filesz);
         }
       }
     }
@@ -170,14 +175,25 @@ class HostileSnapshotProperties {
   /** Kernel PGD entries rewritten to point at the PGD itself, at absurd addresses, or at random values. */
   @Property(tries = 100)
   void pageTableLoopsAndAbsurdEntries(@ForAll("pgdEntries") Map<Integer, Long> entries) {
+    survives(new CorruptedSource(elf, pgdPatches(pgdFileOffset, entries), Long.MAX_VALUE));
+  }
+
+  /** The same corruption of a raw image, where the root must be searched for among all pages. */
+  @Property(tries = 40)
+  void pageTableLoopsWithoutCpuState(@ForAll("pgdEntries") Map<Integer, Long> entries) {
+    assertThat(raw).isNotNull();
+    survives(new CorruptedSource(raw, pgdPatches(pgdPhysical, entries), Long.MAX_VALUE));
+  }
+
+  private static Map<Long, Byte> pgdPatches(long pgdOffset, Map<Integer, Long> entries) {
     Map<Long, Byte> patches = new HashMap<>();
     entries.forEach((index, value) -> {
       byte[] b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(value).array();
       for (int i = 0; i < 8; i++) {
-        patches.put(pgdFileOffset + 8L * index + i, b[i]);
+        patches.put(pgdOffset + 8L * index + i, b[i]);
       }
     });
-    survives(new CorruptedSource(elf, patches, Long.MAX_VALUE));
+    return patches;
   }
 
   @Provide
