@@ -3,6 +3,7 @@ package io.hybridbridge.emulator.kernel;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.hybridbridge.emulator.memory.AddressTranslator;
 import io.hybridbridge.emulator.memory.VirtualMemory;
 import io.hybridbridge.emulator.snapshot.Snapshot;
 import io.hybridbridge.emulator.snapshot.Snapshots;
@@ -79,13 +80,28 @@ class DatasetLayoutTest {
               .isEqualTo(hex(symbols.path(name), name));
         }
       }
-      // Per-CPU base from the CPU state equals the kernel's own __per_cpu_offset[cpu].
-      long perCpuOffsets = Profile.runtime(profile.address("__per_cpu_offset").getAsLong(), layout);
-      assertThat(layout.perCpuBases()).as("per-CPU bases from CPU state").isNotEmpty();
-      for (int cpu = 0; cpu < layout.perCpuBases().size(); cpu++) {
-        assertThat(memory.readLong(perCpuOffsets + 8L * cpu)).as("__per_cpu_offset[%d]", cpu)
-            .isEqualTo(layout.perCpuBases().get(cpu));
+      // Presenting this snapshot through its reference's layout (DESIGN §5.2): region-wise translation goes there
+      // and back, and the layout's own physical mapping agrees with the page walk.
+      KernelLayout referenceLayout;
+      try (Snapshot referenceSnapshot = Snapshots.open(reference.snapshot())) {
+        referenceLayout = KernelLayout.find(referenceSnapshot);
       }
+      long banner = hex(symbols.path("linux_banner"), "linux_banner");
+      for (long address : List.of(banner, layout.perCpuBases().get(0), layout.pageOffsetBase() + 0x1000,
+          layout.textBase())) {
+        long there = layout.translate(address, referenceLayout).orElseThrow();
+        assertThat(referenceLayout.regionOf(there)).isEqualTo(layout.regionOf(address));
+        assertThat(referenceLayout.translate(there, layout)).hasValue(address);
+        assertThat(layout.physicalAddress(address))
+            .hasValue(kernel.pageTables().toPhysical(address, AddressTranslator.Access.READ));
+      }
+      assertThat(layout.translate(banner, referenceLayout))
+          .hasValue(Profile.runtime(profile.address("linux_banner").getAsLong(), referenceLayout));
+
+      // Per-CPU base from the CPU state equals the kernel's own __per_cpu_offset[cpu].
+      assertThat(layout.perCpuBases()).as("per-CPU bases from CPU state").isNotEmpty();
+      List<Long> fromMemory = kernel.perCpuBases(profile);
+      assertThat(fromMemory.subList(0, layout.perCpuBases().size())).isEqualTo(layout.perCpuBases());
     }
   }
 }
