@@ -56,6 +56,10 @@ public final class InfoCommand implements Callable<Integer> {
       info.put("snapshot", snapshotPath.toString());
       info.put("error", e.reason() + ": " + e.getMessage());
       status = 2;
+    } catch (IOException e) {
+      info.put("snapshot", snapshotPath.toString());
+      info.put("error", "cannot read: " + e);
+      status = 2;
     }
     info.put("elapsedMillis", (System.nanoTime() - started) / 1_000_000);
     print(info, System.out);
