@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Assertions;
  * their layer — never an unchecked exception, an out-of-memory or a hang.
  */
 @Tag("dataset")
-class HostileSnapshotProperties {
+class HostileSnapshotTest {
   private static ByteSource elf;
   private static ByteSource kdump;
   /** Bytes before the first PT_LOAD's data: ELF header, program headers, notes. */
