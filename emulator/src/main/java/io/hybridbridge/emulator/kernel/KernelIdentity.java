@@ -99,7 +99,7 @@ public record KernelIdentity(String banner, String buildId) {
         found[0] = banner(buf, n, Math.min(n, CHUNK + 1));
       }
       if (found[1] == null) {
-        found[1] = buildId(buf, n, Math.min(n, CHUNK));
+        found[1] = buildId(snapshot, at, buf, n, Math.min(n, CHUNK));
       }
     }
   }
@@ -123,8 +123,12 @@ public record KernelIdentity(String banner, String buildId) {
     return null;
   }
 
-  /** An ELF note: namesz 4, descsz 1..64, type 3, name "GNU\0", then the id. */
-  private static String buildId(byte[] b, int length, int scanEnd) {
+  /**
+   * The kernel's own build-id: an ELF note (namesz 4, descsz 1..64, type 3, name "GNU\0") that is not part of an
+   * ELF image embedded in the kernel (the vDSOs carry build-id notes of their own inside rodata).
+   */
+  private static String buildId(Snapshot snapshot, long chunkAddress, byte[] b, int length, int scanEnd)
+      throws MemoryAccessException {
     ByteBuffer le = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
     for (int i = 0; i + 16 <= scanEnd; i += 4) { // notes are 4-byte aligned
       if (b[i + 12] != 'G' || b[i + 13] != 'N' || b[i + 14] != 'U' || b[i + 15] != 0) {
@@ -133,11 +137,54 @@ public record KernelIdentity(String banner, String buildId) {
       int nameSize = le.getInt(i);
       int descSize = le.getInt(i + 4);
       if (nameSize == 4 && le.getInt(i + 8) == NT_GNU_BUILD_ID && descSize > 0 && descSize <= 64
-          && i + 16 + descSize <= length) {
+          && i + 16 + descSize <= length && !insideEmbeddedElf(snapshot, chunkAddress + i)) {
         return HexFormat.of().formatHex(b, i + 16, i + 16 + descSize);
       }
     }
     return null;
+  }
+
+  /** How far back an embedded image's header may be from one of its notes (a vDSO is a few pages). */
+  private static final int EMBEDDED_ELF_REACH_PAGES = 8;
+
+  /** Whether a page-aligned ELF header within reach before {@code note} has a PT_NOTE segment covering it. */
+  private static boolean insideEmbeddedElf(Snapshot snapshot, long note) throws MemoryAccessException {
+    byte[] header = new byte[64];
+    for (int back = 0; back < EMBEDDED_ELF_REACH_PAGES; back++) {
+      long start = (note & -Snapshot.PAGE_SIZE) - (long) back * Snapshot.PAGE_SIZE;
+      if (start < 0 || !snapshot.hasPage(start >>> Snapshot.PAGE_SHIFT)) {
+        return false;
+      }
+      snapshot.read(start, header, 0, header.length);
+      if (header[0] == 0x7f && header[1] == 'E' && header[2] == 'L' && header[3] == 'F') {
+        return noteSegmentCovers(snapshot, start, header, note - start);
+      }
+    }
+    return false;
+  }
+
+  private static boolean noteSegmentCovers(Snapshot snapshot, long elf, byte[] header, long offset)
+      throws MemoryAccessException {
+    ByteBuffer h = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
+    boolean is64 = header[4] == 2;
+    long phoff = is64 ? h.getLong(32) : Integer.toUnsignedLong(h.getInt(28));
+    int phentsize = Short.toUnsignedInt(h.getShort(is64 ? 54 : 42));
+    int phnum = Math.min(Short.toUnsignedInt(h.getShort(is64 ? 56 : 44)), 64);
+    if (phentsize < (is64 ? 56 : 32) || phoff <= 0 || phoff > EMBEDDED_ELF_REACH_PAGES * Snapshot.PAGE_SIZE) {
+      return false;
+    }
+    byte[] ph = new byte[phentsize];
+    for (int i = 0; i < phnum; i++) {
+      snapshot.read(elf + phoff + (long) i * phentsize, ph, 0, ph.length);
+      ByteBuffer p = ByteBuffer.wrap(ph).order(ByteOrder.LITTLE_ENDIAN);
+      long type = Integer.toUnsignedLong(p.getInt(0));
+      long fileOffset = is64 ? p.getLong(8) : Integer.toUnsignedLong(p.getInt(4));
+      long fileSize = is64 ? p.getLong(32) : Integer.toUnsignedLong(p.getInt(16));
+      if (type == 4 && offset >= fileOffset && offset - fileOffset < fileSize) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static boolean startsAt(byte[] b, int at, byte[] pattern) {

@@ -52,6 +52,13 @@ final class FakeGuest implements Snapshot {
     ByteBuffer note = ByteBuffer.allocate(36).order(ByteOrder.LITTLE_ENDIAN).putInt(4).putInt(20).putInt(3);
     note.put("GNU\0".getBytes(StandardCharsets.US_ASCII)).put(java.util.HexFormat.of().parseHex(BUILD_ID));
     put(LOAD + 0x300000, note.array());
+    // Before it, a vDSO-like embedded ELF image whose own PT_NOTE holds another build-id (a decoy).
+    ByteBuffer vdso = ByteBuffer.allocate(0x600).order(ByteOrder.LITTLE_ENDIAN);
+    vdso.put(new byte[] {0x7f, 'E', 'L', 'F', 2, 1, 1}).putLong(32, 64).putShort(54, (short) 56).putShort(56, (short) 1);
+    vdso.putInt(64, 4).putLong(64 + 8, 0x554).putLong(64 + 32, 36); // PT_NOTE at 0x554, 36 bytes
+    vdso.position(0x554);
+    vdso.putInt(4).putInt(20).putInt(3).put("GNU\0".getBytes(StandardCharsets.US_ASCII)).put(new byte[20]);
+    put(LOAD + 0x2ff000, vdso.array());
     // A copy of the banner outside the image (like the log buffer), found first by a naive scan.
     put(0x10000, ("\0" + BANNER.replace("#1", "#7") + "\n\0").getBytes(StandardCharsets.US_ASCII));
     for (long f = 0; f < (PHYS_END >>> 12); f += 256) {
