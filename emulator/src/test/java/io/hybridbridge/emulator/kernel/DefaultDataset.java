@@ -29,6 +29,15 @@ public final class DefaultDataset {
 
   private DefaultDataset() {}
 
+  /** A manifest field as text; Avro's JSON encoding wraps union values as {"string": …}. */
+  static String text(JsonNode entry, String field) {
+    JsonNode v = entry.get(field);
+    if (v != null && v.isObject() && v.size() == 1) {
+      v = v.elements().next();
+    }
+    return v == null || v.isNull() ? null : v.asText();
+  }
+
   public static Path directory() {
     Path dir = ReferenceStore.defaultDatasetDirectory();
     assertThat(dir.resolve("manifest.json")).as("the default dataset (build it with ./hb datasets build)")
@@ -41,10 +50,10 @@ public final class DefaultDataset {
     JsonNode root = new ObjectMapper().readTree(dir.resolve("manifest.json").toFile());
     List<Entry> entries = new ArrayList<>();
     for (JsonNode e : root.path("entries")) {
-      entries.add(new Entry(ReferenceStore.text(e, "id"), ReferenceStore.text(e, "role"),
-          ReferenceStore.text(e, "format"), dir.resolve(ReferenceStore.text(e, "path")),
-          ReferenceStore.text(e, "kernelBuild"), ReferenceStore.text(e, "bootId"), e.path("dumpTimeMillis").asLong(),
-          Optional.ofNullable(ReferenceStore.text(e, "groundTruthPath")).map(dir::resolve)));
+      entries.add(new Entry(text(e, "id"), text(e, "role"),
+          text(e, "format"), dir.resolve(text(e, "path")),
+          text(e, "kernelBuild"), text(e, "bootId"), e.path("dumpTimeMillis").asLong(),
+          Optional.ofNullable(text(e, "groundTruthPath")).map(dir::resolve)));
     }
     assertThat(entries).as("entries of " + dir.resolve("manifest.json")).isNotEmpty();
     for (Entry e : entries) {
