@@ -97,6 +97,4 @@ final class ElfCoreReader {
     ElfNotes parsed = ElfNotes.parse(notes.toByteArray(), name);
     return new SegmentSnapshot(source, ContainerFormat.ELF, segments.build(source), parsed.cpus(), parsed.vmcoreinfo());
   }
-
-
 }

@@ -104,8 +104,11 @@ final class KdumpSnapshot implements Snapshot {
     if (headerVersion >= 6) {
       maxFrames = sub.getLong(96);
     }
-    if (maxFrames <= 0 || maxFrames > MAX_FRAMES) {
-      throw new SnapshotFormatException(TOO_LARGE, name + ": kdump max_mapnr " + maxFrames + " is absurd");
+    // A real bitmap spends one stored bit per frame, so a file cannot describe more than 8 frames per byte: this
+    // bounds the work and memory below even when a flattened stream claims a huge sparse logical size.
+    if (maxFrames <= 0 || maxFrames > MAX_FRAMES || maxFrames / 8 > sizeBytes) {
+      throw new SnapshotFormatException(TOO_LARGE, String.format(
+          "%s: kdump max_mapnr %d is absurd for a %d-byte file", name, maxFrames, sizeBytes));
     }
     long bitmapBytes = bitmapBlocks / 2 * blockSize;
     if (bitmapBlocks == 0 || bitmapBlocks % 2 != 0 || bitmapBytes * 8 < maxFrames) {

@@ -170,6 +170,18 @@ class MalformedInputTest {
   }
 
   @Test
+  void flattenedStreamClaimingAHugeSparseFileIsRefusedBeforeAnyWork() throws Exception {
+    byte[] k = kdump();
+    le(k).putLong(4096 + 96, 1L << 36).putInt(436, 0x7ffffffe); // 2^36 frames, bitmaps "covering" them
+    byte[] flat = SyntheticDumps.flatten(k, 4096);
+    // One more record far away makes the logical file huge (and all zeros in between).
+    byte[] far = ByteBuffer.allocate(17).putLong(1L << 45).putLong(1).put((byte) 1).array();
+    byte[] withFar = SyntheticDumps.concat(Arrays.copyOf(flat, flat.length - 16), far,
+        Arrays.copyOfRange(flat, flat.length - 16, flat.length));
+    assertThat(reasonOpening(withFar)).isEqualTo(TOO_LARGE);
+  }
+
+  @Test
   void flattenedStreamsWithoutEndOrWithAbsurdRecords() throws Exception {
     byte[] flat = SyntheticDumps.flatten(kdump(), 4096);
     assertThat(reasonOpening(Arrays.copyOf(flat, flat.length - 16))).isEqualTo(TRUNCATED);
