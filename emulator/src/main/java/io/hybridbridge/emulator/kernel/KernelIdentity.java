@@ -34,11 +34,6 @@ public record KernelIdentity(String banner, String buildId) {
     return m.find() ? m.group(1) : "";
   }
 
-  /** The key references are filed under: banner and build-id together. */
-  public String key() {
-    return buildName() + "/" + buildId;
-  }
-
   /**
    * Reads the identity from the kernel image that {@code layout} locates: first from its read-only, no-execute
    * mappings (rodata, where both live: a third of the image), then, for kernels without such protections, from the
