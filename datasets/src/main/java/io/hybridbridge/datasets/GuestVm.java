@@ -1,0 +1,229 @@
+package io.hybridbridge.datasets;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * One QEMU guest under TCG (KVM does not run these guests on our machines): ttyS0 on stdio for the host-driven
+ * shell, ttyS1 to a file for bulk output, QMP on a unix socket for pausing, registers and memory dumps.
+ */
+final class GuestVm implements AutoCloseable {
+  static final String QEMU = "qemu-system-x86_64";
+
+  /** How a snapshot file is written: QMP dump-guest-memory format name and our file extension. */
+  enum DumpFormat {
+    ELF("elf", "elf"), KDUMP("kdump-zlib", "kdump");
+
+    final String qmpName;
+    final String extension;
+
+    DumpFormat(String qmpName, String extension) {
+      this.qmpName = qmpName;
+      this.extension = extension;
+    }
+  }
+
+  /** The CPU state "info registers" shows while the guest is paused. */
+  record Registers(long rip, long rsp, long rflags, int cs, int ss, long cr3, long fsBase, long gsBase,
+      String text) {
+    boolean userMode() {
+      return (cs & 3) == 3;
+    }
+  }
+
+  private static final Pattern REGISTER = Pattern.compile("\\b(RIP|RSP|RFL|CR3)=([0-9a-f]+)");
+  private static final Pattern SEGMENT = Pattern.compile("^(CS|SS|FS|GS) =([0-9a-f]{4}) ([0-9a-f]{16})",
+      Pattern.MULTILINE);
+
+  private final Process process;
+  private final Path workDir;
+  private final GuestConsole console;
+  private final BulkChannel bulk;
+  private final Qmp qmp;
+
+  private GuestVm(Process process, Path workDir, GuestConsole console, BulkChannel bulk, Qmp qmp) {
+    this.process = process;
+    this.workDir = workDir;
+    this.console = console;
+    this.bulk = bulk;
+    this.qmp = qmp;
+  }
+
+  static void requireQemu() throws DatasetException {
+    if (!HostCommand.onPath(QEMU)) {
+      throw new DatasetException(QEMU + " not found: install the Debian package qemu-system-x86 "
+          + "(apt-get install qemu-system-x86, or scripts/system-packages --ensure)");
+    }
+  }
+
+  /** The QEMU command line; {@code role} goes to the guest's /init through the kernel command line. */
+  static List<String> commandLine(Path kernel, Path initrd, int memoryMiB, String role, Path qmpSocket,
+      Path bulkFile) {
+    return List.of(QEMU, "-accel", "tcg", "-machine", "q35", "-smp", "1", "-m", memoryMiB + "M",
+        "-nodefaults", "-display", "none", "-vga", "none", "-no-reboot",
+        "-kernel", kernel.toString(), "-initrd", initrd.toString(),
+        "-append", "console=ttyS0 panic=-1 quiet hb.role=" + role,
+        "-serial", "stdio", "-serial", "file:" + bulkFile, "-monitor", "none",
+        "-qmp", "unix:" + qmpSocket + ",server=on,wait=off");
+  }
+
+  /** Starts QEMU; the console log goes to {@code consoleLog}. Call {@link #awaitReady} next. */
+  static GuestVm start(Path kernel, Path initrd, int memoryMiB, String role, Path consoleLog)
+      throws DatasetException {
+    requireQemu();
+    Path workDir = null;
+    Process process = null;
+    try {
+      // A short private directory: unix socket paths are limited to 108 bytes, and QEMU's -serial file: and
+      // -qmp options must not see commas, which a user's --out might contain.
+      workDir = Files.createTempDirectory("hb-vm-", PosixFilePermissions.asFileAttribute(
+          PosixFilePermissions.fromString("rwx------")));
+      Path socket = workDir.resolve("qmp.sock");
+      Path bulkFile = workDir.resolve("ttyS1");
+      process = new ProcessBuilder(commandLine(kernel, initrd, memoryMiB, role, socket, bulkFile))
+          .redirectErrorStream(true).start();
+      GuestConsole console = new GuestConsole(process.getInputStream(), process.getOutputStream(), consoleLog);
+      Qmp qmp = Qmp.connect(socket, Duration.ofSeconds(30), process);
+      return new GuestVm(process, workDir, console, new BulkChannel(bulkFile), qmp);
+    } catch (IOException | DatasetException e) {
+      if (process != null) {
+        process.destroyForcibly();
+      }
+      deleteQuietly(workDir);
+      if (e instanceof DatasetException d) {
+        throw d;
+      }
+      throw new DatasetException("cannot start " + QEMU + ": " + e.getMessage(), e);
+    }
+  }
+
+  void awaitReady(Duration timeout) throws DatasetException {
+    console.awaitLine("HB-READY", 0, timeout, "the guest's ready marker (HB-READY)");
+  }
+
+  List<String> shell(String command, Duration timeout) throws DatasetException {
+    return console.run(command, timeout);
+  }
+
+  GuestConsole console() {
+    return console;
+  }
+
+  BulkChannel bulk() {
+    return bulk;
+  }
+
+  void pause() throws DatasetException {
+    qmp.execute("stop", null);
+  }
+
+  void resume() throws DatasetException {
+    qmp.execute("cont", null);
+  }
+
+  Registers registers() throws DatasetException {
+    String text = qmp.humanMonitor("info registers");
+    long rip = -1;
+    long rsp = -1;
+    long rflags = -1;
+    long cr3 = -1;
+    Matcher m = REGISTER.matcher(text);
+    while (m.find()) {
+      long value = Long.parseUnsignedLong(m.group(2), 16);
+      switch (m.group(1)) {
+        case "RIP" -> rip = value;
+        case "RSP" -> rsp = value;
+        case "RFL" -> rflags = value;
+        default -> cr3 = value;
+      }
+    }
+    int cs = -1;
+    int ss = -1;
+    long fsBase = -1;
+    long gsBase = -1;
+    Matcher s = SEGMENT.matcher(text);
+    while (s.find()) {
+      int selector = Integer.parseInt(s.group(2), 16);
+      long base = Long.parseUnsignedLong(s.group(3), 16);
+      switch (s.group(1)) {
+        case "CS" -> cs = selector;
+        case "SS" -> ss = selector;
+        case "FS" -> fsBase = base;
+        default -> gsBase = base;
+      }
+    }
+    if (rip == -1 || cs == -1) {
+      throw new DatasetException("cannot read RIP/CS from QEMU's 'info registers':\n" + text);
+    }
+    return new Registers(rip, rsp, rflags, cs, ss, cr3, fsBase, gsBase, text);
+  }
+
+  /** Dumps guest memory to {@code file} (synchronous; QEMU stops the guest meanwhile and restores its state). */
+  void dump(Path file, DumpFormat format) throws DatasetException {
+    if (!process.isAlive()) {
+      throw new DatasetException("cannot dump: the guest is gone. Last console lines:\n" + console.lastLines(20));
+    }
+    Path written = format == DumpFormat.KDUMP ? file.resolveSibling(file.getFileName() + ".flat") : file;
+    try {
+      qmp.execute("dump-guest-memory", qmp.arguments().put("paging", false)
+          .put("protocol", "file:" + written.toAbsolutePath()).put("format", format.qmpName));
+      if (!Files.isRegularFile(written) || Files.size(written) == 0) {
+        throw new DatasetException("dump-guest-memory reported success but " + written + " is missing or empty");
+      }
+      if (format == DumpFormat.KDUMP && FlattenedKdump.isFlattened(written)) {
+        FlattenedKdump.reassemble(written, file);
+        Files.delete(written);
+      } else if (!written.equals(file)) {
+        Files.move(written, file);
+      }
+      Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+    } catch (IOException e) {
+      throw new DatasetException("dump to " + file + " failed: " + e.getMessage(), e);
+    } catch (DatasetException e) {
+      throw new DatasetException("dump to " + file + " failed: " + e.getMessage()
+          + " (is the disk full? see df " + file.getParent() + ")", e);
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      if (process.isAlive()) {
+        try {
+          qmp.execute("quit", null);
+        } catch (DatasetException ignored) {
+          // QEMU may close the socket before answering
+        }
+        if (!process.waitFor(5, TimeUnit.SECONDS)) {
+          process.destroyForcibly();
+          process.waitFor(5, TimeUnit.SECONDS);
+        }
+      }
+    } catch (InterruptedException e) {
+      process.destroyForcibly();
+      Thread.currentThread().interrupt();
+    } finally {
+      qmp.close();
+      deleteQuietly(workDir);
+    }
+  }
+
+  private static void deleteQuietly(Path dir) {
+    if (dir == null) {
+      return;
+    }
+    try {
+      FileTrees.deleteRecursively(dir);
+    } catch (IOException ignored) {
+      // a temporary directory; nothing of the dataset
+    }
+  }
+}
