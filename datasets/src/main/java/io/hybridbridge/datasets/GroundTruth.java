@@ -83,18 +83,31 @@ public record GroundTruth(
 
   /** Parses the items of one capture (see {@link GroundTruthItems}). */
   static GroundTruth parse(String tag, Map<String, String> items) throws DatasetException {
-    try {
-      return parseItems(tag, items);
-    } catch (RuntimeException e) {
-      throw new DatasetException("ground truth '" + tag + "' is malformed: " + e, e);
-    }
+    return new GroundTruth(tag,
+        section("boot_id", () -> require(items, "boot_id").trim()),
+        section("capture-pid", () -> parseInt(require(items, "capture-pid").trim())),
+        section("processes (ps, /proc/<pid>/*)", () -> processes(items)),
+        section("proc/modules", () -> modules(require(items, "proc/modules"))),
+        section("proc/net/{tcp,tcp6,udp,udp6,raw}", () -> inetSockets(items)),
+        section("proc/net/unix", () -> unixSockets(require(items, "proc/net/unix"))),
+        section("uname", () -> uname(items)),
+        section("proc/version", () -> require(items, "proc/version").trim()),
+        section("proc/uptime", () -> uptime(require(items, "proc/uptime"))),
+        section("proc/1/mounts", () -> mounts(require(items, "proc/1/mounts"))),
+        section("layout (kallsyms-layout, kcore-header, proc/iomem)", () -> layout(items)));
   }
 
-  private static GroundTruth parseItems(String tag, Map<String, String> items) throws DatasetException {
-    return new GroundTruth(tag, require(items, "boot_id").trim(), parseInt(require(items, "capture-pid").trim()),
-        processes(items), modules(require(items, "proc/modules")), inetSockets(items),
-        unixSockets(require(items, "proc/net/unix")), uname(items), require(items, "proc/version").trim(),
-        uptime(require(items, "proc/uptime")), mounts(require(items, "proc/1/mounts")), layout(items));
+  private interface Section<T> {
+    T parse() throws DatasetException;
+  }
+
+  /** Runs one section's parser; text of an unexpected shape becomes an error naming the section. */
+  private static <T> T section(String what, Section<T> parser) throws DatasetException {
+    try {
+      return parser.parse();
+    } catch (RuntimeException e) {
+      throw new DatasetException("ground truth: cannot parse " + what + ": " + e, e);
+    }
   }
 
   static String require(Map<String, String> items, String name) throws DatasetException {
