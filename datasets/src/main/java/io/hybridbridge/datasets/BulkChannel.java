@@ -14,6 +14,8 @@ import java.util.Arrays;
  * and kallsyms, raw bytes, read here as frames between marker lines.
  */
 final class BulkChannel {
+  /** Longest silence accepted in the middle of a frame. */
+  static final Duration STALL_TIMEOUT = Duration.ofSeconds(60);
   private final Path file;
 
   BulkChannel(Path file) {
@@ -38,16 +40,24 @@ final class BulkChannel {
    */
   byte[] awaitFrame(String beginLine, String endLine, long from, Duration timeout, GuestConsole console)
       throws DatasetException {
+    return awaitFrame(beginLine, endLine, from, timeout, STALL_TIMEOUT, console);
+  }
+
+  /** As above; fails early when no byte arrives for {@code stallTimeout} (a stuck serial port). */
+  byte[] awaitFrame(String beginLine, String endLine, long from, Duration timeout, Duration stallTimeout,
+      GuestConsole console) throws DatasetException {
     byte[] begin = (beginLine + "\n").getBytes(StandardCharsets.UTF_8);
     byte[] end = ("\n" + endLine + "\n").getBytes(StandardCharsets.UTF_8);
     ByteArrayOutputStream seen = new ByteArrayOutputStream();
     long read = from;
     int searchFrom = 0;
     long deadline = System.nanoTime() + timeout.toNanos();
+    long lastProgress = System.nanoTime();
     try {
       while (true) {
         long size = size();
         if (size > read) {
+          lastProgress = System.nanoTime();
           try (RandomAccessFile in = new RandomAccessFile(file.toFile(), "r")) {
             in.seek(read);
             byte[] chunk = new byte[(int) Math.min(size - read, 1 << 24)];
@@ -67,10 +77,12 @@ final class BulkChannel {
             return Arrays.copyOfRange(bytes, beginAt + begin.length, endAt + 1);
           }
         }
-        if (System.nanoTime() > deadline) {
-          throw new DatasetException("timed out after " + timeout.toSeconds() + " s waiting for '" + endLine
-              + "' from the guest on ttyS1 (" + (read - from) + " bytes came). Last console lines:\n"
-              + console.lastLines(20));
+        boolean stalled = System.nanoTime() - lastProgress > stallTimeout.toNanos();
+        if (System.nanoTime() > deadline || stalled) {
+          throw new DatasetException((stalled ? "the guest's ttyS1 stalled: nothing for "
+              + stallTimeout.toSeconds() + " s" : "timed out after " + timeout.toSeconds() + " s") + " waiting for '"
+              + endLine + "' (" + (read - from) + " bytes came). Last console lines:\n"
+              + (console == null ? "" : console.lastLines(20)));
         }
         Thread.sleep(20);
       }

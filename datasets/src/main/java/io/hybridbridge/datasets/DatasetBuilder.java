@@ -33,7 +33,7 @@ import java.util.stream.Stream;
 public final class DatasetBuilder {
   static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
   private static final Duration COMMAND_TIMEOUT = Duration.ofMinutes(2);
-  private static final Duration KALLSYMS_TIMEOUT = Duration.ofMinutes(10);
+  private static final Duration KALLSYMS_TIMEOUT = Duration.ofMinutes(5);
   private static final int AGENT_ATTEMPTS = 200;
   private static final Pattern AGENT_PID = Pattern.compile("HB-AGENT pid=(\\d+)");
   private static final Pattern MAPS_LINE = Pattern.compile(
@@ -209,9 +209,10 @@ public final class DatasetBuilder {
       Captured truth = capture(vm, "reference");
       long kallsymsStart = System.nanoTime();
       long from = vm.bulk().size();
-      vm.shell("hb-kallsyms", KALLSYMS_TIMEOUT);
+      GuestConsole.Pending printing = vm.console().send("hb-kallsyms");
       byte[] frame = vm.bulk().awaitFrame("@@HB-BEGIN kallsyms", "@@HB-END kallsyms", from, KALLSYMS_TIMEOUT,
           vm.console());
+      vm.console().await(printing, COMMAND_TIMEOUT);
       byte[] kallsyms = java.util.Arrays.copyOf(frame, Math.max(0, frame.length - 1)); // the framing newline
       if (kallsyms.length == 0) {
         throw new DatasetException(build + ": the reference printed an empty /proc/kallsyms");
@@ -320,26 +321,21 @@ public final class DatasetBuilder {
   }
 
   private static Map<String, Object> notedJson(SnapshotFiles.NotedCpu cpu) {
-    Map<String, Object> json = new LinkedHashMap<>();
-    json.put("rip", GroundTruth.hex(cpu.rip()));
-    json.put("rsp", GroundTruth.hex(cpu.rsp()));
-    json.put("rflags", GroundTruth.hex(cpu.rflags()));
-    json.put("cs", GroundTruth.hex(cpu.cs()));
-    json.put("cr3", GroundTruth.hex(cpu.cr3()));
-    json.put("kernelGsBase", GroundTruth.hex(cpu.kernelGsBase()));
-    return json;
+    return hexFields("rip", cpu.rip(), "rsp", cpu.rsp(), "rflags", cpu.rflags(), "cs", cpu.cs(), "cr3", cpu.cr3(),
+        "kernelGsBase", cpu.kernelGsBase());
   }
 
   private static Map<String, Object> registersJson(GuestVm.Registers r) {
+    return hexFields("rip", r.rip(), "rsp", r.rsp(), "rflags", r.rflags(), "cs", r.cs(), "ss", r.ss(),
+        "cr3", r.cr3(), "fsBase", r.fsBase(), "gsBase", r.gsBase());
+  }
+
+  /** Alternating names and numbers to a JSON object of hex strings. */
+  private static Map<String, Object> hexFields(Object... namesAndValues) {
     Map<String, Object> json = new LinkedHashMap<>();
-    json.put("rip", GroundTruth.hex(r.rip()));
-    json.put("rsp", GroundTruth.hex(r.rsp()));
-    json.put("rflags", GroundTruth.hex(r.rflags()));
-    json.put("cs", GroundTruth.hex(r.cs()));
-    json.put("ss", GroundTruth.hex(r.ss()));
-    json.put("cr3", GroundTruth.hex(r.cr3()));
-    json.put("fsBase", GroundTruth.hex(r.fsBase()));
-    json.put("gsBase", GroundTruth.hex(r.gsBase()));
+    for (int i = 0; i < namesAndValues.length; i += 2) {
+      json.put((String) namesAndValues[i], GroundTruth.hex(((Number) namesAndValues[i + 1]).longValue()));
+    }
     return json;
   }
 
@@ -417,10 +413,11 @@ public final class DatasetBuilder {
   private Captured capture(GuestVm vm, String tag) throws DatasetException {
     long from = vm.bulk().size();
     long start = System.currentTimeMillis();
-    vm.shell("hb-capture " + tag, COMMAND_TIMEOUT);
+    GuestConsole.Pending capturing = vm.console().send("hb-capture " + tag);
     byte[] frame = vm.bulk().awaitFrame("@@HB-CAPTURE-BEGIN " + tag, "@@HB-CAPTURE-END " + tag, from,
         COMMAND_TIMEOUT, vm.console());
     long end = System.currentTimeMillis();
+    vm.console().await(capturing, COMMAND_TIMEOUT);
     Map<String, String> items = GroundTruthItems.parse(frame);
     return new Captured(tag, frame, items, GroundTruth.parse(tag, items), start, end);
   }

@@ -97,23 +97,35 @@ final class GuestConsole {
     }
   }
 
-  /** Runs {@code command} in the guest shell and returns the lines it printed. */
-  List<String> run(String command, Duration timeout) throws DatasetException {
+  /** A command typed into the guest shell, whose completion marker has not been seen yet. */
+  record Pending(String command, String marker, int from) {}
+
+  /** Types {@code command} into the guest shell, followed by its completion marker; see {@link #await}. */
+  Pending send(String command) throws DatasetException {
     int id = ++commandCount;
-    String typedMarker = "\"__HB_\"\"DONE_" + id + "__\"";
-    String marker = "__HB_DONE_" + id + "__";
     int from = position();
-    type(command + "; echo " + typedMarker + "\n");
-    int end = awaitLine(marker, from, timeout, "the guest command '" + command + "' to finish");
+    type(command + "; echo \"__HB_\"\"DONE_" + id + "__\"\n");
+    return new Pending(command, "__HB_DONE_" + id + "__", from);
+  }
+
+  /** Waits for {@code pending} to finish and returns the lines it printed. */
+  List<String> await(Pending pending, Duration timeout) throws DatasetException {
+    int end = awaitLine(pending.marker(), pending.from(), timeout,
+        "the guest command '" + pending.command() + "' to finish");
     synchronized (this) {
-      List<String> output = new ArrayList<>(lines.subList(from, end));
+      List<String> output = new ArrayList<>(lines.subList(pending.from(), end));
       String last = lines.get(end);
-      String beforeMarker = last.substring(0, last.indexOf(marker));
+      String beforeMarker = last.substring(0, last.indexOf(pending.marker()));
       if (!beforeMarker.isEmpty()) {
         output.add(beforeMarker);
       }
       return output;
     }
+  }
+
+  /** Runs {@code command} in the guest shell and returns the lines it printed. */
+  List<String> run(String command, Duration timeout) throws DatasetException {
+    return await(send(command), timeout);
   }
 
   private void type(String text) throws DatasetException {
