@@ -39,6 +39,10 @@ final class BuildCommand implements Callable<Integer> {
           + ">= 96, cloud >= 72).")
   int memoryMiB;
 
+  @Option(names = "--cpu", paramLabel = "MODEL", defaultValue = BuildOptions.DEFAULT_CPU,
+      description = "QEMU CPU model and flags, as for qemu -cpu (default: ${DEFAULT-VALUE}).")
+  String cpu;
+
   @Option(names = "--boot-timeout", paramLabel = "SECONDS", defaultValue = "180",
       description = "How long a guest may take to reach its ready marker (default: ${DEFAULT-VALUE}).")
   int bootTimeoutSeconds;
@@ -69,7 +73,7 @@ final class BuildCommand implements Callable<Integer> {
       GuestVm.requireQemu();
       Path dataset = out != null ? out : HbCache.defaultDataset();
       BuildOptions options = new BuildOptions(dataset, HbCache.packages(), KernelBuildName.parseList(kernels),
-          fleet, dumpsPerBoot, memoryMiB, Duration.ofSeconds(bootTimeoutSeconds), bootModules, stepModules,
+          fleet, dumpsPerBoot, memoryMiB, cpu, Duration.ofSeconds(bootTimeoutSeconds), bootModules, stepModules,
           verify, busybox);
       progress.say("building " + options.kernels() + " into " + dataset.toAbsolutePath() + " (reference + "
           + fleet + " snapshots each, " + dumpsPerBoot + " per boot)");

@@ -15,6 +15,7 @@ public record BuildOptions(
     int fleet,
     int dumpsPerBoot,
     int memoryMiB,
+    String cpu,
     Duration bootTimeout,
     List<String> bootModules,
     List<String> stepModules,
@@ -26,6 +27,8 @@ public record BuildOptions(
   public static final int DEFAULT_DUMPS_PER_BOOT = 2;
   /** Generic kernels need 96 MiB to boot reliably here, cloud 72 MiB; 128 MiB leaves room for the workload. */
   public static final int DEFAULT_MEMORY_MIB = 128;
+  /** QEMU's CPU model under TCG (-cpu). */
+  public static final String DEFAULT_CPU = "qemu64";
   /** isofs needs cdrom and vfat needs fat in every flavour of both series; dummy stands alone. */
   public static final List<String> DEFAULT_BOOT_MODULES = List.of("isofs", "vfat", "dummy");
   /** Loaded by the workload steps between dumps of one boot, one per step. */
@@ -43,11 +46,11 @@ public record BuildOptions(
   /** The defaults, writing to {@code out} and caching packages in {@code packagesDir}. */
   public static BuildOptions defaults(Path out, Path packagesDir, List<KernelBuildName> kernels) {
     return new BuildOptions(out, packagesDir, kernels, DEFAULT_FLEET, DEFAULT_DUMPS_PER_BOOT, DEFAULT_MEMORY_MIB,
-        Duration.ofSeconds(180), DEFAULT_BOOT_MODULES, DEFAULT_STEP_MODULES, false, Path.of("/bin/busybox"));
+        DEFAULT_CPU, Duration.ofSeconds(180), DEFAULT_BOOT_MODULES, DEFAULT_STEP_MODULES, false, Path.of("/bin/busybox"));
   }
 
   public BuildOptions withFleet(int newFleet) {
-    return new BuildOptions(out, packagesDir, kernels, newFleet, dumpsPerBoot, memoryMiB, bootTimeout, bootModules,
-        stepModules, verify, busybox);
+    return new BuildOptions(out, packagesDir, kernels, newFleet, dumpsPerBoot, memoryMiB, cpu, bootTimeout,
+        bootModules, stepModules, verify, busybox);
   }
 }

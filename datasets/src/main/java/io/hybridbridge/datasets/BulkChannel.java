@@ -77,6 +77,10 @@ final class BulkChannel {
             return Arrays.copyOfRange(bytes, beginAt + begin.length, endAt + 1);
           }
         }
+        if (console != null && console.closed() && size() == read) {
+          throw new DatasetException("the guest stopped (QEMU exited) before '" + endLine + "' came on ttyS1. "
+              + "Last console lines:\n" + console.lastLines(20));
+        }
         boolean stalled = System.nanoTime() - lastProgress > stallTimeout.toNanos();
         if (System.nanoTime() > deadline || stalled) {
           throw new DatasetException((stalled ? "the guest's ttyS1 stalled: nothing for "

@@ -130,13 +130,35 @@ public final class DatasetBuilder {
       Manifests.replaceBuild(out, build.name(), all);
       progress.say(build + ": done in " + Progress.seconds(start) + " (" + made.size() + " new images)");
     } catch (IOException e) {
-      throw new DatasetException(build + ": cannot write under " + out + ": " + e.getMessage(), e);
+      throw new DatasetException(build + ": cannot write under " + out + ": " + e.getMessage()
+          + keptConsoleLogs(build, staging), e);
+    } catch (DatasetException e) {
+      throw new DatasetException(build + ": " + e.getMessage() + keptConsoleLogs(build, staging), e);
     } finally {
       try {
         FileTrees.deleteRecursively(staging);
       } catch (IOException e) {
         progress.say("warning: cannot remove " + staging + ": " + e.getMessage());
       }
+    }
+  }
+
+  /** Copies the console logs of a failed build out of its staging directory, which is about to go. */
+  private static String keptConsoleLogs(KernelBuildName build, Path staging) {
+    try (Stream<Path> walk = Files.walk(staging)) {
+      List<Path> logs = walk.filter(p -> p.getFileName().toString().equals("console.log")).toList();
+      if (logs.isEmpty()) {
+        return "";
+      }
+      Path kept = Files.createTempDirectory("hb-failed-" + build.name().replace('+', '_') + "-");
+      for (Path log : logs) {
+        Path target = kept.resolve(staging.relativize(log).toString());
+        Files.createDirectories(target.getParent());
+        Files.copy(log, target);
+      }
+      return "\n(console logs of the failed build kept in " + kept + ")";
+    } catch (IOException e) {
+      return "";
     }
   }
 
@@ -189,6 +211,10 @@ public final class DatasetBuilder {
     return image;
   }
 
+  private GuestVm.Machine machine(KernelTree tree, Path initrd) {
+    return new GuestVm.Machine(tree.kernelImage(), initrd, options.memoryMiB(), options.cpu());
+  }
+
   private static String stems(List<KernelTree.Module> modules) {
     List<String> names = new ArrayList<>();
     modules.forEach(m -> names.add(m.stem()));
@@ -202,8 +228,7 @@ public final class DatasetBuilder {
     Path dir = Files.createDirectories(staging.resolve("reference"));
     progress.say(build + ": booting the reference (" + options.memoryMiB() + " MiB)");
     long bootStart = System.nanoTime();
-    try (GuestVm vm = GuestVm.start(tree.kernelImage(), initrd, options.memoryMiB(), "reference",
-        dir.resolve("console.log"))) {
+    try (GuestVm vm = GuestVm.start(machine(tree, initrd), "reference", dir.resolve("console.log"))) {
       vm.awaitReady(options.bootTimeout());
       progress.say(build + ": reference ready after " + Progress.seconds(bootStart));
       Captured truth = capture(vm, "reference");
@@ -349,8 +374,7 @@ public final class DatasetBuilder {
     progress.say(build + ": booting " + bootName + " (" + options.memoryMiB() + " MiB, " + dumps + " dumps)");
     long bootStart = System.nanoTime();
     List<ManifestEntry> entries = new ArrayList<>();
-    try (GuestVm vm = GuestVm.start(tree.kernelImage(), initrd, options.memoryMiB(), "fleet",
-        dir.resolve("console.log"))) {
+    try (GuestVm vm = GuestVm.start(machine(tree, initrd), "fleet", dir.resolve("console.log"))) {
       vm.awaitReady(options.bootTimeout());
       progress.say(build + ": " + bootName + " ready after " + Progress.seconds(bootStart));
       for (int dump = 1; dump <= dumps; dump++) {

@@ -68,6 +68,11 @@ final class GuestConsole {
     }
   }
 
+  /** True once QEMU closed the console: the guest is gone (e.g. it panicked and QEMU exited, -no-reboot). */
+  synchronized boolean closed() {
+    return closed;
+  }
+
   /** Number of complete lines seen so far; a position to wait from. */
   synchronized int position() {
     return lines.size();

@@ -32,6 +32,9 @@ final class GuestVm implements AutoCloseable {
     }
   }
 
+  /** What is booted: kernel and initramfs, RAM, QEMU CPU model. */
+  record Machine(Path kernel, Path initrd, int memoryMiB, String cpu) {}
+
   /** The CPU state "info registers" shows while the guest is paused. */
   record Registers(long rip, long rsp, long rflags, int cs, int ss, long cr3, long fsBase, long gsBase,
       String text) {
@@ -70,11 +73,11 @@ final class GuestVm implements AutoCloseable {
   }
 
   /** The QEMU command line; {@code role} goes to the guest's /init through the kernel command line. */
-  static List<String> commandLine(Path kernel, Path initrd, int memoryMiB, String role, Path qmpSocket,
-      Path bulkFile) {
-    return List.of(QEMU, "-accel", "tcg", "-machine", "q35", "-smp", "1", "-m", memoryMiB + "M",
+  static List<String> commandLine(Machine machine, String role, Path qmpSocket, Path bulkFile) {
+    return List.of(QEMU, "-accel", "tcg", "-machine", "q35", "-cpu", machine.cpu(), "-smp", "1",
+        "-m", machine.memoryMiB() + "M",
         "-nodefaults", "-display", "none", "-vga", "none", "-no-reboot",
-        "-kernel", kernel.toString(), "-initrd", initrd.toString(),
+        "-kernel", machine.kernel().toString(), "-initrd", machine.initrd().toString(),
         // noirqdebug: PREEMPT_RT kernels thread the 8250 handler, which under TCG often finds its interrupt
         // already served; without it the kernel declares the IRQ spurious ("nobody cared"), disables it and the
         // port stalls in the middle of a large output.
@@ -84,8 +87,7 @@ final class GuestVm implements AutoCloseable {
   }
 
   /** Starts QEMU; the console log goes to {@code consoleLog}. Call {@link #awaitReady} next. */
-  static GuestVm start(Path kernel, Path initrd, int memoryMiB, String role, Path consoleLog)
-      throws DatasetException {
+  static GuestVm start(Machine machine, String role, Path consoleLog) throws DatasetException {
     requireQemu();
     Path workDir = null;
     Process process = null;
@@ -96,7 +98,7 @@ final class GuestVm implements AutoCloseable {
           PosixFilePermissions.fromString("rwx------")));
       Path socket = workDir.resolve("qmp.sock");
       Path bulkFile = workDir.resolve("ttyS1");
-      process = new ProcessBuilder(commandLine(kernel, initrd, memoryMiB, role, socket, bulkFile))
+      process = new ProcessBuilder(commandLine(machine, role, socket, bulkFile))
           .redirectErrorStream(true).start();
       GuestConsole console = new GuestConsole(process.getInputStream(), process.getOutputStream(), consoleLog);
       Qmp qmp = Qmp.connect(socket, Duration.ofSeconds(30), process);

@@ -1,6 +1,8 @@
 package io.hybridbridge.datasets;
 
 import java.io.IOException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -48,7 +50,13 @@ final class KernelPackages {
         }
         KernelTree.open(partial); // refuse a package that is not a kernel image before it enters the cache
         Files.writeString(partial.resolve(COMPLETE), deb.getFileName().toString());
-        Files.move(partial, dir, StandardCopyOption.ATOMIC_MOVE);
+        try {
+          Files.move(partial, dir, StandardCopyOption.ATOMIC_MOVE);
+        } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
+          if (!Files.exists(dir.resolve(COMPLETE))) {
+            throw e; // not another run that unpacked the same package meanwhile
+          }
+        }
       } finally {
         FileTrees.deleteRecursively(partial);
       }
