@@ -43,6 +43,8 @@ public final class DatasetBuilder {
   private final BuildOptions options;
   private final Progress progress;
   private final KernelPackages packages;
+  private byte[] busybox;
+  private String recipe;
 
   public DatasetBuilder(BuildOptions options, Progress progress) {
     this.options = options;
@@ -64,6 +66,8 @@ public final class DatasetBuilder {
         throw new DatasetException("another 'hb datasets build' is writing " + out + "; wait for it to finish");
       }
       FileTrees.deleteRecursively(out.resolve(".staging")); // leftovers of a run that was killed
+      busybox = Initramfs.staticBusybox(options.busybox());
+      recipe = Recipe.of(options, busybox);
       for (KernelBuildName build : options.kernels()) {
         buildOne(out, build);
       }
@@ -76,6 +80,7 @@ public final class DatasetBuilder {
   private void buildOne(Path out, KernelBuildName build) throws DatasetException {
     long start = System.nanoTime();
     List<ManifestEntry> kept = new ArrayList<>();
+    List<ManifestEntry> dropped = new ArrayList<>();
     boolean haveReference = false;
     int haveSnapshots = 0;
     int lastBoot = 0;
@@ -85,7 +90,8 @@ public final class DatasetBuilder {
       }
       String problem = problemWith(out, e);
       if (problem != null) {
-        progress.say(build + ": dropping " + e.getId() + " from the manifest: " + problem);
+        progress.say(build + ": replacing " + e.getId() + ": " + problem);
+        dropped.add(e);
         continue;
       }
       kept.add(e);
@@ -102,8 +108,9 @@ public final class DatasetBuilder {
     int missing = Math.max(0, options.fleet() - haveSnapshots);
     if (haveReference && missing == 0) {
       progress.say(build + ": up to date (reference + " + haveSnapshots + " snapshots)");
-      if (kept.size() != countEntries(out, build)) {
+      if (!dropped.isEmpty()) {
         Manifests.replaceBuild(out, build.name(), kept);
+        deleteFilesOf(out, dropped, kept);
       }
       return;
     }
@@ -128,6 +135,7 @@ public final class DatasetBuilder {
       List<ManifestEntry> all = new ArrayList<>(kept);
       all.addAll(made);
       Manifests.replaceBuild(out, build.name(), all);
+      deleteFilesOf(out, dropped, all);
       progress.say(build + ": done in " + Progress.seconds(start) + " (" + made.size() + " new images)");
     } catch (IOException e) {
       throw new DatasetException(build + ": cannot write under " + out + ": " + e.getMessage()
@@ -162,9 +170,36 @@ public final class DatasetBuilder {
     }
   }
 
-  private int countEntries(Path out, KernelBuildName build) throws DatasetException {
-    return (int) Manifests.read(out).getEntries().stream()
-        .filter(e -> e.getKernelBuild().equals(build.name())).count();
+  /** Deletes what only {@code dropped} entries used: images, ground truth, boot directories. */
+  private void deleteFilesOf(Path out, List<ManifestEntry> dropped, List<ManifestEntry> current) {
+    Set<String> used = new HashSet<>();
+    for (ManifestEntry e : current) {
+      used.addAll(filesOf(e));
+      used.add(String.valueOf(e.getVmId()));
+    }
+    for (ManifestEntry e : dropped) {
+      List<String> paths = new ArrayList<>(filesOf(e));
+      paths.add(String.valueOf(e.getVmId()));
+      for (String path : paths) {
+        if (!used.contains(path) && !path.equals("null")) {
+          try {
+            FileTrees.deleteRecursively(out.resolve(path));
+          } catch (IOException ex) {
+            progress.say("warning: cannot delete " + out.resolve(path) + ": " + ex.getMessage());
+          }
+        }
+      }
+    }
+  }
+
+  private static List<String> filesOf(ManifestEntry e) {
+    List<String> files = new ArrayList<>(List.of(e.getPath()));
+    for (String path : new String[] {e.getGroundTruthPath(), e.getKallsymsPath(), e.getLabels().get("agentPath")}) {
+      if (path != null) {
+        files.add(path);
+      }
+    }
+    return files;
   }
 
   /** Why an existing manifest entry can no longer be trusted, or null when it is fine. */
@@ -187,6 +222,9 @@ public final class DatasetBuilder {
     if (e.getKallsymsPath() != null && !Files.isRegularFile(out.resolve(e.getKallsymsPath()))) {
       return "its kallsyms is missing";
     }
+    if (!recipe.equals(e.getLabels().get("recipe"))) {
+      return "made by another recipe (guest scripts, busybox, CPU model, RAM or modules changed)";
+    }
     if (options.verify() && !SnapshotFiles.sha256(image).equals(e.getSha256())) {
       return "its image " + image + " no longer matches its sha256";
     }
@@ -204,8 +242,7 @@ public final class DatasetBuilder {
       group.forEach(m -> loaded.add(m.name()));
       steps.add(group);
     }
-    Initramfs initramfs = Initramfs.forGuest(Initramfs.staticBusybox(options.busybox()),
-        new Initramfs.ModulePlan(boot, steps));
+    Initramfs initramfs = Initramfs.forGuest(busybox, new Initramfs.ModulePlan(boot, steps));
     Path image = initramfs.cachedIn(options.packagesDir().resolve("initramfs").resolve(build.name()));
     progress.say(build + ": initramfs " + image.getFileName() + " (boot modules " + stems(boot) + ")");
     return image;
@@ -280,6 +317,7 @@ public final class DatasetBuilder {
       labels.put("agentPid", Integer.toString(agent.pid()));
       labels.put("agentPath", rel + "agent.json");
       labels.put("kernelRelease", tree.release());
+      labels.put("recipe", recipe);
       return entry(build, "reference", SnapshotRole.REFERENCE, image, rel + "memory.elf", truth.truth().bootId(),
           dumpStart, rel + "truth", rel + "kallsyms", build.name() + "/reference", labels);
     }
@@ -396,6 +434,7 @@ public final class DatasetBuilder {
         labels.put("qemuFormat", format.qmpName);
         labels.put("step", Integer.toString(dump));
         labels.put("kernelRelease", tree.release());
+        labels.put("recipe", recipe);
         entries.add(entry(build, bootName + "/" + name, SnapshotRole.SNAPSHOT, image,
             rel + image.getFileName(), truth.truth().bootId(), dumpStart, rel + name + ".truth", null,
             build.name() + "/" + bootName, labels));

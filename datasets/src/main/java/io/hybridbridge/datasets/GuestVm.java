@@ -18,6 +18,12 @@ import java.util.regex.Pattern;
  */
 final class GuestVm implements AutoCloseable {
   static final String QEMU = "qemu-system-x86_64";
+  /**
+   * The kernel command line before hb.role. noirqdebug: PREEMPT_RT kernels thread the 8250 handler, which under
+   * TCG often finds its interrupt already served; without it the kernel declares the IRQ spurious ("nobody
+   * cared"), disables it and the port stalls in the middle of a large output.
+   */
+  static final String KERNEL_ARGUMENTS = "console=ttyS0 panic=-1 quiet noirqdebug";
 
   /** How a snapshot file is written: QMP dump-guest-memory format name and our file extension. */
   enum DumpFormat {
@@ -78,10 +84,7 @@ final class GuestVm implements AutoCloseable {
         "-m", machine.memoryMiB() + "M",
         "-nodefaults", "-display", "none", "-vga", "none", "-no-reboot",
         "-kernel", machine.kernel().toString(), "-initrd", machine.initrd().toString(),
-        // noirqdebug: PREEMPT_RT kernels thread the 8250 handler, which under TCG often finds its interrupt
-        // already served; without it the kernel declares the IRQ spurious ("nobody cared"), disables it and the
-        // port stalls in the middle of a large output.
-        "-append", "console=ttyS0 panic=-1 quiet noirqdebug hb.role=" + role,
+        "-append", KERNEL_ARGUMENTS + " hb.role=" + role,
         "-serial", "stdio", "-serial", "file:" + bulkFile, "-monitor", "none",
         "-qmp", "unix:" + qmpSocket + ",server=on,wait=off");
   }
