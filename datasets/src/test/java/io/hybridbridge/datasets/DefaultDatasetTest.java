@@ -21,6 +21,8 @@ class DefaultDatasetTest {
     Path dataset = DatasetLocation.requireDefaultDataset();
     Manifest manifest = Manifests.read(dataset);
     Set<SnapshotFormat> formats = new HashSet<>();
+    BuildOptions defaults = BuildOptions.defaults(dataset, HbCache.packages(), List.of());
+    String recipe = Recipe.of(defaults, Initramfs.staticBusybox(defaults.busybox()));
     for (KernelBuildName build : KernelBuildName.parseList(BuildOptions.DEFAULT_KERNELS)) {
       List<ManifestEntry> entries = manifest.getEntries().stream()
           .filter(e -> e.getKernelBuild().equals(build.name())).toList();
@@ -35,6 +37,7 @@ class DefaultDatasetTest {
       DatasetChecks.referenceIsInUserModeInTheAgent(dataset, references.get(0));
       for (ManifestEntry e : entries) {
         DatasetChecks.imageMatchesManifest(dataset, e, false);
+        assertThat(e.getLabels().get("recipe")).as("%s made by today's recipe", e.getId()).isEqualTo(recipe);
         assertThat(DatasetChecks.truth(dataset, e).path("uname").path("release").asText())
             .isEqualTo(e.getLabels().get("kernelRelease"));
         formats.add(e.getFormat());

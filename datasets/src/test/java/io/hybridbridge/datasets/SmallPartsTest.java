@@ -85,4 +85,15 @@ class SmallPartsTest {
         null);
     assertThat(new String(frame, StandardCharsets.UTF_8)).isEqualTo("new\nlines\n\n");
   }
+
+  @Test
+  void recipeChangesWithHowGuestsAreMade() throws DatasetException {
+    BuildOptions base = BuildOptions.defaults(dir, dir, java.util.List.of());
+    BuildOptions otherCpu = new BuildOptions(dir, dir, java.util.List.of(), 4, 2, 128, "qemu64", base.bootTimeout(),
+        base.bootModules(), base.stepModules(), false, base.busybox());
+    byte[] busybox = {1, 2, 3};
+    assertThat(Recipe.of(base, busybox)).isEqualTo(Recipe.of(base.withFleet(9), busybox));
+    assertThat(Recipe.of(base, busybox)).isNotEqualTo(Recipe.of(otherCpu, busybox))
+        .isNotEqualTo(Recipe.of(base, new byte[] {1, 2, 4}));
+  }
 }
