@@ -42,9 +42,9 @@ final class DatasetChecks {
     assertThat(reference.getRole()).isEqualTo(SnapshotRole.REFERENCE);
     assertThat(reference.getFormat()).isEqualTo(SnapshotFormat.ELF);
     JsonNode agent = JSON.readTree(dataset.resolve(reference.getLabels().get("agentPath")).toFile());
-    long start = Long.decode(agent.path("executableStart").asText());
-    long end = Long.decode(agent.path("executableEnd").asText());
-    long rip = Long.decode(agent.path("registers").path("rip").asText());
+    long start = parseHex(agent.path("executableStart").asText());
+    long end = parseHex(agent.path("executableEnd").asText());
+    long rip = parseHex(agent.path("registers").path("rip").asText());
     int cs = Integer.decode(agent.path("registers").path("cs").asText());
     assertThat(cs & 3).as("CS RPL").isEqualTo(3);
     assertThat(rip).isBetween(start, end - 1);
@@ -57,5 +57,46 @@ final class DatasetChecks {
     assertThat(Files.size(kallsyms)).isGreaterThan(1_000_000);
     // real addresses (kptr_restrict=0), not zeros
     assertThat(Files.readString(kallsyms)).containsPattern("(?m)^ffffffff[0-9a-f]{8} T _stext$");
+  }
+
+  /**
+   * The layout the guest printed agrees with the dump: the kernel variables page_offset_base, vmalloc_base and
+   * vmemmap_base (found through kallsyms-layout and the physical load address) hold the bases derived from
+   * /proc/kcore.
+   */
+  static void layoutMatchesTheDump(Path dataset, ManifestEntry elfSnapshot) throws Exception {
+    JsonNode layout = truth(dataset, elfSnapshot).path("layout");
+    long text = parseHex(layout.path("kernelTextVirtual").asText());
+    long physical = parseHex(layout.path("kernelCodePhysical").asText());
+    assertThat(layout.path("symbols").path("_text").asText()).isEqualTo(layout.path("kernelTextVirtual").asText());
+    Path image = dataset.resolve(elfSnapshot.getPath());
+    for (String[] pair : new String[][] {{"page_offset_base", "pageOffsetBase"}, {"vmalloc_base", "vmallocBase"},
+        {"vmemmap_base", "vmemmapBase"}}) {
+      long address = parseHex(layout.path("symbols").path(pair[0]).asText());
+      assertThat(readPhysical64(image, address - text + physical)).as(pair[0])
+          .isEqualTo(parseHex(layout.path(pair[1]).asText()));
+    }
+  }
+
+  private static long readPhysical64(Path elfDump, long physical) throws Exception {
+    try (java.io.RandomAccessFile in = new java.io.RandomAccessFile(elfDump.toFile(), "r")) {
+      byte[] head = new byte[1 << 16];
+      in.readFully(head);
+      for (Elf64.ProgramHeader ph : Elf64.parse(head).programHeaders()) {
+        if (ph.type() == Elf64.PT_LOAD && physical >= ph.paddr() && physical + 8 <= ph.paddr() + ph.fileSize()) {
+          in.seek(ph.offset() + physical - ph.paddr());
+          return Long.reverseBytes(in.readLong());
+        }
+      }
+    }
+    throw new AssertionError("physical address " + Long.toHexString(physical) + " is not in " + elfDump);
+  }
+
+  /** "0x…" as written in the dataset's JSON, up to 64 unsigned bits. */
+  static long parseHex(String text) {
+    if (!text.startsWith("0x")) {
+      throw new AssertionError("not a 0x hex string: " + text);
+    }
+    return Long.parseUnsignedLong(text.substring(2), 16);
   }
 }

@@ -41,6 +41,9 @@ class DefaultDatasetTest {
         assertThat(DatasetChecks.truth(dataset, e).path("uname").path("release").asText())
             .isEqualTo(e.getLabels().get("kernelRelease"));
         formats.add(e.getFormat());
+        if (e.getFormat() == SnapshotFormat.ELF) {
+          DatasetChecks.layoutMatchesTheDump(dataset, e);
+        }
       }
     }
     assertThat(formats).contains(SnapshotFormat.ELF, SnapshotFormat.KDUMP);
