@@ -68,10 +68,13 @@ public final class DatasetBuilder {
       FileTrees.deleteRecursively(out.resolve(".staging")); // leftovers of a run that was killed
       busybox = Initramfs.staticBusybox(options.busybox());
       recipe = Recipe.of(options, busybox);
-      for (KernelBuildName build : options.kernels()) {
-        buildOne(out, build);
+      try {
+        for (KernelBuildName build : options.kernels()) {
+          buildOne(out, build);
+        }
+      } finally {
+        FileTrees.deleteRecursively(out.resolve(".staging"));
       }
-      FileTrees.deleteRecursively(out.resolve(".staging"));
     } catch (IOException e) {
       throw new DatasetException("cannot lock or clean " + out + ": " + e.getMessage(), e);
     }
