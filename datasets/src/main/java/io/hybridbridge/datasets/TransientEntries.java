@@ -39,7 +39,7 @@ public record TransientEntries(List<Entry> processes, List<String> notes) {
         continue;
       }
       GroundTruth.Process p = byPid.get(pid);
-      entries.add(new Entry(pid, p == null ? null : p.comm(), pid == truth.capturePid()
+      entries.add(new Entry(pid, comm(p), pid == truth.capturePid()
           ? "the ground-truth capture script (exits before the dump)" : "a child of the capture script"));
       todo.addAll(children.getOrDefault(pid, List.of()));
     }
@@ -54,6 +54,14 @@ public record TransientEntries(List<Entry> processes, List<String> notes) {
       }
     }
     return new TransientEntries(entries, NOTES);
+  }
+
+  /** The task's comm, or what ps saw when the process was gone before its /proc/<pid>/stat was read. */
+  private static String comm(GroundTruth.Process p) {
+    if (p == null) {
+      return null;
+    }
+    return p.comm() != null ? p.comm() : p.ps() == null ? null : p.ps().comm();
   }
 
   boolean contains(int pid) {
