@@ -1,0 +1,89 @@
+package io.hybridbridge.datasets;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code hb datasets build}. */
+@Command(name = "build", mixinStandardHelpOptions = true,
+    description = {
+        "Boot Debian kernels under QEMU (TCG) and write, per kernel build, a trusted reference (the CPU caught in "
+            + "user mode inside an agent, with the boot's full /proc/kallsyms) and fleet snapshots with the "
+            + "ground truth the guest printed before each dump, listed in <out>/manifest.json.",
+        "Incremental: what the manifest already lists is reused; only missing images are made."})
+final class BuildCommand implements Callable<Integer> {
+  @Option(names = "--out", paramLabel = "DIR",
+      description = "Dataset directory (default: $HB_CACHE/datasets/default, HB_CACHE defaulting to "
+          + "~/.cache/hybrid-bridge).")
+  Path out;
+
+  @Option(names = "--kernels", paramLabel = "LIST", defaultValue = BuildOptions.DEFAULT_KERNELS,
+      description = "Comma-separated Debian kernel build names from bookworm or bookworm-backports "
+          + "(default: ${DEFAULT-VALUE}). List them with: hb datasets kernels")
+  String kernels;
+
+  @Option(names = "--fleet", paramLabel = "N", defaultValue = "" + BuildOptions.DEFAULT_FLEET,
+      description = "Fleet snapshots per kernel build (default: ${DEFAULT-VALUE}).")
+  int fleet;
+
+  @Option(names = "--dumps-per-boot", paramLabel = "N", defaultValue = "" + BuildOptions.DEFAULT_DUMPS_PER_BOOT,
+      description = "Snapshots taken in one boot, the workload changing between them; odd-numbered dumps are "
+          + "QEMU ELF cores, even-numbered ones kdump-zlib (default: ${DEFAULT-VALUE}).")
+  int dumpsPerBoot;
+
+  @Option(names = "--memory", paramLabel = "MIB", defaultValue = "" + BuildOptions.DEFAULT_MEMORY_MIB,
+      description = "Guest RAM in MiB; the size of an ELF dump (default: ${DEFAULT-VALUE}; generic kernels need "
+          + ">= 96, cloud >= 72).")
+  int memoryMiB;
+
+  @Option(names = "--cpu", paramLabel = "MODEL", defaultValue = BuildOptions.DEFAULT_CPU,
+      description = "QEMU CPU model and flags, as for qemu -cpu (default: ${DEFAULT-VALUE}).")
+  String cpu;
+
+  @Option(names = "--boot-timeout", paramLabel = "SECONDS", defaultValue = "180",
+      description = "How long a guest may take to reach its ready marker (default: ${DEFAULT-VALUE}).")
+  int bootTimeoutSeconds;
+
+  @Option(names = "--boot-modules", paramLabel = "LIST", split = ",",
+      description = "Modules the workload loads at boot, dependencies added (default: isofs,vfat,dummy).")
+  List<String> bootModules = BuildOptions.DEFAULT_BOOT_MODULES;
+
+  @Option(names = "--step-modules", paramLabel = "LIST", split = ",",
+      description = "Modules loaded between dumps of one boot, one per step (default: nls_cp437,veth,tun).")
+  List<String> stepModules = BuildOptions.DEFAULT_STEP_MODULES;
+
+  @Option(names = "--verify", description = "Recompute the sha256 of images already in the manifest.")
+  boolean verify;
+
+  @Option(names = "--busybox", paramLabel = "FILE", defaultValue = "/bin/busybox",
+      description = "Static busybox for the guest (default: ${DEFAULT-VALUE}, Debian package busybox-static).")
+  Path busybox;
+
+  @Override
+  public Integer call() {
+    Progress progress = new Progress(System.err);
+    try {
+      if (fleet < 0 || dumpsPerBoot < 1 || memoryMiB < 64 || bootTimeoutSeconds < 1) {
+        throw new DatasetException("--fleet must be >= 0, --dumps-per-boot >= 1, --memory >= 64, "
+            + "--boot-timeout >= 1");
+      }
+      GuestVm.requireQemu();
+      Path dataset = out != null ? out : HbCache.defaultDataset();
+      BuildOptions options = new BuildOptions(dataset, HbCache.packages(), KernelBuildName.parseList(kernels),
+          fleet, dumpsPerBoot, memoryMiB, cpu, Duration.ofSeconds(bootTimeoutSeconds), bootModules, stepModules,
+          verify, busybox);
+      progress.say("building " + options.kernels() + " into " + dataset.toAbsolutePath() + " (reference + "
+          + fleet + " snapshots each, " + dumpsPerBoot + " per boot)");
+      new DatasetBuilder(options, progress).build();
+      progress.say("dataset ready: " + dataset.toAbsolutePath().resolve(Manifests.FILE_NAME) + " in "
+          + String.format("%.1f s", progress.elapsed().toMillis() / 1e3));
+      return 0;
+    } catch (DatasetException e) {
+      System.err.println("hb datasets build: " + e.getMessage());
+      return 1;
+    }
+  }
+}

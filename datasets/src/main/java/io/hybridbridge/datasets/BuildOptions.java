@@ -1,0 +1,60 @@
+package io.hybridbridge.datasets;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * What {@code hb datasets build} makes: per kernel build a reference and {@code fleet} snapshots taken
+ * {@code dumpsPerBoot} to a boot.
+ */
+public record BuildOptions(
+    Path out,
+    Path packagesDir,
+    List<KernelBuildName> kernels,
+    int fleet,
+    int dumpsPerBoot,
+    int memoryMiB,
+    String cpu,
+    Duration bootTimeout,
+    List<String> bootModules,
+    List<String> stepModules,
+    boolean verify,
+    Path busybox) {
+
+  public static final String DEFAULT_KERNELS = "6.1.0-53-amd64,6.1.0-53-cloud-amd64,6.12.95+deb12-amd64";
+  public static final int DEFAULT_FLEET = 4;
+  public static final int DEFAULT_DUMPS_PER_BOOT = 2;
+  /** Generic kernels need 96 MiB to boot reliably here, cloud 72 MiB; 128 MiB leaves room for the workload. */
+  public static final int DEFAULT_MEMORY_MIB = 128;
+  /**
+   * QEMU's CPU model under TCG (-cpu), without CMPXCHG16B: QEMU 7.2's TCG mis-executes the per-CPU
+   * cmpxchg16b of 6.12's SLUB (double faults and freelist corruption within seconds: 4 of 4 boots of
+   * 6.12.95+deb12-cloud-amd64 died, 0 of 3 without it); without CX16 the kernel takes its lock-based path.
+   */
+  public static final String DEFAULT_CPU = "qemu64,-cx16";
+  /** isofs needs cdrom and vfat needs fat in every flavour of both series; dummy stands alone. */
+  public static final List<String> DEFAULT_BOOT_MODULES = List.of("isofs", "vfat", "dummy");
+  /** Loaded by the workload steps between dumps of one boot, one per step. */
+  public static final List<String> DEFAULT_STEP_MODULES = List.of("nls_cp437", "veth", "tun");
+
+  public BuildOptions {
+    if (fleet < 0 || dumpsPerBoot < 1 || memoryMiB < 64) {
+      throw new IllegalArgumentException("fleet >= 0, dumps per boot >= 1, memory >= 64 MiB");
+    }
+    kernels = List.copyOf(kernels);
+    bootModules = List.copyOf(bootModules);
+    stepModules = List.copyOf(stepModules);
+  }
+
+  /** The defaults, writing to {@code out} and caching packages in {@code packagesDir}. */
+  public static BuildOptions defaults(Path out, Path packagesDir, List<KernelBuildName> kernels) {
+    return new BuildOptions(out, packagesDir, kernels, DEFAULT_FLEET, DEFAULT_DUMPS_PER_BOOT, DEFAULT_MEMORY_MIB,
+        DEFAULT_CPU, Duration.ofSeconds(180), DEFAULT_BOOT_MODULES, DEFAULT_STEP_MODULES, false, Path.of("/bin/busybox"));
+  }
+
+  public BuildOptions withFleet(int newFleet) {
+    return new BuildOptions(out, packagesDir, kernels, newFleet, dumpsPerBoot, memoryMiB, cpu, bootTimeout,
+        bootModules, stepModules, verify, busybox);
+  }
+}

@@ -1,0 +1,40 @@
+package io.hybridbridge.datasets;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/**
+ * How images are made, as a digest: the guest scripts, the agent, busybox, the QEMU CPU model, RAM, kernel
+ * arguments and workload modules. Stored as the "recipe" label of each manifest entry; an entry made by another
+ * recipe is rebuilt, so a dataset never mixes guests that behave differently.
+ */
+final class Recipe {
+  private Recipe() {}
+
+  static String of(BuildOptions options, byte[] busybox) throws DatasetException {
+    try {
+      MessageDigest sha = MessageDigest.getInstance("SHA-256");
+      for (String script : Initramfs.GUEST_FILES) {
+        add(sha, script);
+        sha.update(Initramfs.resource(script));
+      }
+      sha.update(AgentProgram.bytes());
+      sha.update(busybox);
+      add(sha, GuestVm.KERNEL_ARGUMENTS);
+      add(sha, options.cpu());
+      add(sha, Integer.toString(options.memoryMiB()));
+      add(sha, String.join(",", options.bootModules()));
+      add(sha, String.join(",", options.stepModules()));
+      return HexFormat.of().formatHex(sha.digest()).substring(0, 16);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
+    }
+  }
+
+  private static void add(MessageDigest sha, String text) {
+    sha.update(text.getBytes(StandardCharsets.UTF_8));
+    sha.update((byte) 0);
+  }
+}

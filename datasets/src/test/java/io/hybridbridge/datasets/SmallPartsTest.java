@@ -1,0 +1,99 @@
+package io.hybridbridge.datasets;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The agent program, flattened-kdump reassembly, the ttyS1 frame reader. */
+class SmallPartsTest {
+  @TempDir Path dir;
+
+  @Test
+  void agentIsOneExecutablePageSpinningAtItsEntry() throws DatasetException {
+    byte[] bytes = AgentProgram.bytes();
+    Elf64 elf = Elf64.parse(bytes);
+    assertThat(elf.type()).isEqualTo(2);
+    assertThat(elf.machine()).isEqualTo(0x3e);
+    assertThat(elf.entry()).isEqualTo(AgentProgram.ENTRY);
+    assertThat(elf.programHeaders()).hasSize(1);
+    Elf64.ProgramHeader load = elf.programHeaders().get(0);
+    assertThat(load.type()).isEqualTo(Elf64.PT_LOAD);
+    assertThat(load.flags()).isEqualTo(5);
+    assertThat(load.vaddr()).isEqualTo(AgentProgram.BASE);
+    int entryOffset = (int) (AgentProgram.ENTRY - load.vaddr());
+    assertThat(bytes[entryOffset] & 0xff).isEqualTo(0xeb); // jmp rel8
+    assertThat(bytes[entryOffset + 1]).isEqualTo((byte) -2); // to itself
+  }
+
+  @Test
+  void flattenedKdumpIsReassembledAtItsOffsets() throws IOException, DatasetException {
+    ByteArrayOutputStream stream = new ByteArrayOutputStream();
+    DataOutputStream out = new DataOutputStream(stream);
+    byte[] header = new byte[4096];
+    System.arraycopy("makedumpfile".getBytes(StandardCharsets.US_ASCII), 0, header, 0, 12);
+    out.write(header);
+    block(out, 0, "KDUMP   ");
+    block(out, 20, "tail");
+    block(out, 8, "middle");
+    out.writeLong(-1);
+    out.writeLong(-1);
+    Path flat = dir.resolve("d.flat");
+    Files.write(flat, stream.toByteArray());
+    assertThat(FlattenedKdump.isFlattened(flat)).isTrue();
+    Path target = dir.resolve("d.kdump");
+    FlattenedKdump.reassemble(flat, target);
+    byte[] expected = new byte[24];
+    System.arraycopy("KDUMP   middle".getBytes(StandardCharsets.US_ASCII), 0, expected, 0, 14);
+    System.arraycopy("tail".getBytes(StandardCharsets.US_ASCII), 0, expected, 20, 4);
+    assertThat(Files.readAllBytes(target)).isEqualTo(expected);
+    assertThat(SnapshotFiles.detectFormat(target)).isEqualTo(io.hybridbridge.schemas.SnapshotFormat.KDUMP);
+
+    Files.write(flat, java.util.Arrays.copyOf(stream.toByteArray(), stream.size() - 16)); // no end marker
+    assertThatThrownBy(() -> FlattenedKdump.reassemble(flat, target)).isInstanceOf(DatasetException.class)
+        .hasMessageContaining("end marker");
+  }
+
+  private static void block(DataOutputStream out, long offset, String text) throws IOException {
+    out.writeLong(offset);
+    out.writeLong(text.length());
+    out.write(text.getBytes(StandardCharsets.US_ASCII));
+  }
+
+  @Test
+  void unknownImageFormatIsAnError() throws IOException {
+    Path file = dir.resolve("x");
+    Files.writeString(file, "not a memory image");
+    assertThatThrownBy(() -> SnapshotFiles.detectFormat(file)).isInstanceOf(DatasetException.class);
+  }
+
+  @Test
+  void bulkChannelReturnsTheFrameAfterTheOffset() throws IOException, DatasetException {
+    Path file = dir.resolve("ttyS1");
+    Files.writeString(file, "@@HB-BEGIN k\nold\n@@HB-END k\n");
+    long from = Files.size(file);
+    Files.writeString(file, "@@HB-BEGIN k\nnew\nlines\n\n@@HB-END k\n", java.nio.file.StandardOpenOption.APPEND);
+    byte[] frame = new BulkChannel(file).awaitFrame("@@HB-BEGIN k", "@@HB-END k", from, Duration.ofSeconds(5),
+        null);
+    assertThat(new String(frame, StandardCharsets.UTF_8)).isEqualTo("new\nlines\n\n");
+  }
+
+  @Test
+  void recipeChangesWithHowGuestsAreMade() throws DatasetException {
+    BuildOptions base = BuildOptions.defaults(dir, dir, java.util.List.of());
+    BuildOptions otherCpu = new BuildOptions(dir, dir, java.util.List.of(), 4, 2, 128, "qemu64", base.bootTimeout(),
+        base.bootModules(), base.stepModules(), false, base.busybox());
+    byte[] busybox = {1, 2, 3};
+    assertThat(Recipe.of(base, busybox)).isEqualTo(Recipe.of(base.withFleet(9), busybox));
+    assertThat(Recipe.of(base, busybox)).isNotEqualTo(Recipe.of(otherCpu, busybox))
+        .isNotEqualTo(Recipe.of(base, new byte[] {1, 2, 4}));
+  }
+}
