@@ -61,29 +61,95 @@ public final class X86Decoder implements AutoCloseable {
   private final byte[] header = new byte[CapstoneNative.INSN_STRUCT_SIZE];
   private final byte[] detail =
       new byte[CapstoneNative.X86_OPERANDS + CapstoneNative.X86_MAX_OPERANDS * CapstoneNative.OP_STRUCT_SIZE];
-  /** Capstone instruction id to our mnemonic and condition, built from cs_insn_name. */
-  private final Mnemonic[] mnemonicById;
-  private final byte[] conditionById;
-  private final byte[] stringElementById;
-  /** Capstone register id to our register, built from cs_reg_name. */
-  private final Reg.Named[] registerById;
+  /** Capstone ids to ours, built once per JVM from cs_insn_name / cs_reg_name (see {@link Tables}). */
+  private final Tables tables;
   private boolean closed;
+
+  /** Capstone instruction ids to our mnemonic, condition and string element size; register ids to ours. */
+  private static final class Tables {
+    final Mnemonic[] mnemonicById;
+    final byte[] conditionById;
+    final byte[] stringElementById;
+    final Reg.Named[] registerById;
+
+    Tables(long handle) {
+      List<String> names = names(handle, true);
+      mnemonicById = new Mnemonic[names.size()];
+      conditionById = new byte[names.size()];
+      stringElementById = new byte[names.size()];
+      for (int id = 0; id < names.size(); id++) {
+        classify(id, names.get(id));
+      }
+      List<String> registers = names(handle, false);
+      registerById = new Reg.Named[registers.size()];
+      for (int id = 0; id < registers.size(); id++) {
+        registerById[id] = registers.get(id) == null ? null : Reg.parse(registers.get(id));
+      }
+    }
+
+    private void classify(int id, String name) {
+      mnemonicById[id] = Mnemonic.UNSUPPORTED;
+      conditionById[id] = -1;
+      if (name == null) {
+        return;
+      }
+      Mnemonic plain = PLAIN.get(name);
+      if (plain != null) {
+        mnemonicById[id] = plain;
+        return;
+      }
+      for (String[] family : new String[][] {{"j", "JCC"}, {"set", "SETCC"}, {"cmov", "CMOVCC"}}) {
+        if (name.startsWith(family[0])) {
+          String cc = name.substring(family[0].length());
+          for (int c = 0; c < CONDITIONS.length; c++) {
+            if (CONDITIONS[c].equals(cc)) {
+              mnemonicById[id] = Mnemonic.valueOf(family[1]);
+              conditionById[id] = (byte) c;
+              return;
+            }
+          }
+        }
+      }
+      for (String s : new String[] {"movs", "stos", "lods", "cmps", "scas"}) {
+        if (name.length() == 5 && name.startsWith(s)) {
+          int element = "bwdq".indexOf(name.charAt(4));
+          if (element >= 0) {
+            mnemonicById[id] = Mnemonic.valueOf(s.toUpperCase());
+            stringElementById[id] = (byte) (1 << element);
+            return;
+          }
+        }
+      }
+    }
+
+    /** All instruction (or register) names by Capstone id; null where an id has none. */
+    private static List<String> names(long handle, boolean instructions) {
+      List<String> names = new ArrayList<>();
+      names.add(null); // id 0 is "invalid" for both
+      int misses = 0;
+      for (int id = 1; misses < 64; id++) {
+        Pointer p = instructions ? CapstoneNative.cs_insn_name(handle, id) : CapstoneNative.cs_reg_name(handle, id);
+        String s = p == null ? null : p.getString(0, StandardCharsets.US_ASCII.name());
+        misses = s == null ? misses + 1 : 0;
+        names.add(s);
+      }
+      return names;
+    }
+  }
+
+  private static Tables sharedTables;
+
+  private static synchronized Tables tables(long handle) {
+    if (sharedTables == null) {
+      sharedTables = new Tables(handle);
+    }
+    return sharedTables;
+  }
 
   private X86Decoder(long handle) {
     this.handle = handle;
     this.insn = CapstoneNative.cs_malloc(handle);
-    List<String> names = names(true);
-    mnemonicById = new Mnemonic[names.size()];
-    conditionById = new byte[names.size()];
-    stringElementById = new byte[names.size()];
-    for (int id = 0; id < names.size(); id++) {
-      classify(id, names.get(id));
-    }
-    List<String> registers = names(false);
-    registerById = new Reg.Named[registers.size()];
-    for (int id = 0; id < registers.size(); id++) {
-      registerById[id] = registers.get(id) == null ? null : Reg.parse(registers.get(id));
-    }
+    this.tables = tables(handle);
   }
 
   /** Opens a decoder over Debian's libcapstone.so.4 in 64-bit mode with operand details. */
@@ -145,8 +211,8 @@ public final class X86Decoder implements AutoCloseable {
         + cString(header, CapstoneNative.INSN_OP_STR)).trim();
     byte[] raw = new byte[length];
     System.arraycopy(bytes, offset, raw, 0, length);
-    Mnemonic mnemonic = id < mnemonicById.length ? mnemonicById[id] : Mnemonic.UNSUPPORTED;
-    int condition = id < conditionById.length ? conditionById[id] : -1;
+    Mnemonic mnemonic = id < tables.mnemonicById.length ? tables.mnemonicById[id] : Mnemonic.UNSUPPORTED;
+    int condition = id < tables.conditionById.length ? tables.conditionById[id] : -1;
     int rep = x.get(CapstoneNative.X86_PREFIX) & 0xff;
     int segmentPrefix = x.get(CapstoneNative.X86_PREFIX + 1) & 0xff;
     boolean rexW = (x.get(CapstoneNative.X86_REX) & 0x08) != 0;
@@ -163,8 +229,11 @@ public final class X86Decoder implements AutoCloseable {
       } else if (rep == 0xf2) {
         prefixes |= Instruction.REPNE;
       }
-      return new Instruction(mnemonic, -1, length, prefixes, stringElementById[id], rexW, new Operand[0], text,
-          raw);
+      int element = tables.stringElementById[id];
+      if (element == 4 && x.get(CapstoneNative.X86_PREFIX + 2) == 0x66) {
+        element = 2; // Capstone 4 reads "66 f3 a5" (rep movsw as GNU as emits it) as rep movsd
+      }
+      return new Instruction(mnemonic, -1, length, prefixes, element, rexW, new Operand[0], text, raw);
     }
     if (mnemonic == Mnemonic.UNSUPPORTED) {
       return unsupported(text, length, raw);
@@ -238,7 +307,7 @@ public final class X86Decoder implements AutoCloseable {
   }
 
   private Reg.Named register(int id) {
-    return id > 0 && id < registerById.length ? registerById[id] : null;
+    return id > 0 && id < tables.registerById.length ? tables.registerById[id] : null;
   }
 
   private static boolean stringOperandsOnly(ByteBuffer x, int count) {
@@ -296,55 +365,6 @@ public final class X86Decoder implements AutoCloseable {
       }
     }
     return null;
-  }
-
-  private void classify(int id, String name) {
-    mnemonicById[id] = Mnemonic.UNSUPPORTED;
-    conditionById[id] = -1;
-    if (name == null) {
-      return;
-    }
-    Mnemonic plain = PLAIN.get(name);
-    if (plain != null) {
-      mnemonicById[id] = plain;
-      return;
-    }
-    for (String[] family : new String[][] {{"j", "JCC"}, {"set", "SETCC"}, {"cmov", "CMOVCC"}}) {
-      if (name.startsWith(family[0])) {
-        String cc = name.substring(family[0].length());
-        for (int c = 0; c < CONDITIONS.length; c++) {
-          if (CONDITIONS[c].equals(cc)) {
-            mnemonicById[id] = Mnemonic.valueOf(family[1]);
-            conditionById[id] = (byte) c;
-            return;
-          }
-        }
-      }
-    }
-    for (String s : new String[] {"movs", "stos", "lods", "cmps", "scas"}) {
-      if (name.length() == 5 && name.startsWith(s)) {
-        int element = "bwdq".indexOf(name.charAt(4));
-        if (element >= 0) {
-          mnemonicById[id] = Mnemonic.valueOf(s.toUpperCase());
-          stringElementById[id] = (byte) (1 << element);
-          return;
-        }
-      }
-    }
-  }
-
-  /** All instruction (or register) names by Capstone id; null where an id has none. */
-  private List<String> names(boolean instructions) {
-    List<String> names = new ArrayList<>();
-    names.add(null); // id 0 is "invalid" for both
-    int misses = 0;
-    for (int id = 1; misses < 64; id++) {
-      Pointer p = instructions ? CapstoneNative.cs_insn_name(handle, id) : CapstoneNative.cs_reg_name(handle, id);
-      String s = p == null ? null : p.getString(0, StandardCharsets.US_ASCII.name());
-      misses = s == null ? misses + 1 : 0;
-      names.add(s);
-    }
-    return names;
   }
 
   private static String cString(byte[] b, int at) {
