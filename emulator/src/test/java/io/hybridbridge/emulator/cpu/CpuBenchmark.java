@@ -1,0 +1,80 @@
+package io.hybridbridge.emulator.cpu;
+
+import io.hybridbridge.emulator.decode.DecodeCache;
+import io.hybridbridge.emulator.decode.Reg;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/**
+ * Benchmark of the executor on a kernel-like instruction mix (benchmark.s), decode cached, concrete domain:
+ * prints instructions executed, distinct pcs, wall time and instructions per second, median of several runs.
+ * Run with emulator/run-benchmark (see emulator/README.md). Not a test: it asserts nothing.
+ */
+public final class CpuBenchmark {
+  static final long CODE = 0xffffffff81000000L;
+  static final long DATA = 0xffff888000100000L;
+  static final long STACK = 0xffffc90000010000L;
+  static final long PERCPU = 0xffff88803fc00000L;
+
+  public static void main(String[] args) throws Exception {
+    int runs = args.length > 0 ? Integer.parseInt(args[0]) : 9;
+    long iterations = args.length > 1 ? Long.parseLong(args[1]) : 20_000;
+    String source;
+    try (InputStream in = CpuBenchmark.class.getResourceAsStream("benchmark.s")) {
+      source = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    byte[] code = GnuAssembler.assemble(source);
+    SparseImage image = new SparseImage().put(CODE, code).map(DATA, 0x10000).map(STACK, 0x4000)
+        .map(PERCPU, 0x1000);
+    // the list: 32 nodes, 64 bytes apart; a string; a source buffer
+    for (int i = 0; i < 32; i++) {
+      long node = DATA + 64L * i;
+      image.put(node, le(i == 31 ? 0 : node + 64));
+      image.put(node + 8, le(i * 7L));
+      image.put(node + 16, new byte[] {(byte) (i % 3)});
+    }
+    image.put(DATA + 0x1000, "x".repeat(120).getBytes(StandardCharsets.US_ASCII));
+    byte[] source1k = new byte[1024];
+    new java.util.Random(1).nextBytes(source1k);
+    image.put(DATA + 0x2000, source1k);
+
+    DecodeCache cache = new DecodeCache("benchmark");
+    double[] rates = new double[runs];
+    long instructions = 0;
+    for (int run = 0; run < runs; run++) {
+      PagedMemory memory = new PagedMemory(new FrameCache(image), image.identity());
+      CpuState state = new CpuState();
+      state.setRip(CODE);
+      state.set(Reg.RBX, DATA);
+      state.set(Reg.R15, iterations);
+      state.set(Reg.RSP, STACK + 0x3000);
+      state.setGsBase(PERCPU);
+      try (Cpu cpu = new Cpu(state, memory, cache)) {
+        long start = System.nanoTime();
+        Stop stop = cpu.run(Long.MAX_VALUE);
+        long elapsed = System.nanoTime() - start;
+        if (stop.reason() != Stop.Reason.HALTED) {
+          throw new IllegalStateException("benchmark code did not finish: " + stop);
+        }
+        instructions = stop.instructions();
+        rates[run] = instructions / (elapsed / 1e9);
+        System.out.printf("run %d: %,d instructions in %.3f s = %.1f M instructions/s%n", run + 1, instructions,
+            elapsed / 1e9, rates[run] / 1e6);
+      }
+    }
+    double[] sorted = rates.clone();
+    Arrays.sort(sorted);
+    System.out.printf("kernel-like mix: %,d instructions per run, %d distinct pcs, median %.1f M instructions/s "
+        + "(min %.1f, max %.1f) over %d runs%n", instructions, cache.size(), sorted[runs / 2] / 1e6,
+        sorted[0] / 1e6, sorted[runs - 1] / 1e6, runs);
+  }
+
+  private static byte[] le(long v) {
+    byte[] b = new byte[8];
+    for (int i = 0; i < 8; i++) {
+      b[i] = (byte) (v >>> (8 * i));
+    }
+    return b;
+  }
+}
