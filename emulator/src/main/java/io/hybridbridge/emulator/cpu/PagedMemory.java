@@ -149,7 +149,7 @@ public final class PagedMemory implements VirtualMemory {
       return;
     }
     writable(address);
-    writable(address + size - 1); // both pages before any byte: a fault leaves memory unchanged
+    writable((address + size - 1) & ~0xfffL); // both pages before any byte: a fault leaves memory unchanged
     for (int k = 0; k < size; k++) {
       writable(address + k)[(int) (address + k) & (PAGE - 1)] = (byte) (value >>> (8 * k));
     }

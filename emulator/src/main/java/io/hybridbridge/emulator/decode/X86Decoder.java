@@ -45,6 +45,7 @@ public final class X86Decoder implements AutoCloseable {
     PLAIN.put("clwb", Mnemonic.CLFLUSH);
     PLAIN.put("ud2", Mnemonic.UD);
     PLAIN.put("ud2b", Mnemonic.UD); // Capstone 4's name for ud1 (0f b9)
+    PLAIN.put("ud0", Mnemonic.UD);
     PLAIN.put("fxsave64", Mnemonic.FXSAVE);
     PLAIN.put("fxrstor64", Mnemonic.FXRSTOR);
     PLAIN.put("wait", Mnemonic.FWAIT);
