@@ -4,7 +4,8 @@ import java.util.Arrays;
 
 /**
  * One decoded x86-64 instruction in our own compact, immutable form. The executor reads only this, never
- * Capstone objects. Position-independent: nothing in it depends on the address it was decoded at.
+ * Capstone objects. Position-independent: nothing it executes depends on the address it was decoded at (only
+ * {@link #text}, Capstone's rendering for messages, shows absolute branch targets of the first decoding).
  */
 public final class Instruction {
   /** Prefix bits. */
@@ -94,7 +95,7 @@ public final class Instruction {
   public boolean equals(Object o) {
     return o instanceof Instruction i && mnemonic == i.mnemonic && condition == i.condition
         && length == i.length && prefixes == i.prefixes && operandSize == i.operandSize && rexW == i.rexW
-        && Arrays.equals(operands(), i.operands()) && text.equals(i.text) && Arrays.equals(bytes, i.bytes);
+        && Arrays.equals(operands(), i.operands()) && Arrays.equals(bytes, i.bytes);
   }
 
   @Override
