@@ -20,36 +20,13 @@ public final class CpuBenchmark {
   public static void main(String[] args) throws Exception {
     int runs = args.length > 0 ? Integer.parseInt(args[0]) : 9;
     long iterations = args.length > 1 ? Long.parseLong(args[1]) : 20_000;
-    String source;
-    try (InputStream in = CpuBenchmark.class.getResourceAsStream("benchmark.s")) {
-      source = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    }
-    byte[] code = GnuAssembler.assemble(source);
-    SparseImage image = new SparseImage().put(CODE, code).map(DATA, 0x10000).map(STACK, 0x4000)
-        .map(PERCPU, 0x1000);
-    // the list: 32 nodes, 64 bytes apart; a string; a source buffer
-    for (int i = 0; i < 32; i++) {
-      long node = DATA + 64L * i;
-      image.put(node, le(i == 31 ? 0 : node + 64));
-      image.put(node + 8, le(i * 7L));
-      image.put(node + 16, new byte[] {(byte) (i % 3)});
-    }
-    image.put(DATA + 0x1000, "x".repeat(120).getBytes(StandardCharsets.US_ASCII));
-    byte[] source1k = new byte[1024];
-    new java.util.Random(1).nextBytes(source1k);
-    image.put(DATA + 0x2000, source1k);
-
+    SparseImage image = image();
     DecodeCache cache = new DecodeCache("benchmark");
     double[] rates = new double[runs];
     long instructions = 0;
     for (int run = 0; run < runs; run++) {
       PagedMemory memory = new PagedMemory(new FrameCache(image), image.identity());
-      CpuState state = new CpuState();
-      state.setRip(CODE);
-      state.set(Reg.RBX, DATA);
-      state.set(Reg.R15, iterations);
-      state.set(Reg.RSP, STACK + 0x3000);
-      state.setGsBase(PERCPU);
+      CpuState state = initialState(iterations);
       try (Cpu cpu = new Cpu(state, memory, cache)) {
         long start = System.nanoTime();
         Stop stop = cpu.run(Long.MAX_VALUE);
@@ -68,6 +45,38 @@ public final class CpuBenchmark {
     System.out.printf("kernel-like mix: %,d instructions per run, %d distinct pcs, median %.1f M instructions/s "
         + "(min %.1f, max %.1f) over %d runs%n", instructions, cache.size(), sorted[runs / 2] / 1e6,
         sorted[0] / 1e6, sorted[runs - 1] / 1e6, runs);
+  }
+
+  /** The benchmark code and its data: a list, a string, a source buffer, a per-CPU area, a stack. */
+  static SparseImage image() throws java.io.IOException {
+    String source;
+    try (InputStream in = CpuBenchmark.class.getResourceAsStream("benchmark.s")) {
+      source = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    byte[] code = GnuAssembler.assemble(source);
+    SparseImage image = new SparseImage().put(CODE, code).map(DATA, 0x10000).map(STACK, 0x4000)
+        .map(PERCPU, 0x1000);
+    for (int i = 0; i < 32; i++) {
+      long node = DATA + 64L * i;
+      image.put(node, le(i == 31 ? 0 : node + 64));
+      image.put(node + 8, le(i * 7L));
+      image.put(node + 16, new byte[] {(byte) (i % 3)});
+    }
+    image.put(DATA + 0x1000, "x".repeat(120).getBytes(StandardCharsets.US_ASCII));
+    byte[] source1k = new byte[1024];
+    new java.util.Random(1).nextBytes(source1k);
+    image.put(DATA + 0x2000, source1k);
+    return image;
+  }
+
+  static CpuState initialState(long iterations) {
+    CpuState state = new CpuState();
+    state.setRip(CODE);
+    state.set(Reg.RBX, DATA);
+    state.set(Reg.R15, iterations);
+    state.set(Reg.RSP, STACK + 0x3000);
+    state.setGsBase(PERCPU);
+    return state;
   }
 
   private static byte[] le(long v) {
