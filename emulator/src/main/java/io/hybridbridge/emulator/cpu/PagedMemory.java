@@ -205,33 +205,26 @@ public final class PagedMemory implements VirtualMemory {
   }
 
   private byte[] readable(long address) throws MemoryAccessException {
-    long vpn = address >>> 12;
-    int i = (int) vpn & TLB_MASK;
-    if (readTag[i] != vpn) {
-      readPage[i] = resolve(address, Access.READ);
-      readTag[i] = vpn;
-    }
-    return readPage[i];
+    return cached(readTag, readPage, address, Access.READ);
   }
 
   private byte[] writable(long address) throws MemoryAccessException {
-    long vpn = address >>> 12;
-    int i = (int) vpn & TLB_MASK;
-    if (writeTag[i] != vpn) {
-      writePage[i] = resolve(address, Access.WRITE);
-      writeTag[i] = vpn;
-    }
-    return writePage[i];
+    return cached(writeTag, writePage, address, Access.WRITE);
   }
 
   private byte[] fetchable(long address) throws MemoryAccessException {
+    return cached(fetchTag, fetchPage, address, Access.EXECUTE);
+  }
+
+  /** The page of {@code address} through one of the TLBs, filling the entry on a miss. */
+  private byte[] cached(long[] tags, byte[][] pages, long address, Access access) throws MemoryAccessException {
     long vpn = address >>> 12;
     int i = (int) vpn & TLB_MASK;
-    if (fetchTag[i] != vpn) {
-      fetchPage[i] = resolve(address, Access.EXECUTE);
-      fetchTag[i] = vpn;
+    if (tags[i] != vpn) {
+      pages[i] = resolve(address, access);
+      tags[i] = vpn;
     }
-    return fetchPage[i];
+    return pages[i];
   }
 
   private byte[] resolve(long address, Access access) throws MemoryAccessException {

@@ -79,7 +79,8 @@ public final class CpuBenchmark {
     return state;
   }
 
-  private static byte[] le(long v) {
+  /** {@code v} as 8 little-endian bytes. */
+  static byte[] le(long v) {
     byte[] b = new byte[8];
     for (int i = 0; i < 8; i++) {
       b[i] = (byte) (v >>> (8 * i));

@@ -35,7 +35,7 @@ class DifferentialTest {
   static final long FS_BASE = DATA + 0x3800;
   static final long GS_BASE = DATA + 0x3000;
   static final long KERNEL_GS_BASE = DATA + 0x2000;
-  static final int ITERATIONS = 120;
+  static final int ITERATIONS = 64;
   static final long COMPARED_FLAGS = CpuState.ARITHMETIC_FLAGS | CpuState.DF | CpuState.IF | CpuState.AC;
   static final String[] GPR_NAMES = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9",
     "r10", "r11", "r12", "r13", "r14", "r15"};

@@ -95,6 +95,29 @@ class InstructionTest {
   }
 
   @Test
+  void invlpgDropsTheCachedTranslationOfOnePage() throws Exception {
+    try (TestMachine m = new TestMachine("mov rax, [rdi]; mov rbx, [rdi]; invlpg [rdi];"
+        + " mov rcx, [rdi]; verw word ptr [rsi+8]; setz dl; hlt")) {
+      m.image.put(0x200000, new byte[] {1}).put(0x201000, new byte[] {2});
+      AddressTranslator identity = m.image.identity();
+      long[] frame = {0x200000};
+      m.memory.setTranslator((va, access) -> va == 0x400000 ? frame[0] : identity.toPhysical(va, access));
+      m.cpu.addHook(TestMachine.CODE + 3, cpu -> { // the page table changes under the TLB
+        frame[0] = 0x201000;
+        return PcHook.Result.CONTINUE;
+      });
+      m.state.set(RDI, 0x400000);
+      m.state.set(io.hybridbridge.emulator.decode.Reg.RSI, TestMachine.DATA + 0x800);
+      m.image.put(TestMachine.DATA + 0x808, new byte[] {0x18});
+      assertThat(m.run().reason()).isEqualTo(Stop.Reason.HALTED);
+      assertThat(m.reg(RAX)).isEqualTo(1);
+      assertThat(m.reg(RBX)).isEqualTo(1); // stale, as on a real TLB
+      assertThat(m.reg(RCX)).isEqualTo(2);
+      assertThat(m.reg(RDX) & 0xff).isEqualTo(1); // verw of a non-null selector: ZF set (fixed model)
+    }
+  }
+
+  @Test
   void syscallEntersAtLstarAndSysretqReturnsToUserMode() throws Exception {
     String code = "syscall; hlt; .org 0x100; swapgs; mov rax, qword ptr gs:[8]; swapgs; sysretq";
     try (TestMachine m = new TestMachine(code)) {

@@ -123,7 +123,7 @@ class ShadowDomainTest {
         "hlt");
     try (TestMachine m = new TestMachine(code)) {
       long tainted = TestMachine.DATA;
-      m.image.put(tainted, le(TestMachine.DATA + 0x800));
+      m.image.put(tainted, CpuBenchmark.le(TestMachine.DATA + 0x800));
       m.state.set(RDI, tainted);
       m.state.set(RSI, TestMachine.DATA + 0x100);
       m.state.set(RDX, -1);
@@ -156,8 +156,8 @@ class ShadowDomainTest {
   void routerChoosesTheAddressSpaceOfEachAccess() throws Exception {
     // +0 mov rax, [rdi] (3 bytes); +3 mov [rdi+8], rax (4); +7 push qword ptr [rdi]; +9 pop rcx; +10 hlt
     try (TestMachine m = new TestMachine("mov rax, [rdi]; mov [rdi+8], rax; push qword ptr [rdi]; pop rcx; hlt")) {
-      m.image.put(TestMachine.DATA, le(111));
-      SparseImage other = new SparseImage().put(TestMachine.DATA, le(222));
+      m.image.put(TestMachine.DATA, CpuBenchmark.le(111));
+      SparseImage other = new SparseImage().put(TestMachine.DATA, CpuBenchmark.le(222));
       PagedMemory redirected = new PagedMemory(new FrameCache(other), other.identity());
       int space = m.cpu.addAddressSpace(redirected);
       List<String> seen = new ArrayList<>();
@@ -201,13 +201,5 @@ class ShadowDomainTest {
     }
     assertThat(results[1]).isEqualTo(results[0]);
     assertThat(memories[1]).isEqualTo(memories[0]);
-  }
-
-  private static byte[] le(long v) {
-    byte[] b = new byte[8];
-    for (int i = 0; i < 8; i++) {
-      b[i] = (byte) (v >>> (8 * i));
-    }
-    return b;
   }
 }
