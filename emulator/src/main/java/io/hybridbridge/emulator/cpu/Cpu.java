@@ -157,6 +157,7 @@ public final class Cpu implements AutoCloseable {
             executed);
       }
       long pc = state.rip;
+      Fault fault;
       try {
         if (hookFilter[hookSlot(pc)]) {
           PcHook hook = hooks.get(pc);
@@ -181,41 +182,28 @@ public final class Cpu implements AutoCloseable {
           executor.stopRequest = null;
           return new Stop(reason, state.rip, insn.text, null, executed);
         }
+        continue;
       } catch (PageFaultException e) {
-        state.rip = pc;
         state.cr2 = e.address();
-        Stop stop = deliver(new Fault(Fault.PF, pc, e.address(), e.errorCode(), e.getMessage()), executed);
-        if (stop != null) {
-          return stop;
-        }
+        fault = new Fault(Fault.PF, pc, e.address(), e.errorCode(), e.getMessage());
       } catch (MemoryAccessException e) {
         state.rip = pc;
         return new Stop(Stop.Reason.MEMORY_ERROR, pc, e.getMessage(), null, executed);
       } catch (ArchitecturalFault e) {
-        state.rip = pc;
-        Stop stop = deliver(new Fault(e.vector, pc, 0, e.errorCode, e.getMessage()), executed);
-        if (stop != null) {
-          return stop;
-        }
+        fault = new Fault(e.vector, pc, 0, e.errorCode, e.getMessage());
       } catch (DecodeException e) {
-        state.rip = pc;
-        Stop stop = deliver(new Fault(Fault.UD, pc, 0, 0, e.getMessage()), executed);
-        if (stop != null) {
-          return stop;
-        }
+        fault = new Fault(Fault.UD, pc, 0, 0, e.getMessage());
       } catch (UnimplementedInstructionException e) {
         state.rip = pc;
         return new Stop(Stop.Reason.UNIMPLEMENTED, pc, "unimplemented instruction '" + e.getMessage() + "'", null,
             executed);
       }
+      state.rip = pc; // the state before the faulting instruction
+      if (faultHandler.handle(this, fault) != FaultHandler.Action.RESUME) {
+        return new Stop(Stop.Reason.FAULT, pc, fault.toString(), fault, executed);
+      }
+      executed++; // a resumed fault counts as a step, so a handler that resumes in a loop still ends
     }
-  }
-
-  private Stop deliver(Fault fault, long executed) {
-    if (faultHandler.handle(this, fault) == FaultHandler.Action.RESUME) {
-      return null;
-    }
-    return new Stop(Stop.Reason.FAULT, fault.pc(), fault.toString(), fault, executed);
   }
 
   /** The decoded instruction at {@code pc}, decoding (and caching) it on first use. */

@@ -9,7 +9,8 @@ import java.util.Arrays;
 /**
  * Benchmark of the executor on a kernel-like instruction mix (benchmark.s), decode cached, concrete domain:
  * prints instructions executed, distinct pcs, wall time and instructions per second, median of several runs.
- * Run with emulator/run-benchmark (see emulator/README.md). Not a test: it asserts nothing.
+ * Arguments: [runs] [outer iterations per run] [warm-up runs, not counted]. Run with emulator/run-benchmark
+ * (see emulator/README.md). Not a test: it asserts nothing.
  */
 public final class CpuBenchmark {
   static final long CODE = 0xffffffff81000000L;
@@ -20,11 +21,12 @@ public final class CpuBenchmark {
   public static void main(String[] args) throws Exception {
     int runs = args.length > 0 ? Integer.parseInt(args[0]) : 9;
     long iterations = args.length > 1 ? Long.parseLong(args[1]) : 20_000;
+    int warmups = args.length > 2 ? Integer.parseInt(args[2]) : 5;
     SparseImage image = image();
     DecodeCache cache = new DecodeCache("benchmark");
     double[] rates = new double[runs];
     long instructions = 0;
-    for (int run = 0; run < runs; run++) {
+    for (int run = -warmups; run < runs; run++) {
       PagedMemory memory = new PagedMemory(new FrameCache(image), image.identity());
       CpuState state = initialState(iterations);
       try (Cpu cpu = new Cpu(state, memory, cache)) {
@@ -35,16 +37,20 @@ public final class CpuBenchmark {
           throw new IllegalStateException("benchmark code did not finish: " + stop);
         }
         instructions = stop.instructions();
-        rates[run] = instructions / (elapsed / 1e9);
-        System.out.printf("run %d: %,d instructions in %.3f s = %.1f M instructions/s%n", run + 1, instructions,
-            elapsed / 1e9, rates[run] / 1e6);
+        double rate = instructions / (elapsed / 1e9);
+        System.out.printf("%s %d: %,d instructions in %.3f s = %.1f M instructions/s%n",
+            run < 0 ? "warm-up" : "run", run < 0 ? run + warmups + 1 : run + 1, instructions, elapsed / 1e9,
+            rate / 1e6);
+        if (run >= 0) {
+          rates[run] = rate;
+        }
       }
     }
     double[] sorted = rates.clone();
     Arrays.sort(sorted);
     System.out.printf("kernel-like mix: %,d instructions per run, %d distinct pcs, median %.1f M instructions/s "
-        + "(min %.1f, max %.1f) over %d runs%n", instructions, cache.size(), sorted[runs / 2] / 1e6,
-        sorted[0] / 1e6, sorted[runs - 1] / 1e6, runs);
+        + "(min %.1f, max %.1f) over %d runs after %d warm-up runs%n", instructions, cache.size(),
+        sorted[runs / 2] / 1e6, sorted[0] / 1e6, sorted[runs - 1] / 1e6, runs, warmups);
   }
 
   /** The benchmark code and its data: a list, a string, a source buffer, a per-CPU area, a stack. */
