@@ -17,8 +17,16 @@ final class SparseImage implements PhysicalMemory {
 
   /** Copies {@code bytes} to physical address {@code address}, creating zeroed pages as needed. */
   SparseImage put(long address, byte[] bytes) {
-    for (int i = 0; i < bytes.length; i++) {
-      page(address + i)[(int) ((address + i) & 0xfff)] = bytes[i];
+    return put(address, bytes, 0, bytes.length);
+  }
+
+  SparseImage put(long address, byte[] bytes, int offset, int length) {
+    int done = 0;
+    while (done < length) {
+      long a = address + done;
+      int n = Math.min(length - done, PAGE_SIZE - (int) (a & 0xfff));
+      System.arraycopy(bytes, offset + done, page(a), (int) (a & 0xfff), n);
+      done += n;
     }
     return this;
   }
