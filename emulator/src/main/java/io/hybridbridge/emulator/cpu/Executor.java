@@ -363,16 +363,21 @@ final class Executor {
       return;
     }
     long address = effectiveAddress(m);
-    if (i.mnemonic == Mnemonic.POP && m.base == RSP) {
-      address += m.size; // the address of pop [rsp+x] uses RSP after the pop
-    }
-    if (i.memoryIndex == 0 && i.op1 != null && i.op1.kind == Operand.REG
-        && (i.mnemonic == Mnemonic.BT || i.mnemonic == Mnemonic.BTS || i.mnemonic == Mnemonic.BTR
-            || i.mnemonic == Mnemonic.BTC)) {
-      // bt with a register offset on memory addresses a bit string: the offset selects the word.
-      long offset = signExtend(register(i.op1.reg, i.op1.size, false), i.op1.size);
-      int bits = 8 * m.size;
-      address += (offset >> Long.numberOfTrailingZeros(bits)) * m.size;
+    switch (i.mnemonic) {
+      case POP:
+        if (m.base == RSP) {
+          address += m.size; // the address of pop [rsp+x] uses RSP after the pop
+        }
+        break;
+      case BT: case BTS: case BTR: case BTC:
+        if (i.op1.kind == Operand.REG) {
+          // bt with a register offset on memory addresses a bit string: the offset selects the word.
+          long offset = signExtend(register(i.op1.reg, i.op1.size, false), i.op1.size);
+          address += (offset >> Long.numberOfTrailingZeros(8 * m.size)) * m.size;
+        }
+        break;
+      default:
+        break;
     }
     ea = address + segmentBase(m);
     int size = m.size > 8 ? 8 : m.size;

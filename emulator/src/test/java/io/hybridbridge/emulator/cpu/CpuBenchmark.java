@@ -46,11 +46,72 @@ public final class CpuBenchmark {
         }
       }
     }
+    report("kernel-like mix (benchmark.s)", rates, instructions, cache.size(), warmups);
+    realKernelCode(runs, warmups);
+  }
+
+  private static void report(String what, double[] rates, long instructions, int pcs, int warmups) {
     double[] sorted = rates.clone();
     Arrays.sort(sorted);
-    System.out.printf("kernel-like mix: %,d instructions per run, %d distinct pcs, median %.1f M instructions/s "
-        + "(min %.1f, max %.1f) over %d runs after %d warm-up runs%n", instructions, cache.size(),
-        sorted[runs / 2] / 1e6, sorted[0] / 1e6, sorted[runs - 1] / 1e6, runs, warmups);
+    System.out.printf("%s: %,d instructions per run, %d distinct pcs, median %.1f M instructions/s "
+        + "(min %.1f, max %.1f) over %d runs after %d warm-up runs%n", what, instructions, pcs,
+        sorted[rates.length / 2] / 1e6, sorted[0] / 1e6, sorted[rates.length - 1] / 1e6, rates.length, warmups);
+  }
+
+  /**
+   * Real kernel code: the dataset's first build's own snprintf formatting a /proc-like line (the code that
+   * formats every /proc file), called repeatedly on one CPU. Skipped with a message without a dataset.
+   */
+  private static void realKernelCode(int runs, int warmups) throws Exception {
+    java.util.List<String> builds;
+    try {
+      builds = KernelImage.builds(KernelImage.dataset());
+    } catch (java.io.IOException e) {
+      System.out.println("real kernel code: skipped, " + e.getMessage());
+      return;
+    }
+    KernelSandbox sandbox = new KernelSandbox(KernelImage.load(KernelImage.dataset(), builds.get(0)));
+    KernelSandbox.Scratch scratch = new KernelSandbox.Scratch();
+    long buf = scratch.address(0x1000);
+    long fmt = scratch.string(0x100, "%5d (%s) %c %d %d %d %d %d %u %lu %lu %lu %lu %lu %lu %ld %ld %ld %ld\n");
+    long comm = scratch.string(0x200, "kworker/0:1H-kblockd");
+    long[] args = {buf, 512, fmt, 1234, comm, 'S', 1, 1, 0, -1, 4194368, 123, 0, 0, 0, 17, 42, 0, 0, 20, 0};
+    scratch.stack(args);
+    long function = sandbox.kernel.symbol("snprintf");
+    int calls = 2000;
+    double[] rates = new double[runs];
+    long instructions = 0;
+    for (int run = -warmups; run < runs; run++) {
+      PagedMemory memory = new PagedMemory(sandbox.frames, sandbox.image.identity());
+      memory.mapScratch(KernelSandbox.SCRATCH, KernelSandbox.SCRATCH_SIZE).put(KernelSandbox.SCRATCH,
+          scratch.bytes);
+      CpuState state = new CpuState();
+      state.setGsBase(KernelSandbox.PERCPU);
+      try (Cpu cpu = new Cpu(state, memory, sandbox.decodeCache)) {
+        cpu.addHook(KernelSandbox.RETURN, c -> PcHook.Result.stop("returned"));
+        long total = 0;
+        long start = System.nanoTime();
+        for (int call = 0; call < calls; call++) {
+          for (int i = 0; i < 6; i++) {
+            state.set(KernelSandbox.ARGUMENT_REGISTERS[i], args[i]);
+          }
+          state.set(Reg.RSP, KernelSandbox.STACK_TOP - 8);
+          state.setRip(function);
+          Stop stop = cpu.run(1_000_000);
+          if (stop.reason() != Stop.Reason.HOOK) {
+            throw new IllegalStateException("snprintf did not return: " + stop);
+          }
+          total += stop.instructions();
+        }
+        long elapsed = System.nanoTime() - start;
+        instructions = total;
+        if (run >= 0) {
+          rates[run] = total / (elapsed / 1e9);
+        }
+      }
+    }
+    report("real kernel code (" + sandbox.kernel.build + " snprintf of a /proc/<pid>/stat-like line, "
+        + calls + " calls)", rates, instructions, sandbox.decodeCache.size(), warmups);
   }
 
   /** The benchmark code and its data: a list, a string, a source buffer, a per-CPU area, a stack. */
