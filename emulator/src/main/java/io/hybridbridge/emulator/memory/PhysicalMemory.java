@@ -22,6 +22,32 @@ public interface PhysicalMemory extends AutoCloseable {
    */
   void readPage(long pageFrame, byte[] dst, int offset) throws MemoryAccessException;
 
+  /**
+   * Copies {@code length} bytes of guest-physical memory starting at {@code address} (may span pages).
+   * Implementations that can read sub-page ranges directly override this.
+   *
+   * @throws MemoryAccessException when any byte is not in the image or cannot be read
+   */
+  default void read(long address, byte[] dst, int offset, int length) throws MemoryAccessException {
+    byte[] page = new byte[PAGE_SIZE];
+    while (length > 0) {
+      int inPage = (int) (address & (PAGE_SIZE - 1));
+      int n = Math.min(length, PAGE_SIZE - inPage);
+      readPage(address >>> PAGE_SHIFT, page, 0);
+      System.arraycopy(page, inPage, dst, offset, n);
+      address += n;
+      offset += n;
+      length -= n;
+    }
+  }
+
+  /** Reads the little-endian 64-bit value at {@code address}. */
+  default long readLong(long address) throws MemoryAccessException {
+    byte[] b = new byte[8];
+    read(address, b, 0, 8);
+    return java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+  }
+
   @Override
   void close();
 }
