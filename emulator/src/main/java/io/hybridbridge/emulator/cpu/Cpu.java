@@ -34,7 +34,7 @@ public final class Cpu implements AutoCloseable {
   private final PagedMemory memory;
   private final DecodeCache decodeCache;
   private final Executor executor;
-  private final List<VirtualMemory> spaces = new ArrayList<>();
+  private final List<AddressSpace> spaces = new ArrayList<>();
   private X86Decoder decoder;
   private FaultHandler faultHandler = FaultHandler.STOP;
   private TranslatorFactory translators;
@@ -60,7 +60,7 @@ public final class Cpu implements AutoCloseable {
     this.decodeCache = decodeCache;
     this.executor = new Executor(this, state);
     spaces.add(memory);
-    executor.spaces = spaces.toArray(new VirtualMemory[0]);
+    executor.spaces = spaces.toArray(new AddressSpace[0]);
     java.util.Arrays.fill(codeTags, -1);
   }
 
@@ -83,9 +83,9 @@ public final class Cpu implements AutoCloseable {
   }
 
   /** Adds an address space a router may choose; returns its index (the local space is 0). */
-  public int addAddressSpace(VirtualMemory space) {
+  public int addAddressSpace(AddressSpace space) {
     spaces.add(space);
-    executor.spaces = spaces.toArray(new VirtualMemory[0]);
+    executor.spaces = spaces.toArray(new AddressSpace[0]);
     return spaces.size() - 1;
   }
 
@@ -184,8 +184,16 @@ public final class Cpu implements AutoCloseable {
         }
         continue;
       } catch (PageFaultException e) {
-        state.cr2 = e.address();
-        fault = new Fault(Fault.PF, pc, e.address(), e.errorCode(), e.getMessage());
+        if (e.kind() == PageFaultException.Kind.TABLE_OUTSIDE_IMAGE) {
+          state.rip = pc; // the image is broken, not the guest's access
+          return new Stop(Stop.Reason.MEMORY_ERROR, pc, e.getMessage(), null, executed);
+        }
+        if (e.kind() == PageFaultException.Kind.NON_CANONICAL) {
+          fault = new Fault(Fault.GP, pc, e.address(), 0, e.getMessage());
+        } else {
+          state.cr2 = e.address();
+          fault = new Fault(Fault.PF, pc, e.address(), e.errorCode(), e.getMessage());
+        }
       } catch (MemoryAccessException e) {
         state.rip = pc;
         return new Stop(Stop.Reason.MEMORY_ERROR, pc, e.getMessage(), null, executed);
@@ -285,7 +293,7 @@ public final class Cpu implements AutoCloseable {
   }
 
   private void flushAll() {
-    for (VirtualMemory m : spaces) {
+    for (AddressSpace m : spaces) {
       m.flush();
     }
   }

@@ -59,6 +59,33 @@ public final class CpuState {
 
   public CpuState() {}
 
+  /**
+   * The state a snapshot recorded for one vCPU: registers, RFLAGS, selectors (CPL from CS), FS/GS bases and
+   * KERNEL_GS_BASE, CR0-CR4. MSRs other than the bases are not in a dump: the caller adds its fixed model.
+   */
+  public static CpuState of(io.hybridbridge.emulator.snapshot.CpuState dump) {
+    CpuState s = new CpuState();
+    long[] gprs = {dump.rax(), dump.rcx(), dump.rdx(), dump.rbx(), dump.rsp(), dump.rbp(), dump.rsi(),
+      dump.rdi(), dump.r8(), dump.r9(), dump.r10(), dump.r11(), dump.r12(), dump.r13(), dump.r14(), dump.r15()};
+    System.arraycopy(gprs, 0, s.gpr, 0, 16);
+    s.rip = dump.rip();
+    s.setRflags(dump.rflags());
+    io.hybridbridge.emulator.snapshot.SegmentRegister[] segments = {dump.es(), dump.cs(), dump.ss(), dump.ds(),
+      dump.fs(), dump.gs()};
+    for (int i = 0; i < segments.length; i++) {
+      s.selectors[i] = segments[i].selector() & 0xffff;
+    }
+    s.cpl = dump.cs().rpl();
+    s.fsBase = dump.fs().base();
+    s.gsBase = dump.gs().base();
+    s.kernelGsBase = dump.kernelGsBase();
+    s.cr0 = dump.cr0();
+    s.cr2 = dump.cr2();
+    s.cr3 = dump.cr3();
+    s.cr4 = dump.cr4();
+    return s;
+  }
+
   /** A deep copy, e.g. the state at a fault or before an experiment. */
   public CpuState copy() {
     CpuState c = new CpuState();

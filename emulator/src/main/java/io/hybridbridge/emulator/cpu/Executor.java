@@ -55,7 +55,7 @@ final class Executor {
   Shadow shadow = Shadow.NONE;
   boolean tracking;
   AccessRouter router;
-  VirtualMemory[] spaces;
+  AddressSpace[] spaces;
 
   private final MemoryAccess explicitAccess = new MemoryAccess();
   private final MemoryAccess implicitAccess = new MemoryAccess();
@@ -69,7 +69,7 @@ final class Executor {
   private long next;
   /** Linear address of the explicit memory operand (segment base included). */
   private long ea;
-  private VirtualMemory space;
+  private AddressSpace space;
 
   /** Iterations a rep-prefixed instruction may still make in this run (the rest of the budget). */
   long repAllowance;
@@ -333,7 +333,7 @@ final class Executor {
         break;
       case INVLPG:
         privileged();
-        for (VirtualMemory m : spaces) {
+        for (AddressSpace m : spaces) {
           m.invalidate(effectiveAddress(i.memory) + segmentBase(i.memory));
         }
         break;
@@ -405,7 +405,7 @@ final class Executor {
     return shadow.combine(ShadowOp.ADDRESS, 8, base, index);
   }
 
-  private VirtualMemory route(MemoryAccess x, long address, int size, int operand, MemoryRole role,
+  private AddressSpace route(MemoryAccess x, long address, int size, int operand, MemoryRole role,
       long addressShadow) {
     if (router == null && !tracking) {
       return spaces[0]; // the fast path: nobody looks at the access
@@ -503,13 +503,13 @@ final class Executor {
 
   /** Reads memory not named by an explicit operand (stack, string, system areas). */
   private void loadImplicit(long address, int size, int operand, Value v) throws MemoryAccessException {
-    VirtualMemory m = route(implicitAccess, address, size, operand, READ, 0);
+    AddressSpace m = route(implicitAccess, address, size, operand, READ, 0);
     v.bits = m.read(address, size);
     v.shadow = shadow.load(implicitAccess);
   }
 
   private void storeImplicit(long address, int size, int operand, Value v) throws MemoryAccessException {
-    VirtualMemory m = route(implicitAccess, address, size, operand, WRITE, 0);
+    AddressSpace m = route(implicitAccess, address, size, operand, WRITE, 0);
     m.write(address, size, v.bits);
     shadow.store(implicitAccess, v.shadow);
   }

@@ -20,7 +20,7 @@ import java.util.Map;
  * <p>The TLB is direct-mapped, separately for reads, writes and instruction fetches, and caches per 4 KiB
  * virtual page the backing array; a hit costs a tag compare and an array access. Not thread-safe: one per CPU.
  */
-public final class PagedMemory implements VirtualMemory {
+public final class PagedMemory implements AddressSpace {
   private static final int PAGE = 4096;
   private static final int TLB_BITS = 10;
   private static final int TLB_SIZE = 1 << TLB_BITS;

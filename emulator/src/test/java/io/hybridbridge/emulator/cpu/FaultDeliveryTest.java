@@ -146,6 +146,28 @@ class FaultDeliveryTest {
   }
 
   @Test
+  void nonCanonicalAddressIsGpAndABrokenPageTableIsAMemoryError() throws Exception {
+    try (TestMachine m = new TestMachine("mov rax, [rdx]")) {
+      m.memory.setTranslator((va, access) -> {
+        throw new io.hybridbridge.emulator.memory.PageFaultException("non-canonical", va, 0,
+            io.hybridbridge.emulator.memory.PageFaultException.Kind.NON_CANONICAL);
+      });
+      m.state.set(RDX, 0x8000_0000_0000_0000L);
+      Stop stop = m.run();
+      assertThat(stop.fault().vector()).isEqualTo(Fault.GP);
+    }
+    try (TestMachine m = new TestMachine("nop; mov rax, [rdx]")) {
+      m.cpu.instruction(TestMachine.CODE + 1); // decoded while the tables are sane
+      m.memory.setTranslator((va, access) -> {
+        throw new io.hybridbridge.emulator.memory.PageFaultException("table outside image", va, 0,
+            io.hybridbridge.emulator.memory.PageFaultException.Kind.TABLE_OUTSIDE_IMAGE);
+      });
+      m.state.setRip(TestMachine.CODE + 1);
+      assertThat(m.run().reason()).isEqualTo(Stop.Reason.MEMORY_ERROR);
+    }
+  }
+
+  @Test
   void imageThatCannotServeAPageIsAMemoryError() throws Exception {
     try (TestMachine m = new TestMachine("mov rax, [rdx]")) {
       m.memory.setTranslator((va, access) -> va >= 0x900000 ? 0x7770000 : va); // a frame the image lacks

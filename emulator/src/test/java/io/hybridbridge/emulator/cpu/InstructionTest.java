@@ -174,6 +174,31 @@ class InstructionTest {
   }
 
   @Test
+  void stateFromASnapshotsRegisters() {
+    io.hybridbridge.emulator.snapshot.SegmentRegister none = io.hybridbridge.emulator.snapshot.SegmentRegister.NONE;
+    var dump = new io.hybridbridge.emulator.snapshot.CpuState(0,
+        io.hybridbridge.emulator.snapshot.CpuState.Origin.QEMU_NOTE, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+        15, 16, 0x401000, 0x246, new io.hybridbridge.emulator.snapshot.SegmentRegister(0x33, 0, 0, 0), none, none,
+        new io.hybridbridge.emulator.snapshot.SegmentRegister(0, 0, 0, 0x7f00), new io.hybridbridge.emulator
+            .snapshot.SegmentRegister(0, 0, 0, 0x7e00), new io.hybridbridge.emulator.snapshot.SegmentRegister(
+                0x2b, 0, 0, 0), none, none, none, none, 0x80050033L, 0, 0x1234000L, 0x3506f0L, 0xffff888007a00000L);
+    CpuState s = CpuState.of(dump);
+    assertThat(s.get(RAX)).isEqualTo(1);
+    assertThat(s.get(RBX)).isEqualTo(2);
+    assertThat(s.get(RCX)).isEqualTo(3);
+    assertThat(s.get(RSP)).isEqualTo(7);
+    assertThat(s.get(io.hybridbridge.emulator.decode.Reg.R15)).isEqualTo(16);
+    assertThat(s.rip()).isEqualTo(0x401000);
+    assertThat(s.rflags()).isEqualTo(0x246);
+    assertThat(s.cpl()).isEqualTo(3);
+    assertThat(s.selector(io.hybridbridge.emulator.decode.Reg.SS)).isEqualTo(0x2b);
+    assertThat(s.fsBase()).isEqualTo(0x7f00);
+    assertThat(s.gsBase()).isEqualTo(0x7e00);
+    assertThat(s.kernelGsBase()).isEqualTo(0xffff888007a00000L);
+    assertThat(s.cr(3)).isEqualTo(0x1234000L);
+  }
+
+  @Test
   void privilegedInstructionsAtCpl3RaiseGp() throws Exception {
     try (TestMachine m = new TestMachine("cli")) {
       m.state.setCpl(3);

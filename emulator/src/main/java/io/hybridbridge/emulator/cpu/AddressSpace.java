@@ -3,14 +3,16 @@ package io.hybridbridge.emulator.cpu;
 import io.hybridbridge.emulator.memory.MemoryAccessException;
 
 /**
- * A guest-virtual address space as the executor sees it. Values are little-endian; sizes 1, 2, 4, 8; reads
- * return the value zero-extended. A {@link io.hybridbridge.emulator.memory.PageFaultException} means the CPU
- * takes a page fault; any other {@link MemoryAccessException} means the backing image cannot serve the access.
+ * One of the guest-virtual address spaces a data access can be served from (DESIGN §5.2: the local one, over
+ * the trusted reference, and redirected ones). Values are little-endian; sizes 1, 2, 4, 8; reads return the
+ * value zero-extended. A {@link io.hybridbridge.emulator.memory.PageFaultException} means the CPU takes a page
+ * fault (or #GP for a non-canonical address); any other {@link MemoryAccessException}, or a page fault of kind
+ * TABLE_OUTSIDE_IMAGE, means the backing image cannot serve the access.
  *
  * <p>{@link PagedMemory} is the implementation over a memory image; a redirected space (slow/fast path) may
  * wrap another.
  */
-public interface VirtualMemory {
+public interface AddressSpace {
   long read(long address, int size) throws MemoryAccessException;
 
   void write(long address, int size, long value) throws MemoryAccessException;
