@@ -48,8 +48,7 @@ final class KernelImage {
 
   /** The dataset: system property hb.dataset, env HB_DATASET, or $HB_CACHE/datasets/default. */
   static Path dataset() {
-    String p = System.getProperty("hb.dataset", System.getenv("HB_DATASET"));
-    return p != null ? Path.of(p) : cache().resolve("datasets").resolve("default");
+    return io.hybridbridge.emulator.kernel.ReferenceStore.defaultDatasetDirectory();
   }
 
   /** Builds of the dataset that have a reference with its kallsyms. */
