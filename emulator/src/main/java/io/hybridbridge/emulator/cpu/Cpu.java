@@ -1,0 +1,308 @@
+package io.hybridbridge.emulator.cpu;
+
+import io.hybridbridge.emulator.decode.DecodeCache;
+import io.hybridbridge.emulator.decode.DecodeException;
+import io.hybridbridge.emulator.decode.Instruction;
+import io.hybridbridge.emulator.decode.Reg;
+import io.hybridbridge.emulator.decode.X86Decoder;
+import io.hybridbridge.emulator.memory.MemoryAccessException;
+import io.hybridbridge.emulator.memory.PageFaultException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One x86-64 CPU over a memory: state, decode cache, instruction semantics and the run loop.
+ *
+ * <pre>{@code
+ * Cpu cpu = new Cpu(state, new PagedMemory(frames, translator), decodeCache);
+ * Stop stop = cpu.run(1_000_000);   // until sysretq/iretq to user mode, a fault, a hook, the budget...
+ * }</pre>
+ *
+ * <p>Extension points: {@link #addHook} (code run before a pc executes), {@link #setFaultHandler} (page
+ * faults, #UD, #GP, #DE, #BP, with the state at the faulting instruction and the ability to resume
+ * elsewhere), {@link #setRouter} + {@link #addAddressSpace} (which address space serves each data access),
+ * {@link #setShadow} (the value domain riding along every dataflow step), {@link #setTranslatorFactory} (CR3
+ * loads), {@link #setCpuid}, {@link #setClock}. Not thread-safe: one CPU per thread.
+ */
+public final class Cpu implements AutoCloseable {
+  private static final int HOOK_FILTER_BITS = 12;
+  private static final int CODE_CACHE = 64;
+
+  private final CpuState state;
+  private final PagedMemory memory;
+  private final DecodeCache decodeCache;
+  private final Executor executor;
+  private final List<AddressSpace> spaces = new ArrayList<>();
+  private X86Decoder decoder;
+  private FaultHandler faultHandler = FaultHandler.STOP;
+  private TranslatorFactory translators;
+  private Cpuid cpuid = Cpuid.DEFAULT;
+  private TscClock clock = TscClock.counting(0, 1);
+  private final Map<Long, PcHook> hooks = new HashMap<>();
+  /** hookFilter[hash(pc)] is false for every pc without a hook: one array read per instruction. */
+  private final boolean[] hookFilter = new boolean[1 << HOOK_FILTER_BITS];
+  private long instructionsRetired;
+  private final long[] codeTags = new long[CODE_CACHE];
+  private final Instruction[][] codePages = new Instruction[CODE_CACHE][];
+  private final byte[] fetchBuffer = new byte[X86Decoder.MAX_LENGTH];
+
+  /**
+   * @param state the architectural state (shared, not copied: the caller may keep changing it between runs)
+   * @param memory the local address space: code is fetched from it and it serves every access the router
+   *     does not send elsewhere
+   * @param decodeCache decoded instructions of the code this CPU runs (may be shared between CPUs)
+   */
+  public Cpu(CpuState state, PagedMemory memory, DecodeCache decodeCache) {
+    this.state = state;
+    this.memory = memory;
+    this.decodeCache = decodeCache;
+    this.executor = new Executor(this, state);
+    spaces.add(memory);
+    executor.spaces = spaces.toArray(new AddressSpace[0]);
+    java.util.Arrays.fill(codeTags, -1);
+  }
+
+  public CpuState state() {
+    return state;
+  }
+
+  /** The local address space. */
+  public PagedMemory memory() {
+    return memory;
+  }
+
+  public DecodeCache decodeCache() {
+    return decodeCache;
+  }
+
+  /** Instructions retired since this CPU was created (a rep iteration counts as one). */
+  public long instructionsRetired() {
+    return instructionsRetired;
+  }
+
+  /** Adds an address space a router may choose; returns its index (the local space is 0). */
+  public int addAddressSpace(AddressSpace space) {
+    spaces.add(space);
+    executor.spaces = spaces.toArray(new AddressSpace[0]);
+    return spaces.size() - 1;
+  }
+
+  /** Routes every data access through {@code router} (null: everything is local). */
+  public void setRouter(AccessRouter router) {
+    executor.router = router;
+  }
+
+  /** Plugs a value domain in ({@link Shadow#NONE}: concrete execution only). */
+  public void setShadow(Shadow shadow) {
+    executor.shadow = shadow;
+    executor.tracking = shadow != Shadow.NONE;
+  }
+
+  public void setFaultHandler(FaultHandler handler) {
+    this.faultHandler = handler;
+  }
+
+  /** How a CR3 load finds its translator (null: CR3 loads only flush the TLB). */
+  public void setTranslatorFactory(TranslatorFactory translators) {
+    this.translators = translators;
+  }
+
+  public Cpuid cpuid() {
+    return cpuid;
+  }
+
+  public void setCpuid(Cpuid cpuid) {
+    this.cpuid = cpuid;
+  }
+
+  public TscClock clock() {
+    return clock;
+  }
+
+  public void setClock(TscClock clock) {
+    this.clock = clock;
+  }
+
+  /** Runs {@code hook} before every execution of the instruction at {@code pc} (replacing any other). */
+  public void addHook(long pc, PcHook hook) {
+    hooks.put(pc, hook);
+    hookFilter[hookSlot(pc)] = true;
+  }
+
+  public void removeHook(long pc) {
+    hooks.remove(pc);
+    java.util.Arrays.fill(hookFilter, false);
+    for (long p : hooks.keySet()) {
+      hookFilter[hookSlot(p)] = true;
+    }
+  }
+
+  private static int hookSlot(long pc) {
+    return (int) (pc ^ (pc >>> HOOK_FILTER_BITS) ^ (pc >>> 2 * HOOK_FILTER_BITS)) & ((1 << HOOK_FILTER_BITS) - 1);
+  }
+
+  /**
+   * Runs until an instruction ends the run or {@code budget} instructions have executed.
+   *
+   * @return why the run stopped; the state is left where it stopped (after the sysretq for USER_RETURN,
+   *     at the faulting or unimplemented instruction for FAULT and UNIMPLEMENTED), so runs can be resumed
+   */
+  public Stop run(long budget) {
+    long executed = 0;
+    while (true) {
+      if (executed >= budget) {
+        return new Stop(Stop.Reason.BUDGET_EXHAUSTED, state.rip, "budget of " + budget + " instructions", null,
+            executed);
+      }
+      long pc = state.rip;
+      Fault fault;
+      try {
+        if (hookFilter[hookSlot(pc)]) {
+          PcHook hook = hooks.get(pc);
+          if (hook != null) {
+            PcHook.Result result = hook.beforeExecute(this);
+            if (result.stop()) {
+              return new Stop(Stop.Reason.HOOK, pc, result.reason(), null, executed);
+            }
+            if (state.rip != pc) {
+              executed++; // the hook stood in for the code at pc
+              continue;
+            }
+          }
+        }
+        Instruction insn = instruction(pc);
+        executor.repAllowance = budget - executed;
+        long steps = executor.execute(insn, pc);
+        executed += steps;
+        instructionsRetired += steps;
+        if (executor.stopRequest != null) {
+          Stop.Reason reason = executor.stopRequest;
+          executor.stopRequest = null;
+          return new Stop(reason, state.rip, insn.text, null, executed);
+        }
+        continue;
+      } catch (PageFaultException e) {
+        if (e.kind() == PageFaultException.Kind.TABLE_OUTSIDE_IMAGE) {
+          state.rip = pc; // the image is broken, not the guest's access
+          return new Stop(Stop.Reason.MEMORY_ERROR, pc, e.getMessage(), null, executed);
+        }
+        if (e.kind() == PageFaultException.Kind.NON_CANONICAL) {
+          fault = new Fault(Fault.GP, pc, e.address(), 0, e.getMessage());
+        } else {
+          state.cr2 = e.address();
+          fault = new Fault(Fault.PF, pc, e.address(), e.errorCode(), e.getMessage());
+        }
+      } catch (MemoryAccessException e) {
+        state.rip = pc;
+        return new Stop(Stop.Reason.MEMORY_ERROR, pc, e.getMessage(), null, executed);
+      } catch (ArchitecturalFault e) {
+        fault = new Fault(e.vector, pc, 0, e.errorCode, e.getMessage());
+      } catch (DecodeException e) {
+        fault = new Fault(Fault.UD, pc, 0, 0, e.getMessage());
+      } catch (UnimplementedInstructionException e) {
+        state.rip = pc;
+        return new Stop(Stop.Reason.UNIMPLEMENTED, pc, "unimplemented instruction '" + e.getMessage() + "'", null,
+            executed);
+      }
+      state.rip = pc; // the state before the faulting instruction
+      if (faultHandler.handle(this, fault) != FaultHandler.Action.RESUME) {
+        return new Stop(Stop.Reason.FAULT, pc, fault.toString(), fault, executed);
+      }
+      executed++; // a resumed fault counts as a step, so a handler that resumes in a loop still ends
+    }
+  }
+
+  /** The decoded instruction at {@code pc}, decoding (and caching) it on first use. */
+  public Instruction instruction(long pc) throws MemoryAccessException, DecodeException {
+    long page = pc >>> 12;
+    int slot = (int) page & (CODE_CACHE - 1);
+    Instruction[] insns;
+    if (codeTags[slot] == page) {
+      insns = codePages[slot];
+    } else {
+      insns = decodeCache.page(page);
+      codePages[slot] = insns;
+      codeTags[slot] = page;
+    }
+    Instruction insn = insns[(int) pc & 0xfff];
+    return insn != null ? insn : decode(pc, insns);
+  }
+
+  private Instruction decode(long pc, Instruction[] page) throws MemoryAccessException, DecodeException {
+    int n = memory.fetch(pc, fetchBuffer, fetchBuffer.length);
+    if (decoder == null) {
+      decoder = X86Decoder.open();
+    }
+    Instruction insn;
+    try {
+      insn = decoder.decode(pc, fetchBuffer, 0, n);
+    } catch (DecodeException e) {
+      if (n < fetchBuffer.length) {
+        memory.fetch(pc + n, fetchBuffer, 1); // the instruction may run into a page that faults: raise that
+      }
+      throw e;
+    }
+    page[(int) pc & 0xfff] = insn;
+    return insn;
+  }
+
+  /** Enters the kernel as the syscall instruction does, returning to the current RIP. */
+  public void enterSyscall() throws IllegalStateException {
+    try {
+      executor.syscall(state.rip);
+    } catch (ArchitecturalFault e) {
+      throw new IllegalStateException(e.getMessage());
+    }
+  }
+
+  /**
+   * Returns from the current function as if it had executed {@code ret} with {@code rax} as result: for hooks
+   * that stand in for a whole function. The return address is read from the local space.
+   */
+  public void returnFromFunction(long rax) throws MemoryAccessException {
+    long rsp = state.gpr[Reg.RSP];
+    long ret = memory.read(rsp, 8);
+    state.gpr[Reg.RSP] = rsp + 8;
+    state.gpr[Reg.RAX] = rax;
+    state.rip = ret;
+  }
+
+  void writeControlRegister(int n, long value) throws ArchitecturalFault {
+    switch (n) {
+      case 0:
+      case 4:
+        state.setCr(n, value);
+        flushAll();
+        break;
+      case 2:
+      case 8:
+        state.setCr(n, value);
+        break;
+      case 3:
+        state.cr3 = value & ~(1L << 63); // bit 63: "do not flush this PCID", not part of CR3
+        if (translators != null) {
+          memory.setTranslator(translators.forCr3(value));
+        }
+        flushAll();
+        break;
+      default:
+        throw new ArchitecturalFault(Fault.UD, 0, "mov to CR" + n);
+    }
+  }
+
+  private void flushAll() {
+    for (AddressSpace m : spaces) {
+      m.flush();
+    }
+  }
+
+  @Override
+  public void close() {
+    if (decoder != null) {
+      decoder.close();
+      decoder = null;
+    }
+  }
+}

@@ -1,0 +1,252 @@
+package io.hybridbridge.emulator.cpu;
+
+import io.hybridbridge.emulator.memory.AddressTranslator;
+import io.hybridbridge.emulator.memory.AddressTranslator.Access;
+import io.hybridbridge.emulator.memory.MemoryAccessException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Guest-virtual memory over a memory image: a software TLB in front of an {@link AddressTranslator} and a
+ * {@link FrameCache}, with copy-on-write. Reads come from the image's pages; the first write to a physical
+ * page copies it privately (so every virtual alias of that page, e.g. the kernel image and the direct map,
+ * sees the write); the image is never written. {@link ScratchWindow}s are served from Java memory.
+ *
+ * <p>The TLB is direct-mapped, separately for reads, writes and instruction fetches, and caches per 4 KiB
+ * virtual page the backing array; a hit costs a tag compare and an array access. Not thread-safe: one per CPU.
+ */
+public final class PagedMemory implements AddressSpace {
+  private static final int PAGE = 4096;
+  private static final int TLB_BITS = 10;
+  private static final int TLB_SIZE = 1 << TLB_BITS;
+  private static final int TLB_MASK = TLB_SIZE - 1;
+  private static final VarHandle SHORT =
+      MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final VarHandle INT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final VarHandle LONG =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+  private final FrameCache frames;
+  private AddressTranslator translator;
+  private final Map<Long, byte[]> privateFrames = new HashMap<>();
+  private final List<ScratchWindow> windows = new ArrayList<>();
+
+  private final long[] readTag = new long[TLB_SIZE];
+  private final byte[][] readPage = new byte[TLB_SIZE][];
+  private final long[] writeTag = new long[TLB_SIZE];
+  private final byte[][] writePage = new byte[TLB_SIZE][];
+  private final long[] fetchTag = new long[TLB_SIZE];
+  private final byte[][] fetchPage = new byte[TLB_SIZE][];
+
+  public PagedMemory(FrameCache frames, AddressTranslator translator) {
+    this.frames = frames;
+    this.translator = translator;
+    flush();
+  }
+
+  /** Switches to another page-table root (CR3 load); drops the TLB. */
+  public void setTranslator(AddressTranslator translator) {
+    this.translator = translator;
+    flush();
+  }
+
+  /** Serves {@code [base, base+size)} (page-aligned) from Java memory. */
+  public ScratchWindow mapScratch(long base, long size) {
+    for (ScratchWindow w : windows) {
+      if (w.overlaps(base, size)) {
+        throw new IllegalArgumentException("scratch window 0x%x+0x%x overlaps 0x%x+0x%x"
+            .formatted(base, size, w.base(), w.size()));
+      }
+    }
+    ScratchWindow w = new ScratchWindow(base, size);
+    windows.add(w);
+    flush();
+    return w;
+  }
+
+  /** Number of physical pages this memory has written (its private copies). */
+  public int privatePageCount() {
+    return privateFrames.size();
+  }
+
+  @Override
+  public void flush() {
+    java.util.Arrays.fill(readTag, -1);
+    java.util.Arrays.fill(writeTag, -1);
+    java.util.Arrays.fill(fetchTag, -1);
+  }
+
+  @Override
+  public void invalidate(long address) {
+    long vpn = address >>> 12;
+    int i = (int) vpn & TLB_MASK;
+    if (readTag[i] == vpn) {
+      readTag[i] = -1;
+    }
+    if (writeTag[i] == vpn) {
+      writeTag[i] = -1;
+    }
+    if (fetchTag[i] == vpn) {
+      fetchTag[i] = -1;
+    }
+  }
+
+  @Override
+  public long read(long address, int size) throws MemoryAccessException {
+    long vpn = address >>> 12;
+    int i = (int) vpn & TLB_MASK;
+    int off = (int) address & (PAGE - 1);
+    if (readTag[i] == vpn && off + size <= PAGE) {
+      byte[] p = readPage[i];
+      switch (size) {
+        case 1: return p[off] & 0xffL;
+        case 2: return (short) SHORT.get(p, off) & 0xffffL;
+        case 4: return (int) INT.get(p, off) & 0xffffffffL;
+        default: return (long) LONG.get(p, off);
+      }
+    }
+    return readSlow(address, size);
+  }
+
+  private long readSlow(long address, int size) throws MemoryAccessException {
+    if (((int) address & (PAGE - 1)) + size <= PAGE) {
+      readable(address);
+      return read(address, size);
+    }
+    long v = 0;
+    for (int k = size - 1; k >= 0; k--) {
+      v = (v << 8) | read(address + k, 1);
+    }
+    return v;
+  }
+
+  @Override
+  public void write(long address, int size, long value) throws MemoryAccessException {
+    long vpn = address >>> 12;
+    int i = (int) vpn & TLB_MASK;
+    int off = (int) address & (PAGE - 1);
+    if (writeTag[i] == vpn && off + size <= PAGE) {
+      byte[] p = writePage[i];
+      switch (size) {
+        case 1: p[off] = (byte) value; return;
+        case 2: SHORT.set(p, off, (short) value); return;
+        case 4: INT.set(p, off, (int) value); return;
+        default: LONG.set(p, off, value); return;
+      }
+    }
+    writeSlow(address, size, value);
+  }
+
+  private void writeSlow(long address, int size, long value) throws MemoryAccessException {
+    if (((int) address & (PAGE - 1)) + size <= PAGE) {
+      writable(address);
+      write(address, size, value);
+      return;
+    }
+    writable(address);
+    writable((address + size - 1) & ~0xfffL); // both pages before any byte: a fault leaves memory unchanged
+    for (int k = 0; k < size; k++) {
+      writable(address + k)[(int) (address + k) & (PAGE - 1)] = (byte) (value >>> (8 * k));
+    }
+  }
+
+  @Override
+  public void read(long address, byte[] dst, int offset, int length) throws MemoryAccessException {
+    int done = 0;
+    while (done < length) {
+      long a = address + done;
+      int off = (int) a & (PAGE - 1);
+      int n = Math.min(length - done, PAGE - off);
+      System.arraycopy(readable(a), off, dst, offset + done, n);
+      done += n;
+    }
+  }
+
+  @Override
+  public void write(long address, byte[] src, int offset, int length) throws MemoryAccessException {
+    for (long page = address & ~0xfffL; length > 0 && page - address < length; page += PAGE) {
+      writable(Math.max(page, address));
+    }
+    int done = 0;
+    while (done < length) {
+      long a = address + done;
+      int off = (int) a & (PAGE - 1);
+      int n = Math.min(length - done, PAGE - off);
+      System.arraycopy(src, offset + done, writable(a), off, n);
+      done += n;
+    }
+  }
+
+  @Override
+  public int fetch(long address, byte[] dst, int length) throws MemoryAccessException {
+    int done = 0;
+    while (done < length) {
+      long a = address + done;
+      byte[] page;
+      try {
+        page = fetchable(a);
+      } catch (MemoryAccessException e) {
+        if (done == 0) {
+          throw e;
+        }
+        break;
+      }
+      int off = (int) a & (PAGE - 1);
+      int n = Math.min(length - done, PAGE - off);
+      System.arraycopy(page, off, dst, done, n);
+      done += n;
+    }
+    return done;
+  }
+
+  private byte[] readable(long address) throws MemoryAccessException {
+    return cached(readTag, readPage, address, Access.READ);
+  }
+
+  private byte[] writable(long address) throws MemoryAccessException {
+    return cached(writeTag, writePage, address, Access.WRITE);
+  }
+
+  private byte[] fetchable(long address) throws MemoryAccessException {
+    return cached(fetchTag, fetchPage, address, Access.EXECUTE);
+  }
+
+  /** The page of {@code address} through one of the TLBs, filling the entry on a miss. */
+  private byte[] cached(long[] tags, byte[][] pages, long address, Access access) throws MemoryAccessException {
+    long vpn = address >>> 12;
+    int i = (int) vpn & TLB_MASK;
+    if (tags[i] != vpn) {
+      pages[i] = resolve(address, access);
+      tags[i] = vpn;
+    }
+    return pages[i];
+  }
+
+  private byte[] resolve(long address, Access access) throws MemoryAccessException {
+    for (ScratchWindow w : windows) {
+      if (w.contains(address)) {
+        return w.page(address);
+      }
+    }
+    long frame = translator.toPhysical(address, access) >>> 12;
+    byte[] own = privateFrames.get(frame);
+    if (own != null) {
+      return own;
+    }
+    byte[] shared = frames.frame(frame);
+    if (access != Access.WRITE) {
+      return shared;
+    }
+    byte[] copy = shared.clone();
+    privateFrames.put(frame, copy);
+    // Other virtual pages may map this frame and still point at the shared copy.
+    java.util.Arrays.fill(readTag, -1);
+    java.util.Arrays.fill(fetchTag, -1);
+    return copy;
+  }
+}

@@ -1,0 +1,84 @@
+package io.hybridbridge.emulator.cpu;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * A range of guest-virtual memory served from Java memory instead of the image: user buffers and path
+ * strings that the emulated kernel reads and writes with its own copy_from_user / copy_to_user.
+ * Readable and writable by the guest at any privilege; no page tables are involved.
+ */
+public final class ScratchWindow {
+  private final long base;
+  private final long size;
+  private final byte[][] pages;
+
+  ScratchWindow(long base, long size) {
+    if ((base & 0xfff) != 0 || size <= 0 || (size & 0xfff) != 0 || size > (1L << 30)) {
+      throw new IllegalArgumentException(
+          "scratch window must be page-aligned, non-empty and at most 1 GiB: base 0x%x size 0x%x"
+              .formatted(base, size));
+    }
+    this.base = base;
+    this.size = size;
+    this.pages = new byte[(int) (size >>> 12)][];
+  }
+
+  public long base() {
+    return base;
+  }
+
+  public long size() {
+    return size;
+  }
+
+  public boolean contains(long address) {
+    return address - base >= 0 && address - base < size;
+  }
+
+  boolean overlaps(long otherBase, long otherSize) {
+    return otherBase < base + size && base < otherBase + otherSize;
+  }
+
+  /** The backing page of {@code address} (allocated zeroed on first use). */
+  byte[] page(long address) {
+    int i = (int) ((address - base) >>> 12);
+    byte[] p = pages[i];
+    if (p == null) {
+      p = pages[i] = new byte[4096];
+    }
+    return p;
+  }
+
+  /** Copies {@code data} into the window at {@code address}. */
+  public void put(long address, byte[] data) {
+    check(address, data.length);
+    for (int i = 0; i < data.length; i++) {
+      page(address + i)[(int) (address + i) & 0xfff] = data[i];
+    }
+  }
+
+  /** Writes a NUL-terminated string (UTF-8) at {@code address}. */
+  public void putString(long address, String s) {
+    byte[] b = s.getBytes(StandardCharsets.UTF_8);
+    byte[] z = new byte[b.length + 1];
+    System.arraycopy(b, 0, z, 0, b.length);
+    put(address, z);
+  }
+
+  /** Copies {@code length} bytes at {@code address} out of the window. */
+  public byte[] get(long address, int length) {
+    check(address, length);
+    byte[] out = new byte[length];
+    for (int i = 0; i < length; i++) {
+      out[i] = page(address + i)[(int) (address + i) & 0xfff];
+    }
+    return out;
+  }
+
+  private void check(long address, int length) {
+    if (length < 0 || !contains(address) || (length > 0 && !contains(address + length - 1))) {
+      throw new IllegalArgumentException("0x%x+%d is outside the scratch window 0x%x+0x%x"
+          .formatted(address, length, base, size));
+    }
+  }
+}

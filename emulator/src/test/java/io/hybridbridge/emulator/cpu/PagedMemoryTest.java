@@ -1,0 +1,103 @@
+package io.hybridbridge.emulator.cpu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.hybridbridge.emulator.memory.AddressTranslator;
+import io.hybridbridge.emulator.memory.PageFaultException;
+import org.junit.jupiter.api.Test;
+
+class PagedMemoryTest {
+  /** Two virtual aliases of one physical page, like the kernel image and the direct map. */
+  private static AddressTranslator aliases() {
+    return (va, access) -> {
+      if ((va >>> 12) == 0x10 || (va >>> 12) == 0x90) {
+        return 0x10000 | (va & 0xfff);
+      }
+      if ((va >>> 12) == 0x11) {
+        return va;
+      }
+      throw new PageFaultException("not present", va, access == AddressTranslator.Access.WRITE ? 2 : 0);
+    };
+  }
+
+  @Test
+  void writesAreCopyOnWriteAndVisibleThroughEveryAlias() throws Exception {
+    SparseImage image = new SparseImage().put(0x10000, new byte[] {1, 2, 3, 4, 5, 6, 7, 8}).map(0x11000, 4096);
+    PagedMemory memory = new PagedMemory(new FrameCache(image), aliases());
+    assertThat(memory.read(0x90000, 8)).isEqualTo(0x0807060504030201L); // the alias is read first
+    memory.write(0x10000, 4, 0xdeadbeefL);
+    assertThat(memory.read(0x90000, 4)).isEqualTo(0xdeadbeefL);
+    assertThat(memory.read(0x10004, 4)).isEqualTo(0x08070605L);
+    assertThat(image.get(0x10000, 4)).containsExactly(1, 2, 3, 4); // the image is never written
+    assertThat(memory.privatePageCount()).isEqualTo(1);
+  }
+
+  @Test
+  void memoriesSharingAnImageDoNotSeeEachOthersWrites() throws Exception {
+    SparseImage image = new SparseImage().map(0x10000, 4096);
+    FrameCache frames = new FrameCache(image);
+    PagedMemory a = new PagedMemory(frames, image.identity());
+    PagedMemory b = new PagedMemory(frames, image.identity());
+    a.write(0x10010, 8, 42);
+    assertThat(a.read(0x10010, 8)).isEqualTo(42);
+    assertThat(b.read(0x10010, 8)).isZero();
+    assertThat(image.reads).isEqualTo(1); // one load of the frame, shared
+  }
+
+  @Test
+  void accessesCrossingPagesAreAssembledLittleEndian() throws Exception {
+    SparseImage image = new SparseImage().map(0x10000, 8192);
+    PagedMemory memory = new PagedMemory(new FrameCache(image), image.identity());
+    memory.write(0x10ffd, 8, 0x1122334455667788L);
+    assertThat(memory.read(0x10ffd, 8)).isEqualTo(0x1122334455667788L);
+    assertThat(memory.read(0x11000, 1)).isEqualTo(0x55);
+    assertThat(memory.read(0x10fff, 2)).isEqualTo(0x5566);
+    byte[] bulk = new byte[6000];
+    for (int i = 0; i < bulk.length; i++) {
+      bulk[i] = (byte) i;
+    }
+    memory.write(0x10100, bulk, 0, bulk.length);
+    byte[] back = new byte[6000];
+    memory.read(0x10100, back, 0, back.length);
+    assertThat(back).isEqualTo(bulk);
+  }
+
+  @Test
+  void bulkWriteIntoAMissingPageWritesNothing() throws Exception {
+    SparseImage image = new SparseImage().map(0x10000, 4096);
+    PagedMemory memory = new PagedMemory(new FrameCache(image), image.identity());
+    assertThatThrownBy(() -> memory.write(0x10ff0, new byte[32], 0, 32)).isInstanceOf(PageFaultException.class);
+    memory.write(0x10ff0, 8, 7);
+    assertThatThrownBy(() -> memory.write(0x10ff0, new byte[32], 0, 32)).isInstanceOf(PageFaultException.class);
+    assertThat(memory.read(0x10ff0, 8)).isEqualTo(7);
+  }
+
+  @Test
+  void scratchWindowIsServedFromJavaMemory() throws Exception {
+    SparseImage image = new SparseImage();
+    PagedMemory memory = new PagedMemory(new FrameCache(image), image.identity());
+    ScratchWindow window = memory.mapScratch(0x7f0000000000L, 0x10000);
+    window.putString(0x7f0000000100L, "/proc/version");
+    assertThat(memory.read(0x7f0000000100L, 4)).isEqualTo(0x6f72702fL); // "/pro"
+    byte[] path = new byte[14];
+    memory.read(0x7f0000000100L, path, 0, 14);
+    assertThat(new String(path, 0, 13)).isEqualTo("/proc/version");
+    assertThat(path[13]).isZero();
+    memory.write(0x7f0000000ffeL, 4, 0x64636261L); // crosses a page inside the window
+    assertThat(new String(window.get(0x7f0000000ffeL, 4))).isEqualTo("abcd");
+    assertThat(image.reads).isZero();
+    assertThatThrownBy(() -> memory.mapScratch(0x7f0000008000L, 0x10000))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> window.get(0x7f000000fffeL, 4)).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void translatorSwitchDropsCachedTranslations() throws Exception {
+    SparseImage image = new SparseImage().put(0x10000, new byte[] {1}).put(0x11000, new byte[] {2});
+    PagedMemory memory = new PagedMemory(new FrameCache(image), (va, a) -> 0x10000 | (va & 0xfff));
+    assertThat(memory.read(0x400000, 1)).isEqualTo(1);
+    memory.setTranslator((va, a) -> 0x11000 | (va & 0xfff));
+    assertThat(memory.read(0x400000, 1)).isEqualTo(2);
+  }
+}
