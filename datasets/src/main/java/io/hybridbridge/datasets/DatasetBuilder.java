@@ -427,8 +427,25 @@ public final class DatasetBuilder {
         GuestVm.DumpFormat format = dump % 2 == 1 ? GuestVm.DumpFormat.ELF : GuestVm.DumpFormat.KDUMP;
         Path image = dir.resolve(name + "." + format.extension);
         requireDiskSpace(image);
+        // One kdump per build also gets an ELF twin of the same paused moment, so readers can be compared
+        // page for page across formats.
+        boolean twin = boot == 1 && format == GuestVm.DumpFormat.KDUMP && dump == 2;
+        Path twinImage = dir.resolve(name + "-twin." + GuestVm.DumpFormat.ELF.extension);
         long dumpStart = System.currentTimeMillis();
-        vm.dump(image, format);
+        if (twin) {
+          requireDiskSpace(twinImage);
+          vm.pause();
+        }
+        try {
+          vm.dump(image, format);
+          if (twin) {
+            vm.dump(twinImage, GuestVm.DumpFormat.ELF);
+          }
+        } finally {
+          if (twin) {
+            vm.resume();
+          }
+        }
         long dumpEnd = System.currentTimeMillis();
         truth.writeTo(dir.resolve(name + ".truth"), dumpStart, dumpEnd);
         String rel = build.name() + "/" + bootName + "/";
@@ -438,9 +455,18 @@ public final class DatasetBuilder {
         labels.put("step", Integer.toString(dump));
         labels.put("kernelRelease", tree.release());
         labels.put("recipe", recipe);
-        entries.add(entry(build, bootName + "/" + name, SnapshotRole.SNAPSHOT, image,
+        String id = bootName + "/" + name;
+        entries.add(entry(build, id, SnapshotRole.SNAPSHOT, image,
             rel + image.getFileName(), truth.truth().bootId(), dumpStart, rel + name + ".truth", null,
             build.name() + "/" + bootName, labels));
+        if (twin) {
+          Map<String, String> twinLabels = new LinkedHashMap<>(labels);
+          twinLabels.put("qemuFormat", GuestVm.DumpFormat.ELF.qmpName);
+          twinLabels.put("sameMomentAs", build.name() + "/" + id);
+          entries.add(entry(build, id + "-twin", SnapshotRole.SNAPSHOT, twinImage,
+              rel + twinImage.getFileName(), truth.truth().bootId(), dumpStart, rel + name + ".truth", null,
+              build.name() + "/" + bootName, twinLabels));
+        }
         progress.say(String.format("%s: %s/%s dumped (%s, %.0f MB, %d processes) %d/%d", build, bootName, name,
             format.qmpName, Files.size(image) / 1e6, truth.truth().processes().size(), dump, dumps));
       }

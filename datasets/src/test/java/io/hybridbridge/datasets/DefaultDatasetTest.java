@@ -30,6 +30,8 @@ class DefaultDatasetTest {
       List<ManifestEntry> snapshots = entries.stream().filter(e -> e.getRole() == SnapshotRole.SNAPSHOT).toList();
       assertThat(references).as("%s references", build).hasSize(1);
       assertThat(snapshots.size()).as("%s snapshots", build).isGreaterThanOrEqualTo(3);
+      assertThat(snapshots.stream().filter(e -> e.getLabels().containsKey("sameMomentAs")
+          && e.getFormat() == SnapshotFormat.ELF)).as("%s ELF twin of a kdump dump", build).hasSize(1);
       assertThat(snapshots.stream().map(ManifestEntry::getBootId).distinct().count()).as("%s boots", build)
           .isGreaterThanOrEqualTo(2);
       assertThat(snapshots.stream().map(ManifestEntry::getFormat).distinct()).as("%s formats", build)
