@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "Hybrid-Bridge 0.1.0",
     description = "Virtual machine introspection of Linux memory snapshots by reusing the kernel's own code.",
-    subcommands = {DatasetsCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {DatasetsCommand.class, DemoCommand.class, FlinkCommand.class, CommandLine.HelpCommand.class})
 public final class Hb {
   public static void main(String[] args) {
     System.exit(new CommandLine(new Hb()).execute(args));

@@ -1,0 +1,51 @@
+package io.hybridbridge.runners;
+
+import io.hybridbridge.runners.SourceTree.BuildException;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
+import org.apache.beam.runners.direct.DirectRunner;
+import org.apache.beam.runners.flink.FlinkRunner;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+
+/**
+ * Creates the {@link Pipeline} of a job for the runner its options name: Direct (embedded, the default) or Flink
+ * (embedded, or a remote cluster that receives the shaded jar). Jobs build their transforms on the result and
+ * call {@code run()}; nothing else in a job depends on the runner.
+ */
+public final class Runners {
+  /** Flink master values that run an embedded Flink in this JVM rather than submitting to a cluster. */
+  private static final Set<String> EMBEDDED_FLINK = Set.of("[local]", "[auto]", "[collection]");
+
+  static {
+    PipelineOptionsFactory.register(RunnerOptions.class);
+  }
+
+  private Runners() {}
+
+  /** Options from Beam-style arguments ({@code --runner=FlinkRunner}, ...), validated; Direct when none is named. */
+  public static RunnerOptions options(String... args) {
+    return PipelineOptionsFactory.fromArgs(args).withValidation().as(RunnerOptions.class);
+  }
+
+  /** True when {@code options} submit to a remote Flink cluster (which then needs the job's code as a jar). */
+  public static boolean isRemoteFlink(RunnerOptions options) {
+    return FlinkRunner.class.equals(options.getRunner()) && !EMBEDDED_FLINK.contains(options.getFlinkMaster());
+  }
+
+  /**
+   * A pipeline for {@code options}, after preparing them for their runner: the shaded jar (built first if missing
+   * or stale; {@code progress} hears about it) is staged to a remote Flink cluster unless files to stage are
+   * given, and {@code --parallelism} also sets the Direct runner's.
+   */
+  public static Pipeline pipeline(RunnerOptions options, Consumer<String> progress) throws BuildException {
+    if (isRemoteFlink(options) && (options.getFilesToStage() == null || options.getFilesToStage().isEmpty())) {
+      options.setFilesToStage(List.of(ShadedJar.ensureBuilt(progress).toString()));
+    }
+    if (DirectRunner.class.equals(options.getRunner()) && options.getParallelism() > 0) {
+      options.setTargetParallelism(options.getParallelism());
+    }
+    return Pipeline.create(options);
+  }
+}
