@@ -90,9 +90,7 @@ public class ParquetTablesTest {
   @Test
   public void aFailedRunLeavesThePreviousTablesOfThatDateIntact() throws Exception {
     Path out = folder.getRoot().toPath();
-    Pipeline first = TestPipeline.create().enableAbandonedNodeEnforcement(false);
-    tables(first, processes("old", 5), modules("old", 2)).apply(ParquetTables.write(out.toString(), DAY));
-    first.run().waitUntilFinish();
+    commitEarlierRun(out, processes("old", 5), modules("old", 2));
 
     // The processes table can be fully written before the modules branch fails: it must not be committed.
     PCollection<ModuleRow> failing = writer
@@ -113,9 +111,7 @@ public class ParquetTablesTest {
   @Test
   public void aSecondRunForTheSameDateReplacesItsTablesWhole() throws Exception {
     Path out = folder.getRoot().toPath();
-    Pipeline first = TestPipeline.create().enableAbandonedNodeEnforcement(false);
-    tables(first, processes("old", 30), modules("old", 2)).apply(ParquetTables.write(out.toString(), DAY));
-    first.run().waitUntilFinish();
+    commitEarlierRun(out, processes("old", 30), modules("old", 2));
 
     tables(writer, processes("new", 3), modules("new", 1)).apply(ParquetTables.write(out.toString(), DAY));
     writer.run().waitUntilFinish();
@@ -154,6 +150,13 @@ public class ParquetTablesTest {
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Bad-Name");
     assertThatThrownBy(() -> ParquetTables.write("s3://bucket/out", DAY))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("POSIX");
+  }
+
+  /** The tables of an earlier run for the same date, committed by a pipeline of their own. */
+  private static void commitEarlierRun(Path out, List<ProcessRow> processes, List<ModuleRow> modules) {
+    Pipeline earlier = TestPipeline.create().enableAbandonedNodeEnforcement(false);
+    tables(earlier, processes, modules).apply(ParquetTables.write(out.toString(), DAY));
+    earlier.run().waitUntilFinish();
   }
 
   private static PCollectionTuple tables(Pipeline p, List<ProcessRow> processes, List<ModuleRow> modules) {

@@ -13,6 +13,8 @@ import org.apache.beam.runners.flink.FlinkPipelineOptions;
  *       {@code --filesToStage} names other files;
  *   <li>{@code --parallelism=N}: the job's parallelism on either runner (default: the runner's own).
  * </ul>
- * Everything else of {@link FlinkPipelineOptions} and {@link DirectOptions} is accepted as well.
+ * Everything else of {@link FlinkPipelineOptions} and {@link DirectOptions} is accepted as well; options made by
+ * {@link Runners#options} skip the Direct runner's per-element test checks unless {@code --enforceImmutability} or
+ * {@code --enforceEncodability} is given.
  */
 public interface RunnerOptions extends FlinkPipelineOptions, DirectOptions {}

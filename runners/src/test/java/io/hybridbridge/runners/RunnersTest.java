@@ -19,6 +19,16 @@ class RunnersTest {
   }
 
   @Test
+  void jobsSkipTheDirectRunnersTestChecksUnlessAsked() {
+    RunnerOptions job = Runners.options();
+    assertThat(job.isEnforceImmutability()).isFalse();
+    assertThat(job.isEnforceEncodability()).isFalse();
+    RunnerOptions checked = Runners.options("--enforceImmutability=true");
+    assertThat(checked.isEnforceImmutability()).isTrue();
+    assertThat(checked.isEnforceEncodability()).isFalse();
+  }
+
+  @Test
   void onlyAHostAndPortMasterIsARemoteFlinkCluster() {
     assertThat(Runners.isRemoteFlink(Runners.options("--runner=FlinkRunner"))).isFalse();
     assertThat(Runners.isRemoteFlink(Runners.options("--runner=FlinkRunner", "--flinkMaster=[local]"))).isFalse();
