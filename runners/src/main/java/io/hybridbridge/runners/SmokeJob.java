@@ -6,10 +6,9 @@ import io.hybridbridge.schemas.ProcessRow;
 import java.time.LocalDate;
 import java.util.List;
 import java.util.TreeSet;
-import java.util.stream.LongStream;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
-import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.io.GenerateSequence;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -26,9 +25,8 @@ import org.apache.beam.sdk.values.TupleTag;
  * The rows are generated, not observed: this checks the runner, the staging and the output stage, nothing else.
  */
 public final class SmokeJob {
-  static final String SNAPSHOT_PREFIX = "smoke-";
+  private static final String SNAPSHOT_PREFIX = "smoke-";
   private static final int SNAPSHOTS = 10;
-  private static final int BLOCK = 500;
 
   private SmokeJob() {}
 
@@ -38,10 +36,7 @@ public final class SmokeJob {
       throw new IllegalArgumentException("the smoke job needs at least one process row: " + processes);
     }
     int modules = Math.max(2, processes / 50);
-    List<Long> blockStarts = LongStream.range(0, (processes + BLOCK - 1) / BLOCK).map(b -> b * BLOCK).boxed().toList();
-    PCollection<Long> ids = pipeline
-        .apply("Id blocks", Create.of(blockStarts))
-        .apply("Ids", ParDo.of(new IdsFn(processes)));
+    PCollection<Long> ids = pipeline.apply("Ids", GenerateSequence.from(0).to(processes));
     PCollection<ProcessRow> processRows = ids
         .apply("Processes", ParDo.of(new ProcessFn()))
         .setCoder(AvroCoder.of(ProcessRow.class));
@@ -53,26 +48,6 @@ public final class SmokeJob {
     return PCollectionTuple.of(new TupleTag<>("processes"), processRows)
         .and(new TupleTag<>("modules"), moduleRows)
         .apply("Write tables", ParquetTables.write(outputDir, scanDate));
-  }
-
-  /**
-   * The ids {@code start .. start + BLOCK - 1} (below {@code count}) of one block. Blocks rather than
-   * {@code GenerateSequence}: the Direct runner reads that splittable source 100 elements per checkpoint,
-   * ≈45 s for 5,000 ids.
-   */
-  private static final class IdsFn extends DoFn<Long, Long> {
-    private final long count;
-
-    IdsFn(long count) {
-      this.count = count;
-    }
-
-    @ProcessElement
-    public void process(@Element Long start, OutputReceiver<Long> out) {
-      for (long id = start; id < Math.min(start + BLOCK, count); id++) {
-        out.output(id);
-      }
-    }
   }
 
   /** Process {@code i} of snapshot {@code i % 10}: pid, parent, name, state and sizes derived from {@code i}. */
