@@ -2,8 +2,8 @@ package io.hybridbridge.cli;
 
 import io.hybridbridge.runners.RunnerOptions;
 import io.hybridbridge.runners.Runners;
+import io.hybridbridge.runners.SetupException;
 import io.hybridbridge.runners.SmokeJob;
-import io.hybridbridge.runners.SourceTree.BuildException;
 import java.nio.file.Path;
 import java.time.LocalDate;
 import java.util.ArrayList;
@@ -68,7 +68,7 @@ final class SmokeTestCommand implements Callable<Integer> {
       System.out.printf("query: duckdb -c \"SELECT scan_date, count(*) FROM read_parquet('%s/*/processes/*.parquet',"
           + " hive_partitioning = true) GROUP BY ALL\"%n", out.toAbsolutePath());
       return state == PipelineResult.State.DONE ? 0 : 1;
-    } catch (BuildException e) {
+    } catch (SetupException e) {
       System.err.println("hb flink smoke-test: " + e.getMessage());
       return 1;
     } catch (IllegalArgumentException e) {

@@ -1,6 +1,8 @@
 package io.hybridbridge.runners;
 
-import io.hybridbridge.runners.SourceTree.BuildException;
+import io.hybridbridge.runners.flink.FlinkRest;
+import java.io.IOException;
+import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -16,6 +18,9 @@ import org.apache.beam.sdk.options.PipelineOptionsFactory;
  * call {@code run()}; nothing else in a job depends on the runner.
  */
 public final class Runners {
+  /** The Flink minor version of beam-runners-flink-1.19: the only one a job can be submitted to. */
+  public static final String FLINK_MINOR = "1.19";
+
   /** Flink master values that run an embedded Flink in this JVM rather than submitting to a cluster. */
   private static final Set<String> EMBEDDED_FLINK = Set.of("[local]", "[auto]", "[collection]");
 
@@ -55,13 +60,35 @@ public final class Runners {
    * or stale; {@code progress} hears about it) is staged to a remote Flink cluster unless files to stage are
    * given, and {@code --parallelism} also sets the Direct runner's.
    */
-  public static Pipeline pipeline(RunnerOptions options, Consumer<String> progress) throws BuildException {
-    if (isRemoteFlink(options) && (options.getFilesToStage() == null || options.getFilesToStage().isEmpty())) {
-      options.setFilesToStage(List.of(ShadedJar.ensureBuilt(progress).toString()));
+  public static Pipeline pipeline(RunnerOptions options, Consumer<String> progress) throws SetupException {
+    if (isRemoteFlink(options)) {
+      requireCompatibleCluster(options.getFlinkMaster());
+      if (options.getFilesToStage() == null || options.getFilesToStage().isEmpty()) {
+        options.setFilesToStage(List.of(ShadedJar.ensureBuilt(progress).toString()));
+      }
     }
     if (DirectRunner.class.equals(options.getRunner()) && options.getParallelism() > 0) {
       options.setTargetParallelism(options.getParallelism());
     }
     return Pipeline.create(options);
+  }
+
+  /**
+   * Asks the cluster's REST API for its version before anything is built or uploaded: an unreachable master or
+   * another Flink minor version would otherwise fail only after minutes of retries, with a stack trace.
+   */
+  private static void requireCompatibleCluster(String master) throws SetupException {
+    URI rest = URI.create("http://" + master);
+    String version;
+    try {
+      version = new FlinkRest(rest).overview().flinkVersion();
+    } catch (IOException | IllegalArgumentException e) {
+      throw new SetupException("no Flink cluster answers at --flinkMaster=" + master + " (" + e.getMessage()
+          + "); start one with `hb flink start` or give the JobManager's REST address as --flinkMaster=host:port", e);
+    }
+    if (!version.startsWith(FLINK_MINOR + ".")) {
+      throw new SetupException("the cluster at " + rest + " runs Flink " + version + ", but jobs are built for Flink "
+          + FLINK_MINOR + " (Beam's beam-runners-flink-" + FLINK_MINOR + "); use a Flink " + FLINK_MINOR + " cluster");
+    }
   }
 }

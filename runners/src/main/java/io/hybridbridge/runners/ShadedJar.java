@@ -1,6 +1,5 @@
 package io.hybridbridge.runners;
 
-import io.hybridbridge.runners.SourceTree.BuildException;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
@@ -33,7 +32,7 @@ public final class ShadedJar {
   }
 
   /** The up-to-date shaded jar of the source tree, if it exists and is not older than the sources. */
-  public static Optional<Path> existing() throws BuildException {
+  public static Optional<Path> existing() throws SetupException {
     Optional<Path> running = running();
     if (running.isPresent()) {
       return running;
@@ -43,12 +42,12 @@ public final class ShadedJar {
     try {
       return tree.isStale(jar) ? Optional.empty() : Optional.of(jar);
     } catch (IOException e) {
-      throw new BuildException("cannot compare " + jar + " with the sources: " + e.getMessage(), e);
+      throw new SetupException("cannot compare " + jar + " with the sources: " + e.getMessage(), e);
     }
   }
 
   /** The up-to-date shaded jar, building it first ({@code progress} hears about it) when needed. */
-  public static Path ensureBuilt(Consumer<String> progress) throws BuildException {
+  public static Path ensureBuilt(Consumer<String> progress) throws SetupException {
     Optional<Path> existing = existing();
     if (existing.isPresent()) {
       return existing.get();
@@ -60,7 +59,7 @@ public final class ShadedJar {
     tree.maven(tree.root().resolve("runners/target/shaded-jar-build.log"),
         "-DskipTests", "-pl", "runners", "-am", "pre-integration-test");
     if (!Files.isRegularFile(jar)) {
-      throw new BuildException("the build finished but did not write " + jar);
+      throw new SetupException("the build finished but did not write " + jar);
     }
     progress.accept(String.format("built %s (%d MB) in %.1f s", jar, size(jar) >> 20,
         (System.nanoTime() - start) / 1e9));

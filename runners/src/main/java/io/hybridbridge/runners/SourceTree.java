@@ -42,8 +42,8 @@ public final class SourceTree {
   }
 
   /** The source tree of the running code, or a clear error for code running outside one (a copied jar). */
-  public static SourceTree require(String purpose) throws BuildException {
-    return ofRunningCode().orElseThrow(() -> new BuildException(
+  public static SourceTree require(String purpose) throws SetupException {
+    return ofRunningCode().orElseThrow(() -> new SetupException(
         purpose + " needs the Hybrid-Bridge source tree (Maven builds it there), but this code runs from "
             + SourceTree.class.getProtectionDomain().getCodeSource().getLocation()));
   }
@@ -87,7 +87,7 @@ public final class SourceTree {
    * Runs Maven in the tree ({@code mvn -B -q args...}); its output goes to {@code log} and, on failure, into the
    * exception's message.
    */
-  public void maven(Path log, String... args) throws BuildException {
+  public void maven(Path log, String... args) throws SetupException {
     List<String> command = new ArrayList<>(List.of("mvn", "-B", "-q", "-Dstyle.color=never"));
     command.addAll(List.of(args));
     try {
@@ -97,29 +97,18 @@ public final class SourceTree {
       mvn.getOutputStream().close();
       if (!mvn.waitFor(BUILD_TIMEOUT_MINUTES, TimeUnit.MINUTES)) {
         mvn.destroyForcibly();
-        throw new BuildException(String.join(" ", command) + " did not finish in " + BUILD_TIMEOUT_MINUTES
+        throw new SetupException(String.join(" ", command) + " did not finish in " + BUILD_TIMEOUT_MINUTES
             + " minutes; its output: " + log);
       }
       if (mvn.exitValue() != 0) {
-        throw new BuildException(String.join(" ", command) + " failed (exit " + mvn.exitValue() + "):\n"
+        throw new SetupException(String.join(" ", command) + " failed (exit " + mvn.exitValue() + "):\n"
             + LogTail.of(log, 40));
       }
     } catch (IOException e) {
-      throw new BuildException("cannot run " + String.join(" ", command) + " in " + root + ": " + e.getMessage(), e);
+      throw new SetupException("cannot run " + String.join(" ", command) + " in " + root + ": " + e.getMessage(), e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new BuildException("interrupted while running " + String.join(" ", command), e);
-    }
-  }
-
-  /** A build that could not produce what a command needs. */
-  public static final class BuildException extends Exception {
-    public BuildException(String message) {
-      super(message);
-    }
-
-    public BuildException(String message, Throwable cause) {
-      super(message, cause);
+      throw new SetupException("interrupted while running " + String.join(" ", command), e);
     }
   }
 }

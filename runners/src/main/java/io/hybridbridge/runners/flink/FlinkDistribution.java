@@ -1,7 +1,7 @@
 package io.hybridbridge.runners.flink;
 
+import io.hybridbridge.runners.SetupException;
 import io.hybridbridge.runners.SourceTree;
-import io.hybridbridge.runners.SourceTree.BuildException;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -37,7 +37,7 @@ final class FlinkDistribution {
         }
       }
       return Files.readString(listing).strip();
-    } catch (BuildException e) {
+    } catch (SetupException e) {
       throw new FlinkClusterException("cannot assemble the Flink distribution: " + e.getMessage(), e);
     } catch (IOException e) {
       throw new FlinkClusterException("cannot read or write " + LISTING + ": " + e.getMessage(), e);

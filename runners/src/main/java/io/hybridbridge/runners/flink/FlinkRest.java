@@ -50,17 +50,20 @@ public final class FlinkRest {
 
   private JsonNode get(String path) throws IOException {
     HttpRequest request = HttpRequest.newBuilder(base.resolve(path)).timeout(TIMEOUT).GET().build();
+    HttpResponse<String> response;
     try {
-      HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
-      if (response.statusCode() != 200) {
-        throw new IOException("GET " + request.uri() + " answered " + response.statusCode() + ": "
-            + response.body());
-      }
-      return JSON.readTree(response.body());
+      response = http.send(request, HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new IOException("GET " + request.uri() + ": " + (e.getMessage() == null
+          ? e.getClass().getSimpleName() : e.getMessage()), e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted during GET " + request.uri(), e);
     }
+    if (response.statusCode() != 200) {
+      throw new IOException("GET " + request.uri() + " answered " + response.statusCode() + ": " + response.body());
+    }
+    return JSON.readTree(response.body());
   }
 
   /** The cluster summary of {@code /overview}. */

@@ -326,7 +326,7 @@ public final class LocalFlinkCluster {
         last = overview.taskManagers() + " of " + spec.taskManagers() + " TaskManagers, " + overview.slotsTotal()
             + " of " + spec.totalSlots() + " slots";
       } catch (IOException e) {
-        last = e.getMessage() == null ? e.toString() : e.getMessage();
+        last = e.getMessage();
       }
       sleep(Duration.ofMillis(500));
     }
