@@ -58,10 +58,12 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
 
   private final Path outputDir;
   private final LocalDate scanDate;
+  private final List<PCollection<?>> alsoWaitFor;
 
-  private ParquetTables(Path outputDir, LocalDate scanDate) {
+  private ParquetTables(Path outputDir, LocalDate scanDate, List<PCollection<?>> alsoWaitFor) {
     this.outputDir = outputDir;
     this.scanDate = scanDate;
+    this.alsoWaitFor = alsoWaitFor;
   }
 
   /** Tables of one scan, written under {@code outputDir} (a local path, made absolute here) for {@code scanDate}. */
@@ -70,7 +72,17 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
       throw new IllegalArgumentException(
           "Parquet tables need a POSIX directory for their atomic commit, not " + outputDir);
     }
-    return new ParquetTables(Path.of(outputDir).toAbsolutePath().normalize(), scanDate);
+    return new ParquetTables(Path.of(outputDir).toAbsolutePath().normalize(), scanDate, List.of());
+  }
+
+  /**
+   * The same tables, committed only once {@code signals} (other outputs of the job, such as a metadata store
+   * written beside the tables) are complete too: a failure there then leaves the tables uncommitted as well.
+   */
+  public ParquetTables waitingFor(PCollection<?>... signals) {
+    List<PCollection<?>> all = new ArrayList<>(alsoWaitFor);
+    all.addAll(List.of(signals));
+    return new ParquetTables(outputDir, scanDate, List.copyOf(all));
   }
 
   /** The directory that holds {@code table} of {@code scanDate} under {@code outputDir}, once committed. */
@@ -85,7 +97,7 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
     }
     Path runDir = outputDir.resolve(STAGING_DIR).resolve(UUID.randomUUID().toString());
     Map<String, String> schemas = new LinkedHashMap<>();
-    List<PCollection<?>> written = new ArrayList<>();
+    List<PCollection<?>> written = new ArrayList<>(alsoWaitFor);
     for (Map.Entry<TupleTag<?>, PCollection<?>> table : tables.getAll().entrySet()) {
       String name = table.getKey().getId();
       if (!TABLE_NAME.matcher(name).matches()) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.hybridbridge.schemas.ModuleRow;
 import io.hybridbridge.schemas.ProcessRow;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -22,15 +23,18 @@ import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
+import org.apache.beam.sdk.io.GenerateSequence;
 import org.apache.beam.sdk.io.parquet.ParquetIO;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.Filter;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TypeDescriptor;
+import org.apache.beam.sdk.values.TypeDescriptors;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
@@ -92,20 +96,51 @@ public class ParquetTablesTest {
     Path out = folder.getRoot().toPath();
     commitEarlierRun(out, processes("old", 5), modules("old", 2));
 
-    // The processes table can be fully written before the modules branch fails: it must not be committed.
+    // A long modules branch that fails at its last row: the processes table is written meanwhile and must not be
+    // committed alone.
+    long count = 100_000;
+    ModuleRow module = modules("new", 1).get(0);
     PCollection<ModuleRow> failing = writer
-        .apply("Modules", Create.of(modules("new", 3)).withCoder(AvroCoder.of(ModuleRow.class)))
-        .apply("Break", MapElements.into(TypeDescriptor.of(ModuleRow.class)).via(row -> {
-          throw new IllegalStateException("snapshot unreadable");
-        }));
+        .apply("Module ids", GenerateSequence.from(0).to(count))
+        .apply("Last ones", Filter.by(id -> id >= count - 3))
+        .apply("Modules", MapElements.into(TypeDescriptor.of(ModuleRow.class)).via(id -> {
+          if (id == count - 1) {
+            throw new IllegalStateException("snapshot unreadable");
+          }
+          return module;
+        }))
+        .setCoder(AvroCoder.of(ModuleRow.class));
     PCollectionTuple.of(new TupleTag<>("processes"), created(writer, ProcessRow.class, processes("new", 40)))
         .and(new TupleTag<>("modules"), failing)
         .apply(ParquetTables.write(out.toString(), DAY));
     assertThatThrownBy(() -> writer.run().waitUntilFinish()).hasMessageContaining("snapshot unreadable");
+    assertThat(staged(out, "processes")).as("processes written, not committed").isNotEmpty();
 
     PAssert.that(read(reader, ProcessRow.class, out, "processes")).containsInAnyOrder(processes("old", 5));
     PAssert.that(read(reader, ModuleRow.class, out, "modules")).containsInAnyOrder(modules("old", 2));
     reader.run().waitUntilFinish();
+  }
+
+  @Test
+  public void aFailureInAnotherOutputItWaitsForLeavesTheTablesUncommitted() throws Exception {
+    Path out = folder.getRoot().toPath();
+    // A long branch (the tables are written meanwhile) that fails at its last element.
+    long deltas = 100_000;
+    PCollection<Long> metadataStore = writer
+        .apply("Metadata deltas", GenerateSequence.from(0).to(deltas))
+        .apply("Write metadata", MapElements.into(TypeDescriptors.longs()).via(delta -> {
+          if (delta == deltas - 1) {
+            throw new IllegalStateException("metadata store full");
+          }
+          return delta;
+        }));
+    tables(writer, processes("new", 10), modules("new", 2))
+        .apply(ParquetTables.write(out.toString(), DAY).waitingFor(metadataStore));
+    assertThatThrownBy(() -> writer.run().waitUntilFinish()).hasMessageContaining("metadata store full");
+    assertThat(staged(out, "processes")).as("processes written, not committed").isNotEmpty();
+    assertThat(staged(out, "modules")).as("modules written, not committed").isNotEmpty();
+
+    assertThat(out.resolve("scan_date=" + DAY)).doesNotExist();
   }
 
   @Test
@@ -150,6 +185,14 @@ public class ParquetTablesTest {
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Bad-Name");
     assertThatThrownBy(() -> ParquetTables.write("s3://bucket/out", DAY))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("POSIX");
+  }
+
+  /** The Parquet files of {@code table} left in staging by a run that did not commit. */
+  private static List<Path> staged(Path out, String table) throws IOException {
+    try (Stream<Path> files = Files.walk(out.resolve(ParquetTables.STAGING_DIR))) {
+      return files.filter(f -> f.getParent().getFileName().toString().equals(table))
+          .filter(f -> f.getFileName().toString().endsWith(".parquet")).toList();
+    }
   }
 
   /** The tables of an earlier run for the same date, committed by a pipeline of their own. */
