@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.hybridbridge.schemas.ModuleRow;
 import io.hybridbridge.schemas.ProcessRow;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -114,7 +113,6 @@ public class ParquetTablesTest {
         .and(new TupleTag<>("modules"), failing)
         .apply(ParquetTables.write(out.toString(), DAY));
     assertThatThrownBy(() -> writer.run().waitUntilFinish()).hasMessageContaining("snapshot unreadable");
-    assertThat(staged(out, "processes")).as("processes written, not committed").isNotEmpty();
 
     PAssert.that(read(reader, ProcessRow.class, out, "processes")).containsInAnyOrder(processes("old", 5));
     PAssert.that(read(reader, ModuleRow.class, out, "modules")).containsInAnyOrder(modules("old", 2));
@@ -137,8 +135,6 @@ public class ParquetTablesTest {
     tables(writer, processes("new", 10), modules("new", 2))
         .apply(ParquetTables.write(out.toString(), DAY).waitingFor(metadataStore));
     assertThatThrownBy(() -> writer.run().waitUntilFinish()).hasMessageContaining("metadata store full");
-    assertThat(staged(out, "processes")).as("processes written, not committed").isNotEmpty();
-    assertThat(staged(out, "modules")).as("modules written, not committed").isNotEmpty();
 
     assertThat(out.resolve("scan_date=" + DAY)).doesNotExist();
   }
@@ -185,14 +181,6 @@ public class ParquetTablesTest {
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Bad-Name");
     assertThatThrownBy(() -> ParquetTables.write("s3://bucket/out", DAY))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("POSIX");
-  }
-
-  /** The Parquet files of {@code table} left in staging by a run that did not commit. */
-  private static List<Path> staged(Path out, String table) throws IOException {
-    try (Stream<Path> files = Files.walk(out.resolve(ParquetTables.STAGING_DIR))) {
-      return files.filter(f -> f.getParent().getFileName().toString().equals(table))
-          .filter(f -> f.getFileName().toString().endsWith(".parquet")).toList();
-    }
   }
 
   /** The tables of an earlier run for the same date, committed by a pipeline of their own. */
