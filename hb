@@ -8,7 +8,8 @@ if [[ ! -f "$classpath_file" ]] || [[ -n "$(find "$root" -path "$root/*/target" 
       \( -path '*/src/*' -o -name pom.xml \) -type f -newer "$classpath_file" -print -quit)" ]]; then
   echo "hb: building (mvn package, tests skipped)..." >&2
   (cd "$root" && mvn -B -q -Dstyle.color=never -DskipTests package dependency:build-classpath \
-      -Dmdep.outputFile=target/hb.classpath -Dmdep.includeScope=runtime >&2)
+      -Dmdep.outputFile=target/hb.classpath -DincludeScope=runtime >&2)
+  touch "$classpath_file"   # Maven leaves an unchanged class path file untouched: mark this build as done
 fi
 exec java ${HB_JAVA_OPTS:--Xmx4g} -cp "$root/runners/target/classes:$(cat "$classpath_file")" \
   io.hybridbridge.cli.Hb "$@"
