@@ -1,0 +1,162 @@
+package io.hybridbridge.pipeline;
+
+import io.hybridbridge.emulator.tools.InspectionTool;
+import io.hybridbridge.pipeline.engine.BuildTool;
+import io.hybridbridge.pipeline.engine.EngineException;
+import io.hybridbridge.pipeline.engine.InspectionEngine;
+import io.hybridbridge.pipeline.engine.MetadataStore;
+import io.hybridbridge.schemas.FallbackRow;
+import io.hybridbridge.schemas.ScanTarget;
+import io.hybridbridge.schemas.SnapshotRef;
+import io.hybridbridge.schemas.SnapshotRow;
+import io.hybridbridge.schemas.StatusRow;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.Flatten;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.View;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionList;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.PCollectionView;
+import org.apache.beam.sdk.values.TupleTag;
+
+/**
+ * A whole scan (DESIGN §4), from the listed snapshots to committed Parquet tables:
+ * <pre>
+ * targets ─► Identify ─► KV&lt;build-id, SnapshotRef&gt; ─────────────────────────────► snapshots
+ *               └─► dead letters ─────────────────────────────────────────────────► status
+ * store version n + Train (slow path on samples, for (build, tool) without metadata) ─► side input
+ * Inspect per (snapshot, tool) ─► rows, status ────────────────────────────────────► tool tables, status
+ *     └─► fallbacks ─► Retrain per (build, tool) ─► rows, status ──────────────────► fallbacks, tool tables, status
+ * learnt (Train, slow runs, Retrain) ─► MergeMetadata ─► store version n+1 ─► (tables commit after it)
+ * </pre>
+ * Without an engine ({@link #identifyOnly}) the scan stops after identification: tables {@code snapshots} and
+ * {@code status}. The output is the list of committed table directories.
+ */
+public final class Scan<M> extends PTransform<PCollection<ScanTarget>, PCollection<String>> {
+  public static final String SNAPSHOTS = "snapshots";
+  public static final String STATUS = "status";
+  public static final String FALLBACKS = "fallbacks";
+
+  /**
+   * The engine a scan runs and the metadata it starts from.
+   *
+   * @param base the store's version read when the job is built
+   */
+  public record Engine<M>(InspectionEngine<M> engine, MetadataStore<M> store, MetadataStore.Version<M> base) {
+    /** Reads the store's newest version. */
+    public static <M> Engine<M> open(InspectionEngine<M> engine, MetadataStore<M> store) throws EngineException {
+      return new Engine<>(engine, store, store.read());
+    }
+  }
+
+  private final String references;
+  private final ParquetTables output;
+  private final List<InspectionTool> tools;
+  private final Engine<M> engine;
+  private final int trainingSamples;
+
+  private Scan(Path references, ParquetTables output, List<InspectionTool> tools, Engine<M> engine,
+      int trainingSamples) {
+    this.references = references.toAbsolutePath().normalize().toString();
+    this.output = output;
+    this.tools = List.copyOf(tools);
+    this.engine = engine;
+    this.trainingSamples = trainingSamples;
+  }
+
+  /** Identification only: which build each snapshot runs and which cannot be inspected, and why. */
+  public static Scan<Void> identifyOnly(Path references, ParquetTables output) {
+    return new Scan<>(references, output, List.of(), null, 1);
+  }
+
+  /** The full scan of {@code tools} with {@code engine}. */
+  public static <M> Scan<M> inspecting(Path references, List<InspectionTool> tools, Engine<M> engine,
+      ParquetTables output) {
+    if (tools.isEmpty()) {
+      throw new IllegalArgumentException("a scan with an engine needs at least one tool");
+    }
+    return new Scan<>(references, output, tools, engine, 1);
+  }
+
+  /** Snapshots per build that training runs the slow path on (default 1). */
+  public Scan<M> withTrainingSamples(int samples) {
+    return new Scan<>(Path.of(references), output, tools, engine, samples);
+  }
+
+  @Override
+  public PCollection<String> expand(PCollection<ScanTarget> targets) {
+    PCollectionTuple identify = targets.apply("Identify", Identify.against(Path.of(references)));
+    PCollection<KV<String, SnapshotRef>> identified = identify.get(Identify.IDENTIFIED);
+    PCollection<SnapshotRow> snapshots = identified
+        .apply("Snapshot rows", ParDo.of(new SnapshotRowFn()))
+        .setCoder(AvroCoder.of(SnapshotRow.class));
+    if (engine == null) {
+      return PCollectionTuple.of(new TupleTag<>(SNAPSHOTS), snapshots)
+          .and(new TupleTag<>(STATUS), identify.get(Identify.FAILED))
+          .apply("Write tables", output);
+    }
+
+    InspectionEngine<M> inspection = engine.engine();
+    KvCoder<BuildTool, M> unitCoder = KvCoder.of(BuildTool.coder(), inspection.metadataCoder());
+    PCollection<KV<BuildTool, M>> base = targets.getPipeline()
+        .apply("Store version " + engine.base().number(), Create.of(entries(engine.base().units()))
+            .withCoder(unitCoder));
+    PCollectionView<Map<BuildTool, M>> baseView = base.apply("Store as map", View.asMap());
+    InspectionOutputs<M> outputs = new InspectionOutputs<>(tools);
+
+    PCollection<KV<BuildTool, M>> trained = identified.apply("Train",
+        new Train<>(inspection, outputs.toolNames(), engine.base().units().keySet(), trainingSamples));
+    PCollectionView<Map<BuildTool, M>> runMetadata = PCollectionList.of(base).and(trained)
+        .apply("Store and trained", Flatten.pCollections())
+        .apply("Metadata as map", View.asMap());
+    PCollectionTuple inspected = identified.apply("Inspect", new Inspect<>(inspection, outputs, runMetadata));
+    PCollectionTuple retrained = inspected.get(outputs.retry).apply("Retrain", new Retrain<>(inspection, outputs));
+    PCollection<Long> committed = PCollectionList.of(trained).and(inspected.get(outputs.learnt))
+        .and(retrained.get(outputs.learnt))
+        .apply("Merge metadata", new MergeMetadata<>(inspection, engine.store(), engine.base().number(), baseView));
+
+    PCollection<StatusRow> status = PCollectionList.of(identify.get(Identify.FAILED))
+        .and(inspected.get(outputs.status)).and(retrained.get(outputs.status))
+        .apply("All status", Flatten.pCollections());
+    PCollection<FallbackRow> fallbacks = inspected.get(outputs.fallbacks);
+    PCollectionTuple tables = PCollectionTuple.of(new TupleTag<>(SNAPSHOTS), snapshots)
+        .and(new TupleTag<>(STATUS), status)
+        .and(new TupleTag<>(FALLBACKS), fallbacks);
+    for (Map.Entry<String, TupleTag<SpecificRecord>> table : outputs.tables().entrySet()) {
+      tables = tables.and(new TupleTag<>(table.getKey()), PCollectionList.of(inspected.get(table.getValue()))
+          .and(retrained.get(table.getValue()))
+          .apply("All " + table.getKey(), Flatten.pCollections()));
+    }
+    return tables.apply("Write tables", output.waitingFor(committed));
+  }
+
+  private static <M> List<KV<BuildTool, M>> entries(Map<BuildTool, M> units) {
+    return units.entrySet().stream().map(unit -> KV.of(unit.getKey(), unit.getValue())).toList();
+  }
+
+  /** The {@code snapshots} row of an identified snapshot. */
+  static final class SnapshotRowFn extends DoFn<KV<String, SnapshotRef>, SnapshotRow> {
+    @ProcessElement
+    public void process(@Element KV<String, SnapshotRef> identified, OutputReceiver<SnapshotRow> out) {
+      SnapshotRef snapshot = identified.getValue();
+      ScanTarget target = snapshot.getTarget();
+      out.output(SnapshotRow.newBuilder()
+          .setSnapshotId(target.getId()).setVmId(target.getVmId()).setKernelBuild(snapshot.getKernelBuild())
+          .setBuildId(snapshot.getBuildId()).setBanner(snapshot.getBanner()).setPath(target.getPath())
+          .setFormat(snapshot.getFormat()).setSizeBytes(snapshot.getSizeBytes())
+          .setReferenceId(snapshot.getReferenceId()).setLabels(new LinkedHashMap<>(target.getLabels()))
+          .build());
+    }
+  }
+}

@@ -1,0 +1,210 @@
+package io.hybridbridge.pipeline;
+
+import static io.hybridbridge.pipeline.ScriptedEngine.FAST_INSTRUCTIONS;
+import static io.hybridbridge.pipeline.ScriptedEngine.SLOW_INSTRUCTIONS;
+import static io.hybridbridge.pipeline.ScriptedEngine.snapshot;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.hybridbridge.emulator.tools.Tools;
+import io.hybridbridge.pipeline.StatusRows.Effort;
+import io.hybridbridge.pipeline.engine.BuildTool;
+import io.hybridbridge.schemas.FallbackRow;
+import io.hybridbridge.schemas.ScanOutcome;
+import io.hybridbridge.schemas.SnapshotRef;
+import io.hybridbridge.schemas.StatusRow;
+import io.hybridbridge.schemas.SystemRow;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.SerializableCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
+import org.apache.beam.sdk.testing.PAssert;
+import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.View;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionList;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.PCollectionView;
+import org.junit.Rule;
+import org.junit.Test;
+
+/**
+ * The training, fast-execution, re-training and merge transforms on the Direct runner, through the engine seam,
+ * with a scripted test engine (no emulation): what each stage asks of the engine and what it makes of the answers.
+ */
+public class InspectionStagesTest {
+  private static final ScriptedEngine ENGINE = new ScriptedEngine();
+  private static final KvCoder<String, SnapshotRef> IDENTIFIED =
+      KvCoder.of(StringUtf8Coder.of(), AvroCoder.of(SnapshotRef.class));
+  private static final KvCoder<BuildTool, List<String>> UNITS =
+      KvCoder.of(BuildTool.coder(), ENGINE.metadataCoder());
+
+  @Rule public final transient TestPipeline p = TestPipeline.create();
+
+  @Test
+  public void trainingRunsTheSlowPathOnTheSmallestIdsOfEachBuildForToolsWithoutMetadata() {
+    PCollection<KV<String, SnapshotRef>> identified = identified(
+        snapshot("b1-a", "b1", "s1"), snapshot("b1-b", "b1", "s2"), snapshot("b1-c", "b1", "s3"),
+        snapshot("b2-a", "b2", "s1"),
+        snapshot("b3-fails", "b3", "s1"));
+    Set<BuildTool> known = Set.of(new BuildTool("b2", "system"));
+
+    PAssert.that(identified.apply("one sample", new Train<>(ENGINE, List.of("system", "lsmod"), known, 1)))
+        .containsInAnyOrder(
+            KV.of(new BuildTool("b1", "system"), List.of("s1")), KV.of(new BuildTool("b1", "lsmod"), List.of("s1")),
+            KV.of(new BuildTool("b2", "lsmod"), List.of("s1")));
+    PAssert.that(identified.apply("two samples", new Train<>(ENGINE, List.of("system"), known, 2)))
+        .containsInAnyOrder(KV.of(new BuildTool("b1", "system"), List.of("s1", "s2")));
+    PipelineResult result = p.run();
+    result.waitUntilFinish();
+
+    Map<String, Long> counters = ScanCounters.read(result);
+    assertThat(counters).containsEntry(ScanCounters.TRAINED, 4L)
+        .containsEntry(ScanCounters.TRAINING_FAILED, 3L); // b3: system and lsmod, then system again
+  }
+
+  @Test
+  public void fastExecutionAnswersFallsBackOrFailsPerSnapshotAndTool() {
+    InspectionOutputs<List<String>> outputs = new InspectionOutputs<>(List.of(Tools.SYSTEM));
+    PCollectionView<Map<BuildTool, List<String>>> metadata = p
+        .apply("metadata", Create.of(KV.of(new BuildTool("b1", "system"), List.of("s1"))).withCoder(UNITS))
+        .apply(View.asMap());
+    PCollectionTuple out = identified(
+        snapshot("b1-fast", "b1", "s1"), snapshot("b1-new-shape", "b1", "s2"), snapshot("b2-untrained", "b2", "s1"),
+        snapshot("b1-fails", "b1", "s1"), snapshot("b1-throws", "b1", "s1"), snapshot("b1-wrong-rows", "b1", "s1"))
+        .apply(new Inspect<>(ENGINE, outputs, metadata));
+
+    PAssert.that(out.get(outputs.status)).satisfies(rows -> {
+      assertThat(rows).extracting(StatusRow::getSnapshotId, StatusRow::getTool, StatusRow::getOutcome,
+          StatusRow::getFailureKind, StatusRow::getInstructions).containsExactlyInAnyOrder(
+          tuple("b1-fast", "system", ScanOutcome.OK_FAST, null, FAST_INSTRUCTIONS),
+          tuple("b2-untrained", "system", ScanOutcome.OK_SLOW, null, SLOW_INSTRUCTIONS),
+          tuple("b1-fails", "system", ScanOutcome.FAILED, StatusRows.INSPECTION_FAILED, 7L),
+          tuple("b1-throws", "system", ScanOutcome.FAILED, StatusRows.INTERNAL, 0L),
+          tuple("b1-wrong-rows", "system", ScanOutcome.FAILED, StatusRows.INTERNAL, FAST_INSTRUCTIONS));
+      assertThat(rows).filteredOn(r -> r.getSnapshotId().equals("b1-throws")).first()
+          .extracting(StatusRow::getReason).asString().contains("threw java.lang.IllegalStateException: scripted bug");
+      assertThat(rows).filteredOn(r -> r.getSnapshotId().equals("b1-wrong-rows")).first()
+          .extracting(StatusRow::getReason).asString().contains("ModuleRow for table system");
+      assertThat(rows).allSatisfy(r -> assertThat(r.getVmId()).isEqualTo("vm-" + r.getSnapshotId()));
+      return null;
+    });
+    PAssert.that(out.get(outputs.tables().get("system"))).satisfies(rows -> {
+      assertThat(rows).extracting(r -> ((SystemRow) r).getSnapshotId())
+          .containsExactlyInAnyOrder("b1-fast", "b2-untrained");
+      return null;
+    });
+    PAssert.that(out.get(outputs.fallbacks)).satisfies(rows -> {
+      assertThat(rows).extracting(FallbackRow::getSnapshotId, FallbackRow::getReason)
+          .containsExactly(tuple("b1-new-shape", "unseen shape s2"));
+      return null;
+    });
+    PAssert.that(out.get(outputs.retry)).satisfies(retries -> {
+      KV<BuildTool, KV<SnapshotRef, Effort>> retry = retries.iterator().next();
+      assertThat(retries).hasSize(1);
+      assertThat(retry.getKey()).isEqualTo(new BuildTool("b1", "system"));
+      assertThat(retry.getValue().getKey().getTarget().getId()).isEqualTo("b1-new-shape");
+      assertThat(retry.getValue().getValue().fallbacks()).isEqualTo(1);
+      assertThat(retry.getValue().getValue().instructions()).isEqualTo(FAST_INSTRUCTIONS / 2);
+      return null;
+    });
+    PAssert.that(out.get(outputs.learnt))
+        .containsInAnyOrder(KV.of(new BuildTool("b2", "system"), List.of("s1")));
+    p.run().waitUntilFinish();
+  }
+
+  @Test
+  public void reTrainingAnswersOnTheSlowPathCountingBothRunsAndLearnsTheDelta() {
+    InspectionOutputs<List<String>> outputs = new InspectionOutputs<>(List.of(Tools.SYSTEM));
+    Effort fastRun = new Effort(3, 400, 4, 1);
+    PCollectionTuple out = p
+        .apply(Create.of(
+                retry(snapshot("b1-x", "b1", "s2"), fastRun), retry(snapshot("b1-y", "b1", "s3"), fastRun),
+                retry(snapshot("b1-fails", "b1", "s4"), fastRun),
+                retry(snapshot("b1-always-fast", "b1", "s5"), fastRun))
+            .withCoder(KvCoder.of(BuildTool.coder(), KvCoder.of(AvroCoder.of(SnapshotRef.class),
+                SerializableCoder.of(Effort.class)))))
+        .apply(new Retrain<>(ENGINE, outputs));
+
+    PAssert.that(out.get(outputs.status)).satisfies(rows -> {
+      assertThat(rows).extracting(StatusRow::getSnapshotId, StatusRow::getOutcome, StatusRow::getFallbacks,
+          StatusRow::getInstructions).containsExactlyInAnyOrder(
+          tuple("b1-x", ScanOutcome.OK_SLOW, 1, 400 + SLOW_INSTRUCTIONS),
+          tuple("b1-y", ScanOutcome.OK_SLOW, 1, 400 + SLOW_INSTRUCTIONS),
+          tuple("b1-fails", ScanOutcome.FAILED, 1, 407L),
+          tuple("b1-always-fast", ScanOutcome.FAILED, 1, 400 + FAST_INSTRUCTIONS));
+      assertThat(rows).filteredOn(r -> r.getSnapshotId().equals("b1-fails")).first()
+          .extracting(StatusRow::getReason).asString()
+          .isEqualTo("after 1 fallback(s) of the fast path, the slow path failed: scripted failure of system");
+      assertThat(rows).filteredOn(r -> r.getSnapshotId().equals("b1-always-fast")).first()
+          .extracting(StatusRow::getFailureKind).isEqualTo(StatusRows.INTERNAL);
+      assertThat(rows).allSatisfy(r -> assertThat(r.getWallMs()).isGreaterThanOrEqualTo(3));
+      return null;
+    });
+    PAssert.that(out.get(outputs.tables().get("system"))).satisfies(rows -> {
+      assertThat(rows).extracting(r -> ((SystemRow) r).getNodename()).containsExactlyInAnyOrder("s2", "s3");
+      return null;
+    });
+    PAssert.that(out.get(outputs.learnt)).containsInAnyOrder(
+        KV.of(new BuildTool("b1", "system"), List.of("s2")), KV.of(new BuildTool("b1", "system"), List.of("s3")));
+    p.run().waitUntilFinish();
+  }
+
+  @Test
+  public void mergingFoldsWhatWasLearntIntoTheStoresVersionAndCommitsTheNextOnce() throws Exception {
+    MemoryStore<List<String>> store = new MemoryStore<>("merge-test");
+    BuildTool ps = new BuildTool("b1", "ps");
+    BuildTool lsmod = new BuildTool("b1", "lsmod");
+    BuildTool untouched = new BuildTool("b2", "ps");
+    Map<BuildTool, List<String>> base = Map.of(ps, List.of("s1"), untouched, List.of("s9"));
+    store.commit(0, base);
+    PCollectionView<Map<BuildTool, List<String>>> baseView = p
+        .apply("base", Create.of(List.of(KV.of(ps, List.of("s1")), KV.of(untouched, List.of("s9"))))
+            .withCoder(UNITS))
+        .apply(View.asMap());
+    PCollection<KV<BuildTool, List<String>>> trained = p.apply("trained",
+        Create.of(KV.of(lsmod, List.of("s1"))).withCoder(UNITS));
+    PCollection<KV<BuildTool, List<String>>> deltas = p.apply("deltas",
+        Create.of(KV.of(ps, List.of("s3")), KV.of(ps, List.of("s2")), KV.of(lsmod, List.of("s4"))).withCoder(UNITS));
+
+    PCollection<Long> committed = PCollectionList.of(trained).and(deltas)
+        .apply(new MergeMetadata<>(ENGINE, store, 1, baseView));
+    PAssert.that(committed).containsInAnyOrder(2L);
+    p.run().waitUntilFinish();
+
+    assertThat(store.read().number()).isEqualTo(2);
+    assertThat(store.read().units()).containsOnly(
+        Map.entry(ps, List.of("s1", "s2", "s3")), Map.entry(lsmod, List.of("s1", "s4")),
+        Map.entry(untouched, List.of("s9")));
+  }
+
+  @Test
+  public void aRunThatLearntNothingCommitsNoVersion() {
+    MemoryStore<List<String>> store = new MemoryStore<>("nothing-learnt");
+    PCollectionView<Map<BuildTool, List<String>>> baseView = p
+        .apply("base", Create.empty(UNITS)).apply(View.asMap());
+    PCollection<Long> committed = PCollectionList.of(p.apply("none", Create.empty(UNITS)))
+        .apply(new MergeMetadata<>(ENGINE, store, 0, baseView));
+    PAssert.that(committed).empty();
+    p.run().waitUntilFinish();
+    assertThat(store.read().number()).isZero();
+  }
+
+  private PCollection<KV<String, SnapshotRef>> identified(SnapshotRef... snapshots) {
+    return p.apply("identified", Create.of(List.of(snapshots).stream()
+        .map(s -> KV.of(s.getBuildId(), s)).toList()).withCoder(IDENTIFIED));
+  }
+
+  private static KV<BuildTool, KV<SnapshotRef, Effort>> retry(SnapshotRef snapshot, Effort effort) {
+    return KV.of(BuildTool.of(snapshot, "system"), KV.of(snapshot, effort));
+  }
+
+  private static org.assertj.core.groups.Tuple tuple(Object... values) {
+    return org.assertj.core.groups.Tuple.tuple(values);
+  }
+}

@@ -1,0 +1,117 @@
+package io.hybridbridge.pipeline;
+
+import io.hybridbridge.emulator.tools.InspectionTool;
+import io.hybridbridge.pipeline.engine.BuildTool;
+import io.hybridbridge.pipeline.engine.InspectionEngine;
+import io.hybridbridge.pipeline.engine.InspectionOutcome;
+import io.hybridbridge.pipeline.engine.MetadataView;
+import io.hybridbridge.pipeline.engine.SnapshotInspector;
+import io.hybridbridge.schemas.FallbackRow;
+import io.hybridbridge.schemas.ModuleRow;
+import io.hybridbridge.schemas.ScanTarget;
+import io.hybridbridge.schemas.SnapshotRef;
+import io.hybridbridge.schemas.SystemRow;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.coders.ListCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+
+/**
+ * TEST DOUBLE of an engine for the plumbing's unit tests: no emulation at all, outcomes scripted by the snapshot.
+ * Each snapshot has a "shape" label (the code paths its workload would take); a slow run learns {shape}, the fast
+ * path answers only when the metadata holds the snapshot's shape and falls back otherwise. Ids containing
+ * "fails", "throws", "wrong-rows" or "always-fast" misbehave accordingly. Rows are one row per snapshot for the
+ * tools system and lsmod.
+ */
+final class ScriptedEngine implements InspectionEngine<List<String>> {
+  static final long FAST_INSTRUCTIONS = 1_000;
+  static final long SLOW_INSTRUCTIONS = 50_000;
+
+  @Override
+  public String name() {
+    return "scripted (test)";
+  }
+
+  @Override
+  public Coder<List<String>> metadataCoder() {
+    return ListCoder.of(StringUtf8Coder.of());
+  }
+
+  @Override
+  public List<String> merge(List<String> older, List<String> newer) {
+    TreeSet<String> union = new TreeSet<>(older);
+    union.addAll(newer);
+    return List.copyOf(union);
+  }
+
+  @Override
+  public SnapshotInspector<List<String>> open() {
+    return new SnapshotInspector<>() {
+      @Override
+      public InspectionOutcome<List<String>> inspect(SnapshotRef snapshot, InspectionTool tool,
+          MetadataView<List<String>> metadata) {
+        String id = snapshot.getTarget().getId();
+        String shape = snapshot.getTarget().getLabels().getOrDefault("shape", "plain");
+        if (id.contains("throws")) {
+          throw new IllegalStateException("scripted bug");
+        }
+        if (id.contains("fails")) {
+          return InspectionOutcome.failed("scripted failure of " + tool.name(), 7, 1);
+        }
+        List<? extends SpecificRecord> rows = id.contains("wrong-rows")
+            ? List.of(moduleRow(snapshot, shape)) : List.of(row(snapshot, tool, shape));
+        Optional<List<String>> known = metadata.get(BuildTool.of(snapshot, tool.name()));
+        if (id.contains("always-fast")) {
+          return InspectionOutcome.fast(rows, FAST_INSTRUCTIONS, 10);
+        }
+        if (known.isEmpty()) {
+          return InspectionOutcome.slow(rows, List.of(shape), SLOW_INSTRUCTIONS, 500);
+        }
+        if (known.get().contains(shape)) {
+          return InspectionOutcome.fast(rows, FAST_INSTRUCTIONS, 10);
+        }
+        return InspectionOutcome.fallback(List.of(FallbackRow.newBuilder()
+            .setSnapshotId(id).setVmId(snapshot.getTarget().getVmId()).setKernelBuild(snapshot.getKernelBuild())
+            .setBuildId(snapshot.getBuildId()).setTool(tool.name()).setPcOffset(0xffffffff81000000L)
+            .setReason("unseen shape " + shape).setInstructionsBefore(FAST_INSTRUCTIONS / 2).build()),
+            FAST_INSTRUCTIONS / 2, 5);
+      }
+
+      @Override
+      public void close() {}
+    };
+  }
+
+  private static SpecificRecord row(SnapshotRef snapshot, InspectionTool tool, String shape) {
+    return switch (tool.table()) {
+      case "system" -> SystemRow.newBuilder()
+          .setSnapshotId(snapshot.getTarget().getId()).setVmId(snapshot.getTarget().getVmId())
+          .setKernelBuild(snapshot.getKernelBuild()).setSysname("Linux").setNodename(shape)
+          .setRelease(snapshot.getKernelBuild()).setVersion("#1").setMachine("x86_64").setDomainname("(none)")
+          .setProcVersion(snapshot.getBanner()).setUptimeSeconds(1.5).setIdleSeconds(1.0).build();
+      case "modules" -> moduleRow(snapshot, shape);
+      default -> throw new IllegalArgumentException("the scripted engine has no rows for " + tool.name());
+    };
+  }
+
+  private static ModuleRow moduleRow(SnapshotRef snapshot, String shape) {
+    return ModuleRow.newBuilder()
+        .setSnapshotId(snapshot.getTarget().getId()).setVmId(snapshot.getTarget().getVmId())
+        .setKernelBuild(snapshot.getKernelBuild()).setName("mod_" + shape).setSizeBytes(4096).setRefcount(0)
+        .setUsedBy(List.of()).setState("Live").setAddress(0).build();
+  }
+
+  /** An identified snapshot as the stages after Identify see it (nothing is opened by this engine). */
+  static SnapshotRef snapshot(String id, String buildId, String shape) {
+    return SnapshotRef.newBuilder()
+        .setTarget(ScanTarget.newBuilder().setId(id).setPath("/nowhere/" + id).setVmId("vm-" + id)
+            .setLabels(Map.of("shape", shape)).build())
+        .setFormat("ELF").setSizeBytes(1 << 20).setKernelBuild("build-" + buildId).setBuildId(buildId)
+        .setBanner("Linux version build-" + buildId + " #1").setReferenceId(buildId + "/reference")
+        .setReferencePath("/nowhere/" + buildId + "/reference.elf").build();
+  }
+}
