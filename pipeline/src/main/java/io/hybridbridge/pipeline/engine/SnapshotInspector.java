@@ -1,6 +1,7 @@
 package io.hybridbridge.pipeline.engine;
 
 import io.hybridbridge.emulator.tools.InspectionTool;
+import io.hybridbridge.emulator.tools.RowContext;
 import io.hybridbridge.schemas.SnapshotRef;
 
 /**
@@ -28,4 +29,9 @@ public interface SnapshotInspector<M> extends AutoCloseable {
 
   @Override
   void close();
+
+  /** Who the rows of {@code snapshot} are about (every row names its snapshot, VM and kernel build). */
+  static RowContext rowContext(SnapshotRef snapshot) {
+    return new RowContext(snapshot.getTarget().getId(), snapshot.getTarget().getVmId(), snapshot.getKernelBuild());
+  }
 }
