@@ -1,0 +1,289 @@
+package io.hybridbridge.cli;
+
+import io.hybridbridge.datasets.HbCache;
+import io.hybridbridge.emulator.kernel.ReferenceStore;
+import io.hybridbridge.emulator.tools.InspectionTool;
+import io.hybridbridge.emulator.tools.ToolException;
+import io.hybridbridge.emulator.tools.Tools;
+import io.hybridbridge.pipeline.Engines;
+import io.hybridbridge.pipeline.ParquetTables;
+import io.hybridbridge.pipeline.Scan;
+import io.hybridbridge.pipeline.ScanCounters;
+import io.hybridbridge.pipeline.ScanInputException;
+import io.hybridbridge.pipeline.ScanTargets;
+import io.hybridbridge.pipeline.engine.EngineException;
+import io.hybridbridge.runners.RunnerOptions;
+import io.hybridbridge.runners.Runners;
+import io.hybridbridge.runners.SetupException;
+import io.hybridbridge.schemas.ScanTarget;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import org.apache.beam.runners.direct.DirectRunner;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.values.PCollection;
+import org.joda.time.Duration;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code hb scan}: the scan job of DESIGN §4 over a manifest or a glob of snapshots, on Direct or Flink. */
+@Command(name = "scan", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Inspect memory snapshots: identify each one's kernel build and reference, run the tools, and write "
+        + "Parquet tables under OUT/scan_date=D/<table>/ (committed atomically).",
+        "Tables: snapshots, status (one row per snapshot and tool, and one per snapshot that failed before any tool), "
+            + "fallbacks, and one per tool (processes, modules, sockets, system, mounts).",
+        "--tools none identifies the snapshots only (tables snapshots and status)."})
+public final class ScanCommand implements Callable<Integer> {
+  /** Exit code of a usage or input error (nothing ran). */
+  static final int USAGE = 2;
+
+  @ArgGroup(exclusive = true, multiplicity = "1")
+  Input input;
+
+  static final class Input {
+    @Option(names = "--manifest", paramLabel = "M", required = true,
+        description = "A dataset directory or its manifest.json (its SNAPSHOT entries), or a snapshot list: a JSON array "
+            + "of {\"path\", \"id\", \"vmId\", \"labels\"} or an Avro file of ScanTarget records.")
+    Path manifest;
+
+    @Option(names = "--snapshots", paramLabel = "GLOB", required = true,
+        description = "Snapshot files matched by a Beam file-system glob (local, or a registered scheme).")
+    String glob;
+  }
+
+  @Option(names = "--out", paramLabel = "DIR", required = true,
+      description = "Output directory (a path every worker sees).")
+  Path out;
+
+  @Option(names = "--tools", paramLabel = "LIST", defaultValue = "all",
+      description = "all, none, or a comma-separated list of ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).",
+      completionCandidates = ToolNames.class)
+  String tools;
+
+  @Option(names = "--references", paramLabel = "DIR",
+      description = "Dataset directory whose manifest.json lists the trusted references (default: the default dataset).")
+  Path references;
+
+  @Option(names = "--metadata", paramLabel = "DIR",
+      defaultValue = "${env:HB_CACHE:-${sys:user.home}/.cache/hybrid-bridge}/metadata",
+      description = "The versioned metadata store (default: ${DEFAULT-VALUE}).")
+  Path metadata;
+
+  @Option(names = "--runner", paramLabel = "RUNNER", defaultValue = "DirectRunner",
+      description = "DirectRunner or FlinkRunner (default: ${DEFAULT-VALUE}).")
+  String runner;
+
+  @Option(names = "--flinkMaster", paramLabel = "HOST:PORT",
+      description = "Flink REST endpoint (e.g. 127.0.0.1:8081 for `hb flink start`), or [local] for an embedded one.")
+  String flinkMaster;
+
+  @Option(names = "--parallelism", paramLabel = "N", description = "Job parallelism (default: the runner's).")
+  Integer parallelism;
+
+  @Option(names = "--scan-date", paramLabel = "YYYY-MM-DD", description = "Partition to write (default: today).")
+  LocalDate scanDate;
+
+  @Option(names = "--training-samples", paramLabel = "N", defaultValue = "1",
+      description = "Snapshots per kernel build the training runs on (default: ${DEFAULT-VALUE}).")
+  int trainingSamples;
+
+  /** The tool names, for --tools' help. */
+  static final class ToolNames extends ArrayList<String> {
+    ToolNames() {
+      super(Tools.ALL.stream().map(InspectionTool::name).toList());
+    }
+  }
+
+  @Override
+  public Integer call() {
+    try {
+      return scan();
+    } catch (UsageException | ScanInputException | SetupException | EngineException | IllegalArgumentException e) {
+      System.err.println("hb scan: " + e.getMessage());
+      return USAGE;
+    }
+  }
+
+  private int scan() throws UsageException, ScanInputException, SetupException, EngineException {
+    List<InspectionTool> toolList = toolList();
+    Path referenceDir = references != null ? references : ReferenceStore.defaultDatasetDirectory();
+    Optional<Scan.Engine<?>> engine = Optional.empty();
+    if (!toolList.isEmpty()) {
+      engine = Engines.real(referenceDir, metadata);
+      if (engine.isEmpty()) {
+        throw new UsageException(Engines.NOT_AVAILABLE + ". Nothing was scanned; `--tools none` identifies the "
+            + "snapshots only (tables snapshots and status).");
+      }
+    }
+    requireReferences(referenceDir);
+    LocalDate date = scanDate != null ? scanDate : LocalDate.now();
+
+    RunnerOptions options = Runners.options(runnerArgs());
+    boolean direct = DirectRunner.class.equals(options.getRunner());
+    if (direct) {
+      options.setBlockOnRun(false); // so that progress can be polled while it runs
+    }
+    Pipeline pipeline = Runners.pipeline(options, FlinkCommand::progress);
+    List<ScanTarget> targets = input.manifest != null
+        ? ScanTargets.fromManifest(input.manifest) : ScanTargets.fromGlob(input.glob);
+    ParquetTables output = ParquetTables.write(out.toString(), date);
+    PTransform<PCollection<ScanTarget>, PCollection<String>> scan = engine.isPresent()
+        ? Scan.inspecting(referenceDir, toolList, engine.get(), output).withTrainingSamples(trainingSamples)
+        : Scan.identifyOnly(referenceDir, output);
+    pipeline.apply("Snapshots", Create.of(targets).withCoder(AvroCoder.of(ScanTarget.class)))
+        .apply("Scan", scan);
+
+    FlinkCommand.progress(String.format("scanning %d snapshot(s) with %s on %s%s; references %s; output %s",
+        targets.size(), toolList.isEmpty() ? "no tools (identification only)" : names(toolList),
+        options.getRunner().getSimpleName(), Runners.isRemoteFlink(options) ? " at " + flinkMaster : "",
+        referenceDir, out.toAbsolutePath()));
+    long start = System.nanoTime();
+    PipelineResult result;
+    PipelineResult.State state;
+    try {
+      result = pipeline.run();
+      state = direct ? waitShowingProgress(result, targets.size(), toolList.size()) : result.waitUntilFinish();
+    } catch (RuntimeException e) {
+      System.err.println("hb scan: the job failed: " + rootCause(e));
+      return 1;
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    Map<String, Long> counters = ScanCounters.read(result);
+    printSummary(state, seconds, targets.size(), toolList, counters, date);
+    return state == PipelineResult.State.DONE ? 0 : 1;
+  }
+
+  private List<InspectionTool> toolList() throws UsageException {
+    if (tools.equals("none")) {
+      return List.of();
+    }
+    try {
+      return Tools.parseList(tools);
+    } catch (ToolException e) {
+      throw new UsageException(e.getMessage() + " (or all, none)");
+    }
+  }
+
+  private static void requireReferences(Path dir) throws UsageException {
+    try {
+      if (ReferenceStore.open(dir).references().isEmpty()) {
+        throw new UsageException("no trusted references in " + dir + " (a dataset directory whose manifest.json "
+            + "lists REFERENCE entries; make the default one with `hb datasets build`)");
+      }
+    } catch (IOException e) {
+      throw new UsageException("cannot read the references of " + dir + ": " + e.getMessage());
+    }
+  }
+
+  private String[] runnerArgs() {
+    List<String> args = new ArrayList<>(List.of("--runner=" + runner, "--jobName=hb-scan-" + System.currentTimeMillis()));
+    if (flinkMaster != null) {
+      args.add("--flinkMaster=" + flinkMaster);
+    }
+    if (parallelism != null) {
+      args.add("--parallelism=" + parallelism);
+    }
+    return args.toArray(String[]::new);
+  }
+
+  /** Polls the counters every second and prints a progress line to stderr whenever it changes. */
+  private static PipelineResult.State waitShowingProgress(PipelineResult result, int snapshots, int tools) {
+    String last = "";
+    while (true) {
+      PipelineResult.State state = result.waitUntilFinish(Duration.standardSeconds(1));
+      if (state != null && state.isTerminal()) {
+        return state;
+      }
+      String line = progressLine(ScanCounters.read(result), snapshots, tools);
+      if (!line.equals(last)) {
+        FlinkCommand.progress(line);
+        last = line;
+      }
+    }
+  }
+
+  static String progressLine(Map<String, Long> c, int snapshots, int tools) {
+    long identified = c.getOrDefault(ScanCounters.IDENTIFIED, 0L);
+    long failedEarly = c.getOrDefault(ScanCounters.IDENTIFY_FAILED, 0L);
+    StringBuilder line = new StringBuilder(String.format("identified %d/%d, %d failed", identified + failedEarly,
+        snapshots, failedEarly));
+    if (tools > 0) {
+      long fast = c.getOrDefault(ScanCounters.OK_FAST, 0L);
+      long slow = c.getOrDefault(ScanCounters.OK_SLOW, 0L);
+      long failed = c.getOrDefault(ScanCounters.FAILED, 0L);
+      line.append(String.format(" | inspected %d/%d (fast %d, slow %d, failed %d) | trained %d | fallbacks %d",
+          fast + slow + failed, identified * tools, fast, slow, failed, c.getOrDefault(ScanCounters.TRAINED, 0L),
+          c.getOrDefault(ScanCounters.FALLBACKS, 0L)));
+    }
+    return line.toString();
+  }
+
+  private void printSummary(PipelineResult.State state, double seconds, int snapshots, List<InspectionTool> toolList,
+      Map<String, Long> c, LocalDate date) {
+    Path output = out.toAbsolutePath().normalize();
+    System.out.printf("scan %s in %.1f s: %s%n", state, seconds, progressLine(c, snapshots, toolList.size()));
+    if (!toolList.isEmpty()) {
+      System.out.printf("rows %d; metadata versions committed %d%n", c.getOrDefault(ScanCounters.ROWS, 0L),
+          c.getOrDefault(ScanCounters.METADATA_COMMITS, 0L));
+    }
+    if (state != PipelineResult.State.DONE) {
+      return;
+    }
+    System.out.println("tables:");
+    for (String table : tables(toolList)) {
+      Path dir = ParquetTables.tableDir(output, date, table);
+      System.out.printf("  %-10s %s%s%n", table, dir, Files.isDirectory(dir) ? "" : " (missing!)");
+    }
+    String status = "read_parquet('" + output + "/*/status/*.parquet', hive_partitioning = true)";
+    String snapshotsTable = "read_parquet('" + output + "/*/snapshots/*.parquet', hive_partitioning = true)";
+    System.out.println("query (DuckDB):");
+    System.out.printf("  duckdb -c \"SELECT scan_date, kernel_build, count(*) AS snapshots FROM %s GROUP BY ALL"
+        + " ORDER BY ALL; SELECT scan_date, snapshot_id, tool, outcome, failure_kind, reason FROM %s"
+        + " WHERE outcome <> 'OK_FAST' ORDER BY ALL\"%n", snapshotsTable, status);
+    if (toolList.stream().anyMatch(t -> t.table().equals("processes"))) {
+      System.out.printf("  duckdb -c \"SELECT snapshot_id, vm_id, pid, ppid, comm, cmdline FROM read_parquet('%s/*/"
+          + "processes/*.parquet', hive_partitioning = true) WHERE scan_date = DATE '%s' ORDER BY ALL\"%n", output, date);
+    }
+  }
+
+  private static Set<String> tables(List<InspectionTool> toolList) {
+    Set<String> tables = new LinkedHashSet<>(List.of(Scan.SNAPSHOTS, Scan.STATUS));
+    if (!toolList.isEmpty()) {
+      tables.add(Scan.FALLBACKS);
+      toolList.forEach(tool -> tables.add(tool.table()));
+    }
+    return tables;
+  }
+
+  private static String names(List<InspectionTool> toolList) {
+    return String.join(",", toolList.stream().map(InspectionTool::name).toList());
+  }
+
+  private static String rootCause(Throwable e) {
+    Throwable cause = e;
+    while (cause.getCause() != null && cause.getCause() != cause) {
+      cause = cause.getCause();
+    }
+    return cause == e ? String.valueOf(e) : e.getMessage() + "\n  caused by: " + cause;
+  }
+
+  /** A usage or input problem found before anything ran. */
+  static final class UsageException extends Exception {
+    UsageException(String message) {
+      super(message);
+    }
+  }
+}

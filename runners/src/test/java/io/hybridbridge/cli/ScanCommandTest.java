@@ -1,0 +1,118 @@
+package io.hybridbridge.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.hybridbridge.emulator.kernel.ReferenceStore;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code hb scan} as a user runs it: refusals before anything runs, and an identification scan on Direct. */
+class ScanCommandTest {
+  @TempDir Path dir;
+
+  /** What one command printed and returned. */
+  record Run(int exit, String out, String err) {}
+
+  @Test
+  void refusesToInspectWithoutARealEngineAndWritesNothing() throws Exception {
+    Path list = Files.writeString(dir.resolve("fleet.json"), "[{\"path\": \"a.elf\"}]");
+    Run run = hb("scan", "--manifest", list.toString(), "--out", dir.resolve("out").toString(), "--tools", "ps");
+    assertThat(run.exit()).isEqualTo(ScanCommand.USAGE);
+    assertThat(run.err()).contains("inspection engine not available yet").contains("--tools none");
+    assertThat(dir.resolve("out")).doesNotExist();
+  }
+
+  @Test
+  void refusesBadArgumentsWithTheReason() throws Exception {
+    Path list = Files.writeString(dir.resolve("fleet.json"), "[{\"path\": \"a.elf\"}]");
+    String out = dir.resolve("out").toString();
+    assertThat(hb("scan", "--manifest", list.toString(), "--out", out, "--tools", "ps,top").err())
+        .contains("unknown tool 'top'");
+    assertThat(hb("scan", "--out", out).err()).contains("--manifest=M | --snapshots=GLOB");
+    assertThat(hb("scan", "--manifest", list.toString(), "--snapshots", "*.elf", "--out", out).exit()).isEqualTo(2);
+    Run noReferences = hb("scan", "--manifest", list.toString(), "--out", out, "--tools", "none",
+        "--references", dir.toString());
+    assertThat(noReferences.exit()).isEqualTo(ScanCommand.USAGE);
+    assertThat(noReferences.err()).contains("no trusted references in " + dir);
+    assertThat(hb("scan", "--snapshots", dir + "/nothing/*.elf", "--out", out, "--tools", "none").err())
+        .contains("no snapshot file matches");
+  }
+
+  @Test
+  @Tag("dataset")
+  void identifiesASnapshotListOnDirectAndPrintsAQueryThatWorks() throws Exception {
+    Path dataset = ReferenceStore.defaultDatasetDirectory();
+    assertThat(dataset.resolve("manifest.json")).as("the default dataset").isRegularFile();
+    Path list = Files.writeString(dir.resolve("fleet.json"), """
+        [
+          {"path": "%s", "id": "web-1", "vmId": "vm-web-1"},
+          {"path": "%s", "id": "db-1", "vmId": "vm-db-1", "labels": {"team": "db"}},
+          {"path": "lost.elf", "id": "lost-1"}
+        ]""".formatted(dataset.resolve("6.1.0-53-amd64/boot1/dump2.kdump"),
+        dataset.resolve("6.12.95+deb12-amd64/boot1/dump1.elf")));
+    Path out = dir.resolve("out");
+
+    Run run = hb("scan", "--manifest", list.toString(), "--out", out.toString(), "--tools", "none",
+        "--scan-date", "2025-08-01");
+    assertThat(run.exit()).as(run.err()).isZero();
+    assertThat(run.out()).contains("scan DONE").contains("identified 3/3, 1 failed")
+        .contains(out.resolve("scan_date=2025-08-01/snapshots").toString())
+        .contains(out.resolve("scan_date=2025-08-01/status").toString());
+
+    Matcher query = Pattern.compile("duckdb -c \"(.*)\"").matcher(run.out());
+    assertThat(query.find()).as("a DuckDB query in %s", run.out()).isTrue();
+    String[] statements = query.group(1).split("; ");
+    assertThat(sql(statements[0])).containsExactly(
+        List.of("2025-08-01", "6.1.0-53-amd64", "1"), List.of("2025-08-01", "6.12.95+deb12-amd64", "1"));
+    List<List<String>> problems = sql(statements[1]);
+    assertThat(problems).hasSize(1);
+    assertThat(problems.get(0).subList(0, 5)).containsExactly("2025-08-01", "lost-1", null, "FAILED", "UNREADABLE");
+  }
+
+  private static List<List<String>> sql(String query) throws Exception {
+    List<List<String>> rows = new ArrayList<>();
+    try (Connection duck = DriverManager.getConnection("jdbc:duckdb:");
+        Statement statement = duck.createStatement(); ResultSet result = statement.executeQuery(query)) {
+      while (result.next()) {
+        List<String> row = new ArrayList<>();
+        for (int i = 1; i <= result.getMetaData().getColumnCount(); i++) {
+          row.add(result.getString(i));
+        }
+        rows.add(row);
+      }
+    }
+    return rows;
+  }
+
+  private static Run hb(String... args) {
+    PrintStream out = System.out;
+    PrintStream err = System.err;
+    ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+    ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+    try {
+      System.setOut(new PrintStream(stdout, true, StandardCharsets.UTF_8));
+      System.setErr(new PrintStream(stderr, true, StandardCharsets.UTF_8));
+      CommandLine cli = new CommandLine(new Hb());
+      int exit = cli.execute(args);
+      return new Run(exit, stdout.toString(StandardCharsets.UTF_8), stderr.toString(StandardCharsets.UTF_8));
+    } finally {
+      System.setOut(out);
+      System.setErr(err);
+    }
+  }
+}
