@@ -157,7 +157,7 @@ public final class ScanCommand implements Callable<Integer> {
       result = pipeline.run();
       state = direct ? waitShowingProgress(result, targets.size(), toolList.size()) : result.waitUntilFinish();
     } catch (RuntimeException e) {
-      System.err.println("hb scan: the job failed: " + rootCause(e));
+      System.err.println("hb scan: the job failed: " + SmokeTestCommand.rootCause(e));
       return 1;
     }
     double seconds = (System.nanoTime() - start) / 1e9;
@@ -270,14 +270,6 @@ public final class ScanCommand implements Callable<Integer> {
 
   private static String names(List<InspectionTool> toolList) {
     return String.join(",", toolList.stream().map(InspectionTool::name).toList());
-  }
-
-  private static String rootCause(Throwable e) {
-    Throwable cause = e;
-    while (cause.getCause() != null && cause.getCause() != cause) {
-      cause = cause.getCause();
-    }
-    return cause == e ? String.valueOf(e) : e.getMessage() + "\n  caused by: " + cause;
   }
 
   /** A usage or input problem found before anything ran. */

@@ -77,7 +77,8 @@ final class SmokeTestCommand implements Callable<Integer> {
     }
   }
 
-  private static String rootCause(Throwable e) {
+  /** A failed job's message and, when different, its root cause: what a user can act on. */
+  static String rootCause(Throwable e) {
     Throwable cause = e;
     while (cause.getCause() != null && cause.getCause() != cause) {
       cause = cause.getCause();
