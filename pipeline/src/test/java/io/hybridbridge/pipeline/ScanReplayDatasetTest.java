@@ -112,8 +112,11 @@ class ScanReplayDatasetTest {
     p.apply(Create.of(targets).withCoder(AvroCoder.of(ScanTarget.class)))
         .apply(Scan.inspecting(DefaultDataset.directory(), Tools.ALL, Scan.Engine.open(engine, store),
             ParquetTables.write(out.toString(), night)));
+    long start = System.nanoTime();
     PipelineResult result = p.run();
     assertThat(result.waitUntilFinish()).isEqualTo(PipelineResult.State.DONE);
+    System.out.printf("FIGURE replay scan of %d snapshots x %d tools (%s): %.1f s%n", targets.size(),
+        Tools.ALL.size(), night, (System.nanoTime() - start) / 1e9);
     return ScanCounters.read(result);
   }
 
