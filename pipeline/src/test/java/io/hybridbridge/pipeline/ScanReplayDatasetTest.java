@@ -20,6 +20,7 @@ import java.util.stream.Collectors;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.transforms.Create;
 import org.junit.jupiter.api.Test;
@@ -32,7 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
  * empty store trains every (build, tool) on one snapshot per build, answers the rest on the "fast path", re-trains
  * what fell back and commits store version 1; a second scan over the same inputs trains nothing, has zero
  * fallbacks and commits nothing. Every (snapshot, tool) has one status row, every row names its snapshot, VM and
- * build, and each table holds the rows the replay gives, checked by SQL.
+ * build, and each table holds the rows the replay gives, checked by SQL. The cold scan runs on the Direct runner,
+ * the warm one on an embedded Flink: the graph translates to both, and both nights' rows are identical.
  */
 @Tag("dataset")
 class ScanReplayDatasetTest {
@@ -53,7 +55,7 @@ class ScanReplayDatasetTest {
     int pairs = targets.size() * Tools.ALL.size();
     int builds = (int) entries.stream().map(ManifestEntry::getKernelBuild).distinct().count();
 
-    Map<String, Long> cold = scan(targets, engine, store, FIRST_NIGHT);
+    Map<String, Long> cold = scan(targets, engine, store, FIRST_NIGHT, TestPipeline.create());
     assertThat(cold).containsEntry(ScanCounters.IDENTIFIED, (long) targets.size())
         .containsEntry(ScanCounters.TRAINED, (long) builds * Tools.ALL.size())
         .containsEntry(ScanCounters.METADATA_COMMITS, 1L);
@@ -64,7 +66,9 @@ class ScanReplayDatasetTest {
     assertThat(afterCold.number()).isEqualTo(1);
     assertThat(afterCold.units()).hasSize(builds * Tools.ALL.size());
 
-    Map<String, Long> warm = scan(targets, engine, store, SECOND_NIGHT);
+    Map<String, Long> warm = scan(targets, engine, store, SECOND_NIGHT, TestPipeline.fromOptions(
+        PipelineOptionsFactory.fromArgs("--runner=FlinkRunner", "--flinkMaster=[local]", "--parallelism=2")
+            .create()));
     assertThat(warm).containsEntry(ScanCounters.OK_FAST, (long) pairs)
         .doesNotContainKeys(ScanCounters.OK_SLOW, ScanCounters.FAILED, ScanCounters.METADATA_COMMITS,
             ScanCounters.TRAINED, ScanCounters.FALLBACKS); // counters never incremented are not reported
@@ -98,6 +102,12 @@ class ScanReplayDatasetTest {
           }
           assertThat(actual).as("%s rows per snapshot, %s", tool.table(), night).isEqualTo(expected);
         }
+        // The same rows on both nights (and both runners).
+        for (String[] nights : new String[][] {{night1, night2}, {night2, night1}}) {
+          assertThat(sql.value("SELECT count(*) FROM (SELECT * EXCLUDE (scan_date) FROM {t:" + tool.table()
+              + "} WHERE " + nights[0] + " EXCEPT ALL SELECT * EXCLUDE (scan_date) FROM {t:" + tool.table()
+              + "} WHERE " + nights[1] + ")")).as("%s rows only where %s", tool.table(), nights[0]).isEqualTo("0");
+        }
         // Every row names its snapshot, VM and build as the snapshots table does.
         assertThat(sql.value("SELECT count(*) FROM {t:" + tool.table() + "} r ANTI JOIN {t:snapshots} s"
             + " ON r.snapshot_id = s.snapshot_id AND r.vm_id IS NOT DISTINCT FROM s.vm_id"
@@ -107,16 +117,16 @@ class ScanReplayDatasetTest {
   }
 
   private Map<String, Long> scan(List<ScanTarget> targets, GroundTruthReplayEngine engine,
-      MemoryStore<List<String>> store, LocalDate night) throws Exception {
-    Pipeline p = TestPipeline.create().enableAbandonedNodeEnforcement(false);
+      MemoryStore<List<String>> store, LocalDate night, TestPipeline pipeline) throws Exception {
+    Pipeline p = pipeline.enableAbandonedNodeEnforcement(false);
     p.apply(Create.of(targets).withCoder(AvroCoder.of(ScanTarget.class)))
         .apply(Scan.inspecting(DefaultDataset.directory(), Tools.ALL, Scan.Engine.open(engine, store),
             ParquetTables.write(out.toString(), night)));
     long start = System.nanoTime();
     PipelineResult result = p.run();
     assertThat(result.waitUntilFinish()).isEqualTo(PipelineResult.State.DONE);
-    System.out.printf("FIGURE replay scan of %d snapshots x %d tools (%s): %.1f s%n", targets.size(),
-        Tools.ALL.size(), night, (System.nanoTime() - start) / 1e9);
+    System.out.printf("FIGURE replay scan of %d snapshots x %d tools (%s, %s): %.1f s%n", targets.size(),
+        Tools.ALL.size(), night, p.getOptions().getRunner().getSimpleName(), (System.nanoTime() - start) / 1e9);
     return ScanCounters.read(result);
   }
 
