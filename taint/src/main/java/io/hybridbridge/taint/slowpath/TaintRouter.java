@@ -31,6 +31,8 @@ public final class TaintRouter implements AccessRouter {
   private final Refusal refusal;
   private final CallContext calls;
   private final DecisionLog log;
+  private final long accessBudget;
+  private long accesses;
 
   /** An address space that fails every access with the reason the router set. */
   public static final class Refusal implements AddressSpace {
@@ -71,9 +73,11 @@ public final class TaintRouter implements AccessRouter {
    *     live there, so register shadows are cleared (the driver sets arguments without the shadow knowing)
    * @param untrustedSpace the CPU's index of the U-through-T space
    * @param refusingSpace the CPU's index of {@code refusal}
+   * @param accessBudget memory accesses the whole inspection may make: a list that never ends in a corrupt U (each
+   *     system call returning one page of text) would otherwise run for hours within every per-call budget
    */
   public TaintRouter(TaintShadow shadow, RedirectPolicy policy, DecodeCache code, long[] text, long[] syscallEntry,
-      long slide, int untrustedSpace, Refusal refusal, int refusingSpace, DecisionLog log) {
+      long slide, int untrustedSpace, Refusal refusal, int refusingSpace, DecisionLog log, long accessBudget) {
     this.shadow = shadow;
     this.policy = policy;
     this.code = code;
@@ -87,6 +91,7 @@ public final class TaintRouter implements AccessRouter {
     this.refusingSpace = refusingSpace;
     this.calls = new CallContext(slide);
     this.log = log;
+    this.accessBudget = accessBudget;
   }
 
   public DecisionLog log() {
@@ -100,6 +105,11 @@ public final class TaintRouter implements AccessRouter {
   @Override
   public int route(MemoryAccess access) {
     long pc = access.pc();
+    if (++accesses > accessBudget) {
+      refusal.reason = String.format("the inspection exceeded its budget of %,d memory accesses at pc %#x (a list in "
+          + "the snapshot that does not end?)", accessBudget, pc);
+      return refusingSpace;
+    }
     if (Long.compareUnsigned(pc - textStart, textEnd - textStart) >= 0) {
       refusal.reason = String.format("execution left the reference kernel's text: pc %#x (a code pointer from the "
           + "snapshot?) accessing %#x", pc, access.address());

@@ -114,7 +114,7 @@ public final class SyntheticKernel implements AutoCloseable {
     TaintRouter.Refusal refusal = new TaintRouter.Refusal();
     int refused = cpu.addAddressSpace(refusal);
     router = new TaintRouter(shadow, policy, code, new long[] {LINK_TEXT + T_SLIDE, LINK_TEXT + T_SLIDE + 0x10000},
-        new long[] {0, 0}, T_SLIDE, u, refusal, refused, log);
+        new long[] {0, 0}, T_SLIDE, u, refusal, refused, log, 1_000_000);
     cpu.setRouter(router);
     cpu.setShadow(shadow);
     state.setCpl(0);
