@@ -6,6 +6,7 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import org.apache.avro.AvroRuntimeException;
 import org.apache.avro.file.DataFileReader;
 import org.apache.avro.file.DataFileWriter;
@@ -22,6 +23,9 @@ public final class MetadataFiles {
     Files.createDirectories(dir);
     Path temp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
     try {
+      if (temp.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+        Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-r--r--")); // not the temp file's 0600
+      }
       try (DataFileWriter<TrainingMetadata> writer =
           new DataFileWriter<>(new SpecificDatumWriter<>(TrainingMetadata.class))) {
         writer.setCodec(org.apache.avro.file.CodecFactory.deflateCodec(6));

@@ -124,12 +124,18 @@ public final class RedirectPolicy {
    */
   public RedirectPolicy(Profile profile, Path kallsyms, KernelLayout trusted, PerCpuUnits trustedUnits)
       throws ProfileException {
+    this(profile, kallsyms, trusted, trustedUnits, CONTEXT);
+  }
+
+  /** A policy with another context list: for measuring what each entry of {@link #CONTEXT} is needed for. */
+  public RedirectPolicy(Profile profile, Path kallsyms, KernelLayout trusted, PerCpuUnits trustedUnits,
+      List<ContextVariable> context) throws ProfileException {
     this.profile = profile;
     this.slide = trusted.slide();
     this.units = trustedUnits;
     this.writable = List.of(profile.data(), profile.bss());
     this.perCpu = PerCpuSymbols.read(kallsyms, profile);
-    for (ContextVariable v : CONTEXT) {
+    for (ContextVariable v : context) {
       long[] e = perCpu.extent(profile, v.symbol());
       if (e != null) {
         perCpuContext.add(new Range(e[0], e[1], v));
