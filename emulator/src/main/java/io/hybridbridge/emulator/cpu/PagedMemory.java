@@ -74,6 +74,18 @@ public final class PagedMemory implements AddressSpace {
     return privateFrames.size();
   }
 
+  /**
+   * Forgets every write: the private page copies are dropped (the image's pages show again) and the scratch
+   * windows are zeroed. What a machine does to start a run from the pristine snapshot.
+   */
+  public void discardWrites() {
+    privateFrames.clear();
+    for (ScratchWindow w : windows) {
+      w.clear();
+    }
+    flush();
+  }
+
   @Override
   public void flush() {
     java.util.Arrays.fill(readTag, -1);
