@@ -47,6 +47,7 @@ public final class Cpu implements AutoCloseable {
   private final long[] codeTags = new long[CODE_CACHE];
   private final Instruction[][] codePages = new Instruction[CODE_CACHE][];
   private final byte[] fetchBuffer = new byte[X86Decoder.MAX_LENGTH];
+  private java.util.function.LongConsumer pcObserver;
 
   /**
    * @param state the architectural state (shared, not copied: the caller may keep changing it between runs)
@@ -125,6 +126,14 @@ public final class Cpu implements AutoCloseable {
     this.clock = clock;
   }
 
+  /**
+   * Calls {@code observer} with the pc of every instruction about to execute (null: none, the default). For
+   * counting distinct pcs in tools and benchmarks; it costs a call per instruction.
+   */
+  public void setPcObserver(java.util.function.LongConsumer observer) {
+    this.pcObserver = observer;
+  }
+
   /** Runs {@code hook} before every execution of the instruction at {@code pc} (replacing any other). */
   public void addHook(long pc, PcHook hook) {
     hooks.put(pc, hook);
@@ -173,6 +182,9 @@ public final class Cpu implements AutoCloseable {
           }
         }
         Instruction insn = instruction(pc);
+        if (pcObserver != null) {
+          pcObserver.accept(pc);
+        }
         executor.repAllowance = budget - executed;
         long steps = executor.execute(insn, pc);
         executed += steps;

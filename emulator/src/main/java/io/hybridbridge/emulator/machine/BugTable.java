@@ -87,6 +87,11 @@ final class BugTable {
     return addresses.length;
   }
 
+  /** The runtime address of the {@code i}-th ud instruction, in address order. */
+  long address(int i) {
+    return addresses[i];
+  }
+
   /** The entry for a ud instruction at {@code pc}, if the kernel declared one. */
   Optional<Bug> find(long pc) throws MemoryAccessException {
     int i = Arrays.binarySearch(addresses, pc); // addresses are all in one sign half: signed order is fine

@@ -76,6 +76,11 @@ final class ExceptionTable {
     return insns.length;
   }
 
+  /** The {@code i}-th entry in address order: instruction, fixup, data. */
+  long[] entry(int i) {
+    return new long[] {insns[i], fixups[i], data[i]};
+  }
+
   /** Index of the entry for the instruction at {@code pc}, or -1. */
   private int find(long pc) {
     int lo = 0;

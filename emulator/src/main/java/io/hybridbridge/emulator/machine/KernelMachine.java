@@ -89,6 +89,7 @@ public final class KernelMachine implements AutoCloseable {
   private long runInstructions;
   private long runSyscalls;
   private boolean stoppedInKernel;
+  private java.util.Set<Long> runPcs;
 
   /** Opens {@code reference} with a fresh decode cache. */
   public static KernelMachine open(ReferenceStore.Reference reference) throws MachineException {
@@ -230,6 +231,9 @@ public final class KernelMachine implements AutoCloseable {
     runSyscalls = 0;
     notes.clear();
     stoppedInKernel = false;
+    if (runPcs != null) {
+      runPcs.clear();
+    }
   }
 
   /**
@@ -320,6 +324,20 @@ public final class KernelMachine implements AutoCloseable {
     return runInstructions;
   }
 
+  /**
+   * Counts the distinct pcs executed from now on and in each later run ({@link #distinctPcs}; calling it again
+   * starts a new count); off by default, as it costs a set insertion per instruction.
+   */
+  public void countDistinctPcs(boolean on) {
+    runPcs = on ? new java.util.HashSet<>() : null;
+    cpu.setPcObserver(on ? runPcs::add : null);
+  }
+
+  /** Distinct pcs executed in this run, when {@link #countDistinctPcs} is on; otherwise -1. */
+  public int distinctPcs() {
+    return runPcs == null ? -1 : runPcs.size();
+  }
+
   /** System calls made in this run. */
   public long syscalls() {
     return runSyscalls;
@@ -402,6 +420,11 @@ public final class KernelMachine implements AutoCloseable {
   /** The scratch user window ({@link #SCRATCH_BASE}). */
   public ScratchWindow scratch() {
     return scratch;
+  }
+
+  /** The fault handler with the kernel's exception and bug tables. */
+  KernelRealities.Faults faults() {
+    return faults;
   }
 
   /** Hooks of {@link KernelRealities#HOOKS} whose symbol this build does not have. */

@@ -209,12 +209,12 @@ public final class KernelRealities {
       return lastFailure != null;
     }
 
-    int exceptionEntries() {
-      return exceptions.size();
+    ExceptionTable exceptions() {
+      return exceptions;
     }
 
-    int bugEntries() {
-      return bugs.size();
+    BugTable bugs() {
+      return bugs;
     }
   }
 }
