@@ -82,7 +82,7 @@ public final class KernelMachine implements AutoCloseable {
   private final List<PagedMemory> overlays = new ArrayList<>();
   private final KernelRealities.Faults faults;
   private final List<String> hooksMissing = new ArrayList<>();
-  private final SnapshotClock clock;
+  private SnapshotClock clock;
   private final SystemCalls calls = new SystemCalls(this);
   private final List<String> notes = new ArrayList<>();
   private long budget = KernelRealities.SYSCALL_BUDGET;
@@ -176,9 +176,7 @@ public final class KernelMachine implements AutoCloseable {
       }
     }
     pristine = state.copy();
-    clock = calibrateClock();
-    cpu.setClock(clock);
-    reset();
+    calibrateClock();
   }
 
   private MachineException setup(String message) {
@@ -194,20 +192,34 @@ public final class KernelMachine implements AutoCloseable {
     return a.getAsLong() + layout.slide();
   }
 
-  private SnapshotClock calibrateClock() throws MachineException {
+  /**
+   * Sets the TSC every run starts at to the kernel's last timekeeping update, found by asking the kernel's own
+   * clock_gettime (see {@link SnapshotClock}), then resets. Done at open; call it again after plugging in a
+   * router that redirects the kernel's timekeeping to another snapshot, to get that snapshot's time.
+   *
+   * @return the TSC found
+   */
+  public long calibrateClock() throws MachineException {
     long tscKhz;
     try {
       tscKhz = memory.read(runtime("tsc_khz"), 4);
     } catch (MemoryAccessException e) {
       throw new MachineException(MachineException.Reason.SETUP, reference.id() + ": tsc_khz unreadable", e);
     }
-    long cycleLast = SnapshotClock.lastUpdate(tsc -> {
+    long cycleLast;
+    try {
+      cycleLast = SnapshotClock.lastUpdate(tsc -> {
+        reset();
+        cpu.setClock(c -> tsc);
+        syscall(Syscalls.CLOCK_GETTIME, CLOCK_MONOTONIC, BUFFER);
+        return scratchLong(BUFFER) * 1_000_000_000L + scratchLong(BUFFER + 8);
+      }, tscKhz);
+      clock = new SnapshotClock(cycleLast);
+    } finally {
+      cpu.setClock(clock); // the previous clock when the calibration failed (none at open: the machine is dropped)
       reset();
-      cpu.setClock(c -> tsc);
-      syscall(Syscalls.CLOCK_GETTIME, CLOCK_MONOTONIC, BUFFER);
-      return scratchLong(BUFFER) * 1_000_000_000L + scratchLong(BUFFER + 8);
-    }, tscKhz);
-    return new SnapshotClock(cycleLast);
+    }
+    return cycleLast;
   }
 
   // ---------------------------------------------------------------- runs
