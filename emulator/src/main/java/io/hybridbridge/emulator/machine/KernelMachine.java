@@ -153,9 +153,11 @@ public final class KernelMachine implements AutoCloseable {
     KernelRealities.programMsrs(state, runtime("entry_SYSCALL_64"));
     agentRip = state.rip();
     memory = new PagedMemory(new FrameCache(snapshot), new PageTableWalker(snapshot, dump.cr3(), levels, wp));
+    // Page tables are walked as the kernel wrote them (its private copies over the snapshot).
+    pageTables = cr3 -> new PageTableWalker(memory.physical(), cr3, levels, wp);
+    memory.setTranslator(pageTables.forCr3(dump.cr3()));
     scratch = memory.mapScratch(SCRATCH_BASE, SCRATCH_SIZE);
     cpu = new Cpu(state, memory, decodeCache);
-    pageTables = cr3 -> new PageTableWalker(snapshot, cr3, levels, wp);
     cpu.setTranslatorFactory(pageTables);
     try {
       faults = new KernelRealities.Faults(this,
@@ -230,12 +232,15 @@ public final class KernelMachine implements AutoCloseable {
    * counters restarted, the notes cleared.
    */
   public void reset() {
+    boolean sameRoot = cpu.state().cr(3) == pristine.cr(3);
     memory.discardWrites();
     for (PagedMemory overlay : overlays) {
       overlay.discardWrites();
     }
     cpu.state().restore(pristine);
-    memory.setTranslator(pageTables.forCr3(pristine.cr(3)));
+    if (!sameRoot) {
+      memory.setTranslator(pageTables.forCr3(pristine.cr(3)));
+    }
     if (clock != null) {
       clock.restart(cpu);
     }
@@ -394,8 +399,10 @@ public final class KernelMachine implements AutoCloseable {
    * {@link #addAddressSpace}. The snapshot file is never written.
    */
   public static PagedMemory copyOnWrite(Snapshot snapshot, KernelLayout layout) {
-    return new PagedMemory(new FrameCache(snapshot),
+    PagedMemory memory = new PagedMemory(new FrameCache(snapshot),
         new PageTableWalker(snapshot, layout.pageTableRoot(), layout.pagingLevels(), true));
+    memory.setTranslator(new PageTableWalker(memory.physical(), layout.pageTableRoot(), layout.pagingLevels(), true));
+    return memory;
   }
 
   public ReferenceStore.Reference reference() {
