@@ -106,13 +106,56 @@ public final class SocketParser {
       }
     }
     if (bytes.length == 4) {
-      return (bytes[0] & 0xff) + "." + (bytes[1] & 0xff) + "." + (bytes[2] & 0xff) + "." + (bytes[3] & 0xff);
+      return dotted(bytes, 0);
     }
-    try {
-      return java.net.InetAddress.getByAddress(bytes).getHostAddress();
-    } catch (java.net.UnknownHostException e) {
+    if (bytes.length != 16) {
       throw new NumberFormatException("bad address length " + bytes.length);
     }
+    return ipv6(bytes);
+  }
+
+  private static String dotted(byte[] bytes, int from) {
+    return (bytes[from] & 0xff) + "." + (bytes[from + 1] & 0xff) + "." + (bytes[from + 2] & 0xff) + "."
+        + (bytes[from + 3] & 0xff);
+  }
+
+  /** RFC 5952 text: lowercase hex groups, the longest run of two or more zero groups as "::", v4-mapped dotted. */
+  static String ipv6(byte[] bytes) {
+    int[] groups = new int[8];
+    for (int i = 0; i < 8; i++) {
+      groups[i] = ((bytes[2 * i] & 0xff) << 8) | (bytes[2 * i + 1] & 0xff);
+    }
+    boolean v4Mapped = groups[0] == 0 && groups[1] == 0 && groups[2] == 0 && groups[3] == 0 && groups[4] == 0
+        && groups[5] == 0xffff;
+    if (v4Mapped) {
+      return "::ffff:" + dotted(bytes, 12);
+    }
+    int bestStart = -1;
+    int bestLength = 1;
+    for (int i = 0; i < 8; i++) {
+      int j = i;
+      while (j < 8 && groups[j] == 0) {
+        j++;
+      }
+      if (j - i > bestLength) {
+        bestStart = i;
+        bestLength = j - i;
+      }
+      i = Math.max(i, j);
+    }
+    StringBuilder out = new StringBuilder();
+    for (int i = 0; i < 8; i++) {
+      if (i == bestStart) {
+        out.append("::");
+        i += bestLength - 1;
+        continue;
+      }
+      if (out.length() > 0 && out.charAt(out.length() - 1) != ':') {
+        out.append(':');
+      }
+      out.append(Integer.toHexString(groups[i]));
+    }
+    return out.toString();
   }
 
   static int port(String hexAddressAndPort) {

@@ -8,6 +8,8 @@ import io.hybridbridge.emulator.snapshot.Snapshots;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -28,11 +30,15 @@ class DatasetFormatsTest {
         .collect(Collectors.groupingBy(e -> e.kernelBuild() + "/" + e.bootId()));
     ReferenceStore store = ReferenceStore.open(DefaultDataset.directory());
     List<DynamicTest> tests = new ArrayList<>();
+    Set<String> buildsWithSamePausePair = new TreeSet<>();
     for (List<DefaultDataset.Entry> boot : byBoot.values()) {
       for (DefaultDataset.Entry elf : boot) {
         for (DefaultDataset.Entry kdump : boot) {
           if (elf.format().equals("ELF") && kdump.format().equals("KDUMP")) {
             boolean samePause = elf.dumpTimeMillis() == kdump.dumpTimeMillis();
+            if (samePause) {
+              buildsWithSamePausePair.add(elf.kernelBuild());
+            }
             tests.add(DynamicTest.dynamicTest(elf.id() + " vs " + kdump.id(),
                 () -> compare(elf, kdump, samePause, store)));
           }
@@ -40,6 +46,9 @@ class DatasetFormatsTest {
       }
     }
     assertThat(tests).as("boots with both an ELF and a kdump dump in the dataset").isNotEmpty();
+    assertThat(buildsWithSamePausePair).as("builds with an ELF and a kdump dump of the same pause")
+        .containsExactlyInAnyOrderElementsOf(DefaultDataset.entries().stream()
+            .map(DefaultDataset.Entry::kernelBuild).distinct().toList());
     return tests.stream();
   }
 

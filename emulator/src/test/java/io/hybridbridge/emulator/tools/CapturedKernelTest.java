@@ -60,7 +60,10 @@ class CapturedKernelTest {
       List<ModuleRow> modules = (List<ModuleRow>) Tools.LSMOD.run(kernel, context);
       assertThat(modules).extracting(ModuleRow::getName).as("%s modules", what)
           .containsExactlyElementsOf(texts(truth.path("modules"), "name"));
-      assertThat(modules).as("%s has a module used by another", what).anyMatch(m -> !m.getUsedBy().isEmpty());
+      boolean fleet = entry.role().equals("SNAPSHOT"); // the workload runs on fleet boots, not on references
+      if (fleet) {
+        assertThat(modules).as("%s has a module used by another", what).anyMatch(m -> !m.getUsedBy().isEmpty());
+      }
 
       @SuppressWarnings("unchecked")
       List<SocketRow> sockets = (List<SocketRow>) Tools.NETSTAT.run(kernel, context);
@@ -69,9 +72,11 @@ class CapturedKernelTest {
       truth.path("unixSockets").forEach(s -> expectedInodes.add(s.path("inode").asLong()));
       assertThat(sockets).extracting(SocketRow::getInode).as("%s socket inodes", what)
           .containsExactlyInAnyOrderElementsOf(expectedInodes);
-      assertThat(sockets).as("%s listens on 8080", what)
-          .anyMatch(s -> s.getProto().equals("tcp") && s.getState().equals("LISTEN") && s.getLocalPort() == 8080);
-      assertThat(sockets).as("%s has /dev/log", what).anyMatch(s -> "/dev/log".equals(s.getUnixPath()));
+      if (fleet) {
+        assertThat(sockets).as("%s listens on 8080", what).anyMatch(
+            s -> s.getProto().startsWith("tcp") && s.getState().equals("LISTEN") && s.getLocalPort() == 8080);
+        assertThat(sockets).as("%s has /dev/log", what).anyMatch(s -> "/dev/log".equals(s.getUnixPath()));
+      }
 
       SystemRow system = (SystemRow) Tools.SYSTEM.run(kernel, context).get(0);
       assertThat(system.getRelease()).isEqualTo(truth.path("uname").path("release").asText())
@@ -83,7 +88,9 @@ class CapturedKernelTest {
       List<MountRow> mounts = (List<MountRow>) Tools.MOUNT.run(kernel, context);
       assertThat(mounts).extracting(MountRow::getMountpoint).as("%s mounts", what)
           .containsExactlyElementsOf(texts(truth.path("mounts"), "mountPoint"));
-      assertThat(mounts).as("%s has a tmpfs", what).anyMatch(m -> m.getFstype().equals("tmpfs"));
+      if (fleet) {
+        assertThat(mounts).as("%s has a tmpfs", what).anyMatch(m -> m.getFstype().equals("tmpfs"));
+      }
       checked++;
     }
     assertThat(checked).as("captures checked").isGreaterThanOrEqualTo(12);

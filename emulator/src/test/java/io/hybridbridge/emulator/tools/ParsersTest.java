@@ -83,8 +83,21 @@ class ParsersTest {
     List<SocketRow> v6 = SocketParser.parseInet(CONTEXT, "tcp6",
         "header\n   0: 00000000000000000000000001000000:0016 00000000000000000000000000000000:0000 0A "
             + "00000000:00000000 00:00000000 00000000     0        0 99 1 0000000000000000 100 0 0 10 0\n");
-    assertThat(v6.get(0).getLocalAddress()).isEqualTo("0:0:0:0:0:0:0:1");
+    assertThat(v6.get(0).getLocalAddress()).isEqualTo("::1");
     assertThat(v6.get(0).getLocalPort()).isEqualTo(22);
+  }
+
+  @Test
+  void ipv6TextIsCanonical() {
+    assertThat(SocketParser.ipv6(new byte[16])).isEqualTo("::");
+    byte[] mapped = new byte[16];
+    mapped[10] = (byte) 0xff;
+    mapped[11] = (byte) 0xff;
+    mapped[12] = 127;
+    mapped[15] = 1;
+    assertThat(SocketParser.ipv6(mapped)).isEqualTo("::ffff:127.0.0.1");
+    byte[] doc = {0x20, 0x01, 0x0d, (byte) 0xb8, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1};
+    assertThat(SocketParser.ipv6(doc)).isEqualTo("2001:db8::1:0:0:1");
   }
 
   @Test
