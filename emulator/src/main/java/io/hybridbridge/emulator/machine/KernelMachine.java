@@ -228,8 +228,9 @@ public final class KernelMachine implements AutoCloseable {
 
   /**
    * Starts a new run from the reference as dumped: every page written is forgotten (T's and those of the
-   * {@link PagedMemory} spaces added), the scratch window zeroed, registers restored, the clock and the
-   * counters restarted, the notes cleared.
+   * {@link PagedMemory} spaces added), the scratch window zeroed, registers restored, the machine's clock
+   * restarted (and reinstalled if a run replaced it), the counters restarted, the notes cleared. The router,
+   * shadow and address spaces stay.
    */
   public void reset() {
     boolean sameRoot = cpu.state().cr(3) == pristine.cr(3);
@@ -243,6 +244,7 @@ public final class KernelMachine implements AutoCloseable {
     }
     if (clock != null) {
       clock.restart(cpu);
+      cpu.setClock(clock); // also undoes a clock set on the CPU for the last run
     }
     runInstructions = 0;
     runSyscalls = 0;
