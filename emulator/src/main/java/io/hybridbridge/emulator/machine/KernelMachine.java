@@ -82,6 +82,7 @@ public final class KernelMachine implements AutoCloseable {
   private final List<PagedMemory> overlays = new ArrayList<>();
   private final KernelRealities.Faults faults;
   private final List<String> hooksMissing = new ArrayList<>();
+  private final java.util.Map<Long, KernelRealities.FunctionHook> hooksAt = new java.util.HashMap<>();
   private SnapshotClock clock;
   private final SystemCalls calls = new SystemCalls(this);
   private final List<String> notes = new ArrayList<>();
@@ -173,6 +174,7 @@ public final class KernelMachine implements AutoCloseable {
       OptionalLong address = profile.address(hook.symbol());
       if (address.isPresent()) {
         cpu.addHook(address.getAsLong() + layout.slide(), KernelRealities.pcHook(hook, this));
+        hooksAt.put(address.getAsLong() + layout.slide(), hook);
       } else {
         hooksMissing.add(hook.symbol());
       }
@@ -310,9 +312,8 @@ public final class KernelMachine implements AutoCloseable {
             : new MachineException(MachineException.Reason.KERNEL_FAULT, stop.pc(), stop.detail());
         yield new MachineException(e.reason(), stop.pc(), call + e.getMessage());
       }
-      case HOOK -> new MachineException(stop.detail().startsWith("panic") || stop.detail().startsWith("oops_begin")
-          || stop.detail().startsWith("do_exit") ? MachineException.Reason.KERNEL_BUG
-          : MachineException.Reason.WOULD_SLEEP, stop.pc(), call + stop.detail());
+      case HOOK -> new MachineException(hooksAt.get(stop.pc()).action() == KernelRealities.Action.STOP_DEATH
+          ? MachineException.Reason.KERNEL_BUG : MachineException.Reason.WOULD_SLEEP, stop.pc(), call + stop.detail());
       case MEMORY_ERROR -> new MachineException(MachineException.Reason.MEMORY_ERROR, stop.pc(),
           call + "the snapshot cannot serve an access at " + at + ": " + stop.detail());
       default -> new MachineException(MachineException.Reason.UNEXPECTED_STOP, stop.pc(),
