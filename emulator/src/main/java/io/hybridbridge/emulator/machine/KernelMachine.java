@@ -1,5 +1,7 @@
 package io.hybridbridge.emulator.machine;
 
+import static io.hybridbridge.emulator.snapshot.CpuState.CR0_WP;
+
 import io.hybridbridge.emulator.cpu.AccessRouter;
 import io.hybridbridge.emulator.cpu.AddressSpace;
 import io.hybridbridge.emulator.cpu.Cpu;
@@ -17,7 +19,6 @@ import io.hybridbridge.emulator.kernel.KernelLayout;
 import io.hybridbridge.emulator.kernel.Profile;
 import io.hybridbridge.emulator.kernel.ProfileException;
 import io.hybridbridge.emulator.kernel.ReferenceStore;
-import io.hybridbridge.emulator.kernel.Section;
 import io.hybridbridge.emulator.memory.MemoryAccessException;
 import io.hybridbridge.emulator.memory.PageTableWalker;
 import io.hybridbridge.emulator.snapshot.Snapshot;
@@ -27,10 +28,16 @@ import io.hybridbridge.emulator.tools.InspectionTool;
 import io.hybridbridge.emulator.tools.RowContext;
 import io.hybridbridge.emulator.tools.ToolException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
+import java.util.Set;
 import org.apache.avro.specific.SpecificRecord;
 
 /**
@@ -82,7 +89,7 @@ public final class KernelMachine implements AutoCloseable {
   private final List<PagedMemory> overlays = new ArrayList<>();
   private final KernelRealities.Faults faults;
   private final List<String> hooksMissing = new ArrayList<>();
-  private final java.util.Map<Long, KernelRealities.FunctionHook> hooksAt = new java.util.HashMap<>();
+  private final Map<Long, KernelRealities.FunctionHook> hooksAt = new HashMap<>();
   private SnapshotClock clock;
   private final SystemCalls calls = new SystemCalls(this);
   private final List<String> notes = new ArrayList<>();
@@ -90,7 +97,7 @@ public final class KernelMachine implements AutoCloseable {
   private long runInstructions;
   private long runSyscalls;
   private boolean stoppedInKernel;
-  private java.util.Set<Long> runPcs;
+  private Set<Long> runPcs;
 
   /** Opens {@code reference} with a fresh decode cache. */
   public static KernelMachine open(ReferenceStore.Reference reference) throws MachineException {
@@ -149,7 +156,7 @@ public final class KernelMachine implements AutoCloseable {
           profile.referenceSlide(), layout.slide()));
     }
     int levels = dump.pagingLevels();
-    boolean wp = (dump.cr0() & io.hybridbridge.emulator.snapshot.CpuState.CR0_WP) != 0;
+    boolean wp = (dump.cr0() & CR0_WP) != 0;
     CpuState state = CpuState.of(dump);
     KernelRealities.programMsrs(state, runtime("entry_SYSCALL_64"));
     agentRip = state.rip();
@@ -349,7 +356,7 @@ public final class KernelMachine implements AutoCloseable {
    * starts a new count); off by default, as it costs a set insertion per instruction.
    */
   public void countDistinctPcs(boolean on) {
-    runPcs = on ? new java.util.HashSet<>() : null;
+    runPcs = on ? new HashSet<>() : null;
     cpu.setPcObserver(on ? runPcs::add : null);
   }
 
@@ -467,7 +474,7 @@ public final class KernelMachine implements AutoCloseable {
 
   /** A little-endian 64-bit value of the scratch window. */
   long scratchLong(long address) {
-    return java.nio.ByteBuffer.wrap(scratch.get(address, 8)).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+    return ByteBuffer.wrap(scratch.get(address, 8)).order(ByteOrder.LITTLE_ENDIAN).getLong();
   }
 
   /** A NUL-terminated string of kernel or scratch memory (at most {@code max} bytes; "?" when unreadable). */
