@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.hybridbridge.emulator.cpu.Stop;
+import io.hybridbridge.emulator.kernel.DefaultDataset;
 import io.hybridbridge.emulator.kernel.ReferenceStore;
 import io.hybridbridge.emulator.tools.ToolException;
+import java.util.List;
 import java.util.Optional;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Tag;
@@ -140,6 +142,25 @@ class MachineFailuresTest {
         System.out.printf("%s: budget, errno, EFAULT fixups, kernel fault, sleep, WARN %s and BUG %s handled; "
             + "exception table %d entries by type %s%n", id, warning.get(), bug.get(), exceptions.size(), types);
       }
+    }
+  }
+
+  @Test
+  void aSnapshotThatIsNoReferenceIsRefusedAtOpen() throws Exception {
+    ReferenceStore.Reference reference = ReferenceGuest.references().get(0);
+    List<DefaultDataset.Entry> fleet = DefaultDataset.entries().stream()
+        .filter(e -> e.role().equals("SNAPSHOT") && e.kernelBuild().equals(reference.kernelBuild())).toList();
+    assertThat(fleet).isNotEmpty();
+    for (DefaultDataset.Entry snapshot : fleet) {
+      // a fleet snapshot with the reference's kallsyms: idle in the kernel, or another boot's layout
+      ReferenceStore.Reference impostor = new ReferenceStore.Reference(snapshot.id(), reference.kernelBuild(),
+          snapshot.path(), reference.kallsyms(), Optional.empty());
+      assertThatThrownBy(() -> KernelMachine.open(impostor)).as(snapshot.id())
+          .isInstanceOfSatisfying(MachineException.class, e -> {
+            assertThat(e.reason()).isEqualTo(MachineException.Reason.SETUP);
+            assertThat(e.getMessage()).startsWith(snapshot.id() + ": ")
+                .containsAnyOf("is in kernel mode", "the profile is from another boot");
+          });
     }
   }
 }
