@@ -126,7 +126,8 @@ public final class KernelRealities {
         case NOTE_PRINTK -> {
           // int vprintk_emit(int facility, int level, const struct dev_printk_info *, const char *fmt, va_list)
           long caller = cpu.memory().read(s.get(Reg.RSP), 8);
-          machine.note("printk from " + machine.locate(caller) + ": " + machine.cString(s.get(Reg.RCX), 200).strip());
+          String format = machine.cString(s.get(Reg.RCX), 200).replaceAll("\u0001.", ""); // KERN_<level> prefixes
+          machine.note("printk from " + machine.locate(caller) + ": " + format.strip());
           cpu.returnFromFunction(0);
         }
         default -> {
