@@ -99,6 +99,8 @@ public final class RedirectPolicy {
           "path_init() samples this seqlock around T's dcache; U's frozen count may be odd (retry forever)"),
       new ContextVariable("mem_section", "__virt_addr_valid(): hardened usercopy checks T's own buffers' pages"),
       new ContextVariable("node_data", "the page allocator of T's own allocations"),
+      new ContextVariable("gfp_allowed_mask", "masks the flags of every T allocation: redirected, its taint made the "
+          + "page allocator's per-CPU list index look U-derived, and 6.1's slab took new pages from U's free lists"),
       new ContextVariable("contig_page_data", "the page allocator of T's own allocations (non-NUMA builds)"));
 
   private final Profile profile;

@@ -16,7 +16,7 @@ import java.util.Map;
  * The slow path's report per tool and build (issue 5): on every fleet snapshot of the default dataset, each tool's
  * instructions, redirected instructions (distinct instruction/operand pairs redirected at least once), memory
  * accesses and the share redirected, metadata entries (one run, and merged over the build's snapshots, with the
- * mixed ones) and wall time (median of {@code runs} after one warm-up per build). {@code taint/run-report [runs]}.
+ * mixed ones and the mixed ones that even the call-site context does not separate) and wall time (median of {@code runs} after one warm-up per build). {@code taint/run-report [runs]}.
  */
 public final class SlowPathReport {
   private SlowPathReport() {}
@@ -27,8 +27,8 @@ public final class SlowPathReport {
     for (ManifestEntry e : TestDataset.snapshots()) {
       byBuild.computeIfAbsent(e.getKernelBuild(), b -> new ArrayList<>()).add(e);
     }
-    System.out.printf("%-22s %-8s %5s %12s %10s %12s %8s %9s %9s %6s %9s%n", "build", "tool", "snaps", "instructions",
-        "redir.ins", "accesses", "redir%", "entries", "merged", "mixed", "median_s");
+    System.out.printf("%-22s %-8s %5s %12s %10s %12s %8s %9s %9s %6s %6s %9s%n", "build", "tool", "snaps",
+        "instructions", "redir.ins", "accesses", "redir%", "entries", "merged", "mixed", "ambig", "median_s");
     for (var build : byBuild.entrySet()) {
       try (SlowPath slow = SlowPath.open(TestDataset.reference(build.getKey()))) {
         for (InspectionTool tool : Tools.ALL) {
@@ -59,12 +59,15 @@ public final class SlowPathReport {
           int n = build.getValue().size();
           seconds.sort(null);
           long mixed = merged.getEntries().stream().filter(x -> x.getDecision() == RedirectDecision.MIXED).count();
-          System.out.printf("%-22s %-8s %5d %12d %10d %12d %7.1f%% %9d %9d %6d %9.3f%n", build.getKey(), tool.name(), n,
-              instructions / n, redirected / n, accesses / n, 100.0 * redirectedAccesses / accesses, entries / n,
-              merged.getEntries().size(), mixed, seconds.get(seconds.size() / 2));
+          long ambiguous = merged.getEntries().stream().filter(x -> x.getContexts().stream()
+              .anyMatch(c -> c.getDecision() == RedirectDecision.MIXED)).count();
+          System.out.printf("%-22s %-8s %5d %12d %10d %12d %7.1f%% %9d %9d %6d %6d %9.3f%n", build.getKey(),
+              tool.name(), n, instructions / n, redirected / n, accesses / n, 100.0 * redirectedAccesses / accesses,
+              entries / n, merged.getEntries().size(), mixed, ambiguous, seconds.get(seconds.size() / 2));
         }
       }
     }
-    System.out.println("(per-snapshot means; merged = metadata entries after merging all the build's snapshots)");
+    System.out.println("(per-snapshot means; merged = metadata entries after merging all the build's snapshots; "
+        + "ambig = mixed entries with a context seen both ways)");
   }
 }
