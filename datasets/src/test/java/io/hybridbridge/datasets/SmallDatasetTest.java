@@ -44,9 +44,9 @@ class SmallDatasetTest {
   }
 
   @Test
-  void manifestListsAReferenceAndTwoSnapshotsOfOneBoot() throws Exception {
+  void manifestListsAReferenceAndTwoSnapshotsOfOneBootAndAnElfTwin() throws Exception {
     assertThat(manifest.getEntries()).extracting(ManifestEntry::getId).containsExactly(
-        BUILD + "/boot1/dump1", BUILD + "/boot1/dump2", BUILD + "/reference");
+        BUILD + "/boot1/dump1", BUILD + "/boot1/dump2", BUILD + "/boot1/dump2-twin", BUILD + "/reference");
     for (ManifestEntry e : manifest.getEntries()) {
       DatasetChecks.imageMatchesManifest(out, e, true);
       assertThat(e.getKernelBuild()).isEqualTo(BUILD);
@@ -56,6 +56,11 @@ class SmallDatasetTest {
     assertThat(entry("boot1/dump1").getFormat()).isEqualTo(SnapshotFormat.ELF);
     assertThat(entry("boot1/dump2").getFormat()).isEqualTo(SnapshotFormat.KDUMP);
     assertThat(entry("boot1/dump1").getDumpTimeMillis()).isLessThan(entry("boot1/dump2").getDumpTimeMillis());
+    // the twin is an ELF core of the same pause as dump2, with dump2's ground truth
+    assertThat(entry("boot1/dump2-twin").getFormat()).isEqualTo(SnapshotFormat.ELF);
+    assertThat(entry("boot1/dump2-twin").getDumpTimeMillis()).isEqualTo(entry("boot1/dump2").getDumpTimeMillis());
+    assertThat(entry("boot1/dump2-twin").getGroundTruthPath()).isEqualTo(entry("boot1/dump2").getGroundTruthPath());
+    assertThat(entry("boot1/dump2-twin").getLabels().get("sameMomentAs")).isEqualTo(BUILD + "/boot1/dump2");
     // a 128 MiB guest: the ELF core holds all of RAM, the kdump is compressed
     assertThat(entry("boot1/dump1").getSizeBytes()).isGreaterThan(128L << 20);
     assertThat(entry("boot1/dump2").getSizeBytes()).isLessThan(entry("boot1/dump1").getSizeBytes());

@@ -28,7 +28,8 @@ import java.util.Map;
  */
 public final class Cpu implements AutoCloseable {
   private static final int HOOK_FILTER_BITS = 12;
-  private static final int CODE_CACHE = 64;
+  /** Code pages whose decoded instructions the CPU keeps at hand (a system call runs code from ≈ 1000 pages). */
+  private static final int CODE_CACHE = 2048;
 
   private final CpuState state;
   private final PagedMemory memory;
@@ -41,12 +42,17 @@ public final class Cpu implements AutoCloseable {
   private Cpuid cpuid = Cpuid.DEFAULT;
   private TscClock clock = TscClock.counting(0, 1);
   private final Map<Long, PcHook> hooks = new HashMap<>();
-  /** hookFilter[hash(pc)] is false for every pc without a hook: one array read per instruction. */
-  private final boolean[] hookFilter = new boolean[1 << HOOK_FILTER_BITS];
+  /**
+   * hookTags[hash(pc)]: the one hooked pc of that slot, {@link #SEVERAL_HOOKS} when several share it, 0 when none:
+   * one array read and a compare per instruction, the map only for hooked pcs.
+   */
+  private final long[] hookTags = new long[1 << HOOK_FILTER_BITS];
+  private static final long SEVERAL_HOOKS = 1;
   private long instructionsRetired;
   private final long[] codeTags = new long[CODE_CACHE];
   private final Instruction[][] codePages = new Instruction[CODE_CACHE][];
   private final byte[] fetchBuffer = new byte[X86Decoder.MAX_LENGTH];
+  private java.util.function.LongConsumer pcObserver;
 
   /**
    * @param state the architectural state (shared, not copied: the caller may keep changing it between runs)
@@ -125,17 +131,30 @@ public final class Cpu implements AutoCloseable {
     this.clock = clock;
   }
 
+  /**
+   * Calls {@code observer} with the pc of every instruction about to execute (null: none, the default). For
+   * counting distinct pcs in tools and benchmarks; it costs a call per instruction.
+   */
+  public void setPcObserver(java.util.function.LongConsumer observer) {
+    this.pcObserver = observer;
+  }
+
   /** Runs {@code hook} before every execution of the instruction at {@code pc} (replacing any other). */
   public void addHook(long pc, PcHook hook) {
     hooks.put(pc, hook);
-    hookFilter[hookSlot(pc)] = true;
+    tagHooks();
   }
 
   public void removeHook(long pc) {
     hooks.remove(pc);
-    java.util.Arrays.fill(hookFilter, false);
+    tagHooks();
+  }
+
+  private void tagHooks() {
+    java.util.Arrays.fill(hookTags, 0);
     for (long p : hooks.keySet()) {
-      hookFilter[hookSlot(p)] = true;
+      int slot = hookSlot(p);
+      hookTags[slot] = hookTags[slot] == 0 ? p : SEVERAL_HOOKS;
     }
   }
 
@@ -159,7 +178,8 @@ public final class Cpu implements AutoCloseable {
       long pc = state.rip;
       Fault fault;
       try {
-        if (hookFilter[hookSlot(pc)]) {
+        long hookTag = hookTags[hookSlot(pc)];
+        if (hookTag == pc || hookTag == SEVERAL_HOOKS) {
           PcHook hook = hooks.get(pc);
           if (hook != null) {
             PcHook.Result result = hook.beforeExecute(this);
@@ -173,6 +193,9 @@ public final class Cpu implements AutoCloseable {
           }
         }
         Instruction insn = instruction(pc);
+        if (pcObserver != null) {
+          pcObserver.accept(pc);
+        }
         executor.repAllowance = budget - executed;
         long steps = executor.execute(insn, pc);
         executed += steps;

@@ -89,29 +89,35 @@ public final class CpuState {
   /** A deep copy, e.g. the state at a fault or before an experiment. */
   public CpuState copy() {
     CpuState c = new CpuState();
-    System.arraycopy(gpr, 0, c.gpr, 0, 16);
-    c.rip = rip;
-    c.ccOp = ccOp;
-    c.ccA = ccA;
-    c.ccB = ccB;
-    c.ccResult = ccResult;
-    c.ccSize = ccSize;
-    c.ccCarry = ccCarry;
-    c.ccFlags = ccFlags;
-    c.systemFlags = systemFlags;
-    c.cpl = cpl;
-    System.arraycopy(selectors, 0, c.selectors, 0, selectors.length);
-    c.fsBase = fsBase;
-    c.gsBase = gsBase;
-    c.kernelGsBase = kernelGsBase;
-    c.cr0 = cr0;
-    c.cr2 = cr2;
-    c.cr3 = cr3;
-    c.cr4 = cr4;
-    c.cr8 = cr8;
-    c.xcr0 = xcr0;
-    c.msrs.putAll(msrs);
+    c.restore(this);
     return c;
+  }
+
+  /** Makes this state equal to {@code from} (every register, flag, control register and MSR). */
+  public void restore(CpuState from) {
+    System.arraycopy(from.gpr, 0, gpr, 0, 16);
+    rip = from.rip;
+    ccOp = from.ccOp;
+    ccA = from.ccA;
+    ccB = from.ccB;
+    ccResult = from.ccResult;
+    ccSize = from.ccSize;
+    ccCarry = from.ccCarry;
+    ccFlags = from.ccFlags;
+    systemFlags = from.systemFlags;
+    cpl = from.cpl;
+    System.arraycopy(from.selectors, 0, selectors, 0, selectors.length);
+    fsBase = from.fsBase;
+    gsBase = from.gsBase;
+    kernelGsBase = from.kernelGsBase;
+    cr0 = from.cr0;
+    cr2 = from.cr2;
+    cr3 = from.cr3;
+    cr4 = from.cr4;
+    cr8 = from.cr8;
+    xcr0 = from.xcr0;
+    msrs.clear();
+    msrs.putAll(from.msrs);
   }
 
   // ---- registers

@@ -31,6 +31,11 @@ public final class FrameCache {
     return page;
   }
 
+  /** Whether the image holds physical page {@code frame}. */
+  boolean hasPage(long frame) {
+    return frames.containsKey(frame) || image.hasPage(frame);
+  }
+
   /** Number of frames loaded so far. */
   public int size() {
     return frames.size();

@@ -3,6 +3,7 @@ package io.hybridbridge.emulator.cpu;
 import io.hybridbridge.emulator.memory.AddressTranslator;
 import io.hybridbridge.emulator.memory.AddressTranslator.Access;
 import io.hybridbridge.emulator.memory.MemoryAccessException;
+import io.hybridbridge.emulator.memory.PhysicalMemory;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
@@ -16,6 +17,8 @@ import java.util.Map;
  * {@link FrameCache}, with copy-on-write. Reads come from the image's pages; the first write to a physical
  * page copies it privately (so every virtual alias of that page, e.g. the kernel image and the direct map,
  * sees the write); the image is never written. {@link ScratchWindow}s are served from Java memory.
+ * {@link #physical()} is the physical memory as this memory sees it (private copies over the image): page-table
+ * walkers built over it see the page tables the guest wrote.
  *
  * <p>The TLB is direct-mapped, separately for reads, writes and instruction fetches, and caches per 4 KiB
  * virtual page the backing array; a hit costs a tag compare and an array access. Not thread-safe: one per CPU.
@@ -42,6 +45,12 @@ public final class PagedMemory implements AddressSpace {
   private final byte[][] writePage = new byte[TLB_SIZE][];
   private final long[] fetchTag = new long[TLB_SIZE];
   private final byte[][] fetchPage = new byte[TLB_SIZE][];
+  /** The read/fetch entry's page is a private copy or a scratch page (gone at {@link #discardWrites}). */
+  private final boolean[] readPrivate = new boolean[TLB_SIZE];
+  private final boolean[] fetchPrivate = new boolean[TLB_SIZE];
+  /** A translation read a private (guest-written) page-table page since the last {@link #discardWrites}. */
+  private boolean walkedPrivatePage;
+  private final PhysicalMemory physical = new PhysicalView();
 
   public PagedMemory(FrameCache frames, AddressTranslator translator) {
     this.frames = frames;
@@ -74,11 +83,43 @@ public final class PagedMemory implements AddressSpace {
     return privateFrames.size();
   }
 
+  /**
+   * Forgets every write: the private page copies are dropped (the image's pages show again) and the scratch
+   * windows are zeroed. What a machine does to start a run from the pristine snapshot. Cached translations
+   * survive when they cannot have changed: those to image pages, when no translation read a page table the
+   * guest wrote (the translator must then be one over {@link #physical()} or the image, for the same root).
+   */
+  public void discardWrites() {
+    privateFrames.clear();
+    for (ScratchWindow w : windows) {
+      w.clear();
+    }
+    if (walkedPrivatePage) {
+      flush();
+      return;
+    }
+    java.util.Arrays.fill(writeTag, -1); // every writable page was a private copy
+    for (int i = 0; i < TLB_SIZE; i++) {
+      if (readPrivate[i]) {
+        readTag[i] = -1;
+      }
+      if (fetchPrivate[i]) {
+        fetchTag[i] = -1;
+      }
+    }
+  }
+
+  /** The guest-physical memory as this memory sees it: its private copies over the image. Read-only. */
+  public PhysicalMemory physical() {
+    return physical;
+  }
+
   @Override
   public void flush() {
     java.util.Arrays.fill(readTag, -1);
     java.util.Arrays.fill(writeTag, -1);
     java.util.Arrays.fill(fetchTag, -1);
+    walkedPrivatePage = false;
   }
 
   @Override
@@ -205,29 +246,38 @@ public final class PagedMemory implements AddressSpace {
   }
 
   private byte[] readable(long address) throws MemoryAccessException {
-    return cached(readTag, readPage, address, Access.READ);
+    return cached(readTag, readPage, readPrivate, address, Access.READ);
   }
 
   private byte[] writable(long address) throws MemoryAccessException {
-    return cached(writeTag, writePage, address, Access.WRITE);
+    return cached(writeTag, writePage, null, address, Access.WRITE);
   }
 
   private byte[] fetchable(long address) throws MemoryAccessException {
-    return cached(fetchTag, fetchPage, address, Access.EXECUTE);
+    return cached(fetchTag, fetchPage, fetchPrivate, address, Access.EXECUTE);
   }
 
   /** The page of {@code address} through one of the TLBs, filling the entry on a miss. */
-  private byte[] cached(long[] tags, byte[][] pages, long address, Access access) throws MemoryAccessException {
+  private byte[] cached(long[] tags, byte[][] pages, boolean[] isPrivate, long address, Access access)
+      throws MemoryAccessException {
     long vpn = address >>> 12;
     int i = (int) vpn & TLB_MASK;
     if (tags[i] != vpn) {
-      pages[i] = resolve(address, access);
+      byte[] page = resolve(address, access);
+      pages[i] = page;
       tags[i] = vpn;
+      if (isPrivate != null) {
+        isPrivate[i] = resolvedPrivate;
+      }
     }
     return pages[i];
   }
 
+  /** Whether the last {@link #resolve} gave a private copy or a scratch page. */
+  private boolean resolvedPrivate;
+
   private byte[] resolve(long address, Access access) throws MemoryAccessException {
+    resolvedPrivate = true;
     for (ScratchWindow w : windows) {
       if (w.contains(address)) {
         return w.page(address);
@@ -240,13 +290,68 @@ public final class PagedMemory implements AddressSpace {
     }
     byte[] shared = frames.frame(frame);
     if (access != Access.WRITE) {
+      resolvedPrivate = false;
       return shared;
     }
     byte[] copy = shared.clone();
     privateFrames.put(frame, copy);
     // Other virtual pages may map this frame and still point at the shared copy.
-    java.util.Arrays.fill(readTag, -1);
-    java.util.Arrays.fill(fetchTag, -1);
+    for (int i = 0; i < TLB_SIZE; i++) {
+      if (readPage[i] == shared) {
+        readTag[i] = -1;
+      }
+      if (fetchPage[i] == shared) {
+        fetchTag[i] = -1;
+      }
+    }
     return copy;
+  }
+
+  /** Physical pages as this memory sees them: the private copy when there is one, else the image's. */
+  private final class PhysicalView implements PhysicalMemory {
+    private byte[] page(long frame) throws MemoryAccessException {
+      byte[] own = privateFrames.get(frame);
+      if (own != null) {
+        walkedPrivatePage = true;
+        return own;
+      }
+      return frames.frame(frame);
+    }
+
+    @Override
+    public boolean hasPage(long pageFrame) {
+      return privateFrames.containsKey(pageFrame) || frames.hasPage(pageFrame);
+    }
+
+    @Override
+    public void readPage(long pageFrame, byte[] dst, int offset) throws MemoryAccessException {
+      System.arraycopy(page(pageFrame), 0, dst, offset, PAGE);
+    }
+
+    @Override
+    public void read(long address, byte[] dst, int offset, int length) throws MemoryAccessException {
+      while (length > 0) {
+        int inPage = (int) address & (PAGE - 1);
+        int n = Math.min(length, PAGE - inPage);
+        System.arraycopy(page(address >>> 12), inPage, dst, offset, n);
+        address += n;
+        offset += n;
+        length -= n;
+      }
+    }
+
+    @Override
+    public long readLong(long address) throws MemoryAccessException {
+      int inPage = (int) address & (PAGE - 1);
+      if (inPage <= PAGE - 8) {
+        return (long) LONG.get(page(address >>> 12), inPage);
+      }
+      return PhysicalMemory.super.readLong(address);
+    }
+
+    @Override
+    public void close() {
+      // a view: the image belongs to whoever opened it
+    }
   }
 }

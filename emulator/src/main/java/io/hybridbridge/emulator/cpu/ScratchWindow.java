@@ -49,6 +49,11 @@ public final class ScratchWindow {
     return p;
   }
 
+  /** Zeroes the window (its pages are allocated again on first use). */
+  void clear() {
+    java.util.Arrays.fill(pages, null);
+  }
+
   /** Copies {@code data} into the window at {@code address}. */
   public void put(long address, byte[] data) {
     check(address, data.length);

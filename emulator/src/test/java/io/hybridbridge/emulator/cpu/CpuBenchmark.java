@@ -48,51 +48,9 @@ public final class CpuBenchmark {
     }
     report("kernel-like mix (benchmark.s)", rates, instructions, cache.size(), warmups);
     realKernelCode(runs, warmups);
-    realSystemCalls(runs, warmups);
   }
 
-  /**
-   * Real system calls on the dataset's first reference: openat/read/close of /proc/version, /proc/1/stat and
-   * /proc/net/unix, and getdents64 over /proc, repeated on one CPU (decode cached after the first round).
-   */
-  private static void realSystemCalls(int runs, int warmups) throws Exception {
-    var store = io.hybridbridge.emulator.kernel.ReferenceStore.open(
-        io.hybridbridge.emulator.kernel.ReferenceStore.defaultDatasetDirectory());
-    if (store.references().isEmpty()) {
-      System.out.println("real system calls: skipped, no reference in the dataset");
-      return;
-    }
-    var ref = store.references().get(0);
-    DecodeCache decoded = new DecodeCache(ref.kernelBuild());
-    try (ReferenceMachine m = new ReferenceMachine(ref, decoded)) {
-      double[] rates = new double[runs];
-      long instructions = 0;
-      for (int run = -warmups; run < runs; run++) {
-        long before = m.cpu.instructionsRetired();
-        long start = System.nanoTime();
-        for (int round = 0; round < 20; round++) {
-          m.readFile("/proc/version");
-          m.readFile("/proc/1/stat");
-          m.readFile("/proc/net/unix");
-          m.scratch.putString(ReferenceMachine.SCRATCH + 0x1000, "/proc");
-          long fd = m.syscall(257, -100, ReferenceMachine.SCRATCH + 0x1000, 0x10000);
-          while (m.syscall(217, fd, ReferenceMachine.SCRATCH + 0x2000, 0x8000) > 0) {
-            // the entries are not looked at
-          }
-          m.syscall(3, fd);
-        }
-        long elapsed = System.nanoTime() - start;
-        instructions = m.cpu.instructionsRetired() - before;
-        if (run >= 0) {
-          rates[run] = instructions / (elapsed / 1e9);
-        }
-      }
-      report("real system calls (" + ref.id() + ": /proc/version, /proc/1/stat, /proc/net/unix, getdents64 "
-          + "/proc; 20 rounds)", rates, instructions, decoded.size(), warmups);
-    }
-  }
-
-  private static void report(String what, double[] rates, long instructions, int pcs, int warmups) {
+  static void report(String what, double[] rates, long instructions, int pcs, int warmups) {
     double[] sorted = rates.clone();
     Arrays.sort(sorted);
     System.out.printf("%s: %,d instructions per run, %d distinct pcs, median %.1f M instructions/s "

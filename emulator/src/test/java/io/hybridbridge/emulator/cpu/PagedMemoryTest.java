@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.hybridbridge.emulator.memory.AddressTranslator;
 import io.hybridbridge.emulator.memory.PageFaultException;
+import io.hybridbridge.emulator.memory.PageTableWalker;
+import io.hybridbridge.emulator.memory.PageTables;
+import io.hybridbridge.emulator.memory.SparseMemory;
 import org.junit.jupiter.api.Test;
 
 class PagedMemoryTest {
@@ -31,6 +34,54 @@ class PagedMemoryTest {
     assertThat(memory.read(0x10004, 4)).isEqualTo(0x08070605L);
     assertThat(image.get(0x10000, 4)).containsExactly(1, 2, 3, 4); // the image is never written
     assertThat(memory.privatePageCount()).isEqualTo(1);
+  }
+
+  @Test
+  void discardWritesForgetsWritesAndKeepsTranslationsToTheImage() throws Exception {
+    SparseImage image = new SparseImage().put(0x10000, new byte[] {1}).put(0x11000, new byte[] {2});
+    int[] walks = new int[1];
+    AddressTranslator identity = image.identity();
+    PagedMemory memory = new PagedMemory(new FrameCache(image), (va, access) -> {
+      walks[0]++;
+      return identity.toPhysical(va, access);
+    });
+    ScratchWindow window = memory.mapScratch(0x7f0000000000L, 0x1000);
+    window.put(0x7f0000000000L, new byte[] {9});
+    assertThat(memory.read(0x10000, 1)).isEqualTo(1);
+    memory.write(0x11000, 1, 7);
+    assertThat(memory.read(0x11000, 1)).isEqualTo(7);
+    int before = walks[0];
+    memory.discardWrites();
+    assertThat(memory.read(0x10000, 1)).as("an image page: translation kept").isEqualTo(1);
+    assertThat(walks[0]).isEqualTo(before);
+    assertThat(memory.read(0x11000, 1)).as("the write is forgotten").isEqualTo(2);
+    assertThat(walks[0]).isEqualTo(before + 1);
+    assertThat(memory.read(0x7f0000000000L, 1)).as("scratch zeroed").isZero();
+    assertThat(memory.privatePageCount()).isZero();
+  }
+
+  @Test
+  void pageTableWalksOverPhysicalSeeTheGuestsPageTableWrites() throws Exception {
+    SparseMemory ram = new SparseMemory();
+    long directMap = 0xffff888000000000L;
+    PageTables tables = new PageTables(ram, 4, 0x100000).mapRange(directMap, 0, 0x200000, 4096, PageTables.P
+        | PageTables.RW).map(0x400000, 0x10000, 4096, PageTables.P | PageTables.RW);
+    ram.put(0x10000, new byte[] {'A'});
+    ram.put(0x11000, new byte[] {'B'});
+    PagedMemory memory = new PagedMemory(new FrameCache(ram), new PageTableWalker(ram, tables.root, 4, true));
+    memory.setTranslator(new PageTableWalker(memory.physical(), tables.root, 4, true));
+    assertThat(memory.read(0x400000, 1)).isEqualTo('A');
+    long table = tables.root;
+    for (int level = 4; level > 1; level--) {
+      table = ram.readLong(table + (((0x400000L >>> (12 + 9 * (level - 1))) & 511) << 3)) & 0xffffffffff000L;
+    }
+    long pte = table + ((0x400000L >>> 12 & 511) << 3);
+    memory.write(directMap + pte, 8, 0x11000 | PageTables.P | PageTables.RW); // the guest remaps the page
+    memory.invalidate(0x400000);
+    assertThat(memory.read(0x400000, 1)).as("the walk reads the written page table").isEqualTo('B');
+    assertThat(ram.readLong(pte) & ~0xfffL).as("the image is not written").isEqualTo(0x10000);
+    memory.discardWrites();
+    assertThat(memory.read(0x400000, 1)).as("the remapping is forgotten with the write").isEqualTo('A');
   }
 
   @Test

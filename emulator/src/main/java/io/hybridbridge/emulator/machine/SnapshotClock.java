@@ -1,0 +1,90 @@
+package io.hybridbridge.emulator.machine;
+
+import io.hybridbridge.emulator.cpu.Cpu;
+import io.hybridbridge.emulator.cpu.TscClock;
+
+/**
+ * The time-stamp counter the kernel reads (rdtsc), derived from the snapshot's own timekeeping, so that the
+ * clocks the kernel reports (/proc/uptime, clock_gettime) are the guest's at the dump, not the host's.
+ *
+ * <p>The rule. The kernel's clock is {@code time = base + (tsc - cycle_last) * mult >> shift}, where
+ * {@code cycle_last} and {@code base} are its timekeeper's last update (every tick, HZ=250 here: the agent
+ * spins, so ticks run until the dump). Reading them would need the timekeeper's structure layout, which we do
+ * not use. Instead the kernel's own {@code clock_gettime(CLOCK_MONOTONIC)} is asked, at probe TSC values: for a
+ * TSC before {@code cycle_last} it answers {@code base} (the kernel clamps negative deltas), after it a later
+ * time. Bisection finds the first TSC for which the kernel's time moves: that is {@code cycle_last}, the TSC of
+ * the last tick before the dump (found in ≈ 70 calls of ≈ 400 instructions). It is checked against the
+ * scalar {@code tsc_khz} (read by symbol): one second of TSC ticks must move the kernel's clock by one second
+ * (±1 %), which also proves the clocksource is the TSC.
+ *
+ * <p>Each run then starts at that TSC and advances one tick per instruction retired, so a run is
+ * deterministic and the kernel sees time move forward. Uptime is the guest's at its last tick (at most one
+ * tick, 4 ms, before the dump).
+ */
+final class SnapshotClock implements TscClock {
+  private final long start;
+  private long startInstructions;
+
+  SnapshotClock(long start) {
+    this.start = start;
+  }
+
+  /** The TSC at the start of every run. */
+  long start() {
+    return start;
+  }
+
+  /** Starts a run: the counter goes back to {@link #start()}. */
+  void restart(Cpu cpu) {
+    startInstructions = cpu.instructionsRetired();
+  }
+
+  @Override
+  public long read(Cpu cpu) {
+    return start + (cpu.instructionsRetired() - startInstructions);
+  }
+
+  /** The kernel's CLOCK_MONOTONIC (ns) when the TSC reads {@code tsc}: one clock_gettime call. */
+  @FunctionalInterface
+  interface KernelTime {
+    long at(long tsc) throws MachineException;
+  }
+
+  /**
+   * Finds {@code cycle_last} of the kernel's timekeeper by asking its clock (see the class comment).
+   *
+   * @param tscKhz the kernel's {@code tsc_khz}
+   */
+  static long lastUpdate(KernelTime kernel, long tscKhz) throws MachineException {
+    if (tscKhz <= 0 || tscKhz > 100_000_000) {
+      throw new MachineException(MachineException.Reason.SETUP, 0, "tsc_khz is " + tscKhz + ": not a TSC rate");
+    }
+    long base = kernel.at(0);
+    long lo = 0; // the kernel's time does not move here
+    long hi = 1L << 20;
+    while (kernel.at(hi) == base) {
+      lo = hi;
+      if (hi == 1L << 62) {
+        throw new MachineException(MachineException.Reason.SETUP, 0,
+            "the kernel's CLOCK_MONOTONIC does not follow the TSC (is its clocksource not the TSC?)");
+      }
+      hi <<= 1;
+    }
+    while (hi - lo > 1) {
+      long mid = lo + (hi - lo) / 2;
+      if (kernel.at(mid) == base) {
+        lo = mid;
+      } else {
+        hi = mid;
+      }
+    }
+    long second = tscKhz * 1000;
+    long elapsed = kernel.at(hi + second) - base;
+    if (Math.abs(elapsed - 1_000_000_000L) > 10_000_000L) {
+      throw new MachineException(MachineException.Reason.SETUP, 0, ("%d TSC ticks (tsc_khz %d) move the kernel's "
+          + "CLOCK_MONOTONIC by %d ns, not one second: its clocksource is not the TSC at tsc_khz").formatted(second,
+          tscKhz, elapsed));
+    }
+    return hi;
+  }
+}

@@ -1,0 +1,101 @@
+package io.hybridbridge.taint.cli;
+
+import io.hybridbridge.datasets.DatasetException;
+import io.hybridbridge.emulator.kernel.ReferenceStore;
+import io.hybridbridge.emulator.tools.InspectionTool;
+import io.hybridbridge.emulator.tools.ToolException;
+import io.hybridbridge.emulator.tools.Tools;
+import io.hybridbridge.schemas.RedirectDecision;
+import io.hybridbridge.schemas.TrainingMetadata;
+import io.hybridbridge.taint.metadata.Metadata;
+import io.hybridbridge.taint.metadata.MetadataException;
+import io.hybridbridge.taint.metadata.MetadataFiles;
+import io.hybridbridge.taint.slowpath.SlowPath;
+import io.hybridbridge.taint.slowpath.SlowPathException;
+import io.hybridbridge.taint.slowpath.UntrustedSnapshot;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code hb train --build B --tool T}: the slow path on the build's reference over snapshots of the build, merged into
+ * one training metadata file per tool.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true,
+    description = "Train the redirection metadata of a kernel build and tool: run the slow path over snapshots of the "
+        + "build and write one Avro metadata file per tool.")
+public final class TrainCommand implements Callable<Integer> {
+  @Option(names = "--build", required = true, paramLabel = "BUILD", description = "Kernel build, e.g. 6.1.0-53-amd64.")
+  String build;
+
+  @Option(names = "--tool", required = true, paramLabel = "TOOL",
+      description = "ps, lsmod, netstat, system, mount, a comma-separated list, or all.")
+  String tools;
+
+  @Option(names = "--snapshots", split = ",", paramLabel = "SNAPSHOT",
+      description = "Manifest ids or paths to train on (default: every fleet snapshot of the build in the dataset).")
+  List<String> snapshots;
+
+  @Option(names = "--references", paramLabel = "DIR",
+      description = "Dataset with the build's reference (default: ${DEFAULT-VALUE}).")
+  Path references = ReferenceStore.defaultDatasetDirectory();
+
+  @Option(names = "--out", paramLabel = "DIR",
+      description = "Where <build>/<tool>.metadata.avro go (default: ${DEFAULT-VALUE}).")
+  Path out = defaultMetadataDirectory();
+
+  /** {@code ${HB_CACHE:-~/.cache/hybrid-bridge}/metadata}. */
+  static Path defaultMetadataDirectory() {
+    String cache = System.getenv("HB_CACHE");
+    Path base = cache != null && !cache.isBlank() ? Path.of(cache)
+        : Path.of(System.getProperty("user.home"), ".cache", "hybrid-bridge");
+    return base.resolve("metadata");
+  }
+
+  @Override
+  public Integer call() throws IOException {
+    List<InspectionTool> selected;
+    List<SnapshotNames.Named> targets;
+    ReferenceStore.Reference reference;
+    try {
+      selected = Tools.parseList(tools);
+      SnapshotNames names = SnapshotNames.of(references);
+      targets = snapshots == null ? names.snapshotsOf(build) : snapshots.stream().map(names::resolve).toList();
+      reference = ReferenceStore.open(references).references().stream()
+          .filter(r -> r.kernelBuild().equals(build)).findFirst()
+          .orElseThrow(() -> new IllegalArgumentException("no reference of build " + build + " in " + references));
+    } catch (ToolException | DatasetException | IllegalArgumentException e) {
+      System.err.println("train: " + e.getMessage());
+      return 2;
+    }
+    if (targets.isEmpty()) {
+      System.err.println("train: no snapshots of build " + build + " to train on (give --snapshots)");
+      return 2;
+    }
+    try (SlowPath slow = SlowPath.open(reference)) {
+      for (InspectionTool tool : selected) {
+        TrainingMetadata merged = null;
+        for (SnapshotNames.Named target : targets) {
+          try (UntrustedSnapshot u = UntrustedSnapshot.open(target.path(), target.id(), target.vmId())) {
+            SlowPath.Inspection run = slow.inspect(u, tool);
+            System.out.println(InspectCommand.report(run) + "  [" + target.id() + "]");
+            merged = merged == null ? run.metadata() : Metadata.merge(merged, run.metadata());
+          }
+        }
+        Path file = out.resolve(build).resolve(tool.name() + ".metadata.avro");
+        MetadataFiles.write(file, merged);
+        long mixed = merged.getEntries().stream().filter(e -> e.getDecision() == RedirectDecision.MIXED).count();
+        long redirected = merged.getEntries().stream().filter(e -> e.getDecision() != RedirectDecision.LOCAL).count();
+        System.out.printf("%s %s: %d entries (%d redirected or mixed, %d mixed) from %d snapshots -> %s%n", build,
+            tool.name(), merged.getEntries().size(), redirected, mixed, targets.size(), file);
+      }
+      return 0;
+    } catch (SlowPathException | MetadataException e) {
+      System.err.println("train: " + e.getMessage());
+      return 1;
+    }
+  }
+}

@@ -1,0 +1,124 @@
+package io.hybridbridge.taint.layout;
+
+import io.hybridbridge.emulator.kernel.KernelLayout;
+import io.hybridbridge.emulator.kernel.KernelLayout.Region;
+import java.util.OptionalLong;
+
+/**
+ * U seen through T's layout (DESIGN §5.2). KASLR moves the image, {@code page_offset_base}, {@code vmalloc_base} and
+ * {@code vmemmap_base} of every boot independently. The trusted code runs with T's layout (its constants such as
+ * {@code &init_net}, its layout globals, its per-CPU base), so every address it computes is in T's layout and every
+ * pointer it reads from U must be made to look like one:
+ *
+ * <ol>
+ *   <li><b>Addresses</b> of redirected accesses are in T's layout and are mapped back to U's
+ *       ({@link #addressToU}), then served through U's own kernel page tables.
+ *   <li><b>Values</b>: a redirected, naturally aligned 8-byte load returning a kernel pointer into one of U's
+ *       randomised regions is rebased into the same region of T's layout ({@link #valueToT}); a redirected aligned
+ *       8-byte store of a pointer into one of T's regions is mapped back ({@link #valueToU}), so U's copy-on-write
+ *       overlay stays in U's layout and a value read back is the value written. Unaligned or narrower accesses are
+ *       never pointers in kernel structures and pass unchanged (a misaligned qword of a byte copy is not a pointer).
+ * </ol>
+ *
+ * The rules, each the same both ways and each with the case that needs it:
+ * <ul>
+ *   <li><b>Per-CPU units first</b>: offset {@code o} in CPU {@code i}'s unit of one layout is offset {@code o} in CPU
+ *       {@code i}'s unit of the other. T computes per-CPU addresses from its own base ({@code %gs:}, {@code
+ *       this_cpu_off}, {@code __per_cpu_offset[]}), e.g. {@code per_cpu(kernel_cpustat, cpu)} for /proc/uptime's idle
+ *       time, and U's per-CPU list heads point into U's unit; both must meet at the same place. The units live in the
+ *       direct map, so this rule must precede the direct-map one (which would keep the physical address, and T's
+ *       unit is not at U's unit's physical address).
+ *   <li><b>Image</b> ({@code _text.._end} window): by the slide difference. U's sockets point at U's {@code
+ *       &init_net}, which {@code net_eq()} compares with T's (measured: without it /proc/net/tcp and udp came back
+ *       silently empty); U's module list ends at U's {@code &modules}, which the walk compares with T's.
+ *   <li><b>Direct map</b>: physical address preserved ({@code addr - page_offset_base}); slab objects (tasks, pids,
+ *       sockets, mounts) are reached through it.
+ *   <li><b>vmalloc</b> and <b>vmemmap</b>: same offset from the region base, then U's page tables (vmalloc'd hash
+ *       tables and stacks; {@code struct page} arithmetic against T's {@code vmemmap_base}).
+ *   <li><b>Everything else</b> (user half, module area, fixmap, cpu_entry_area): not randomised, identity; module
+ *       addresses are served through U's page tables, so U's modules are seen at their own addresses.
+ * </ul>
+ */
+public final class LayoutBridge {
+  private final KernelLayout t;
+  private final KernelLayout u;
+  private final PerCpuUnits tUnits;
+  private final PerCpuUnits uUnits;
+
+  /** Thrown when an address of T's layout has no counterpart in U's. */
+  public static final class UnmappableAddressException extends Exception {
+    private final long address;
+
+    UnmappableAddressException(String message, long address) {
+      super(message);
+      this.address = address;
+    }
+
+    public long address() {
+      return address;
+    }
+  }
+
+  public LayoutBridge(KernelLayout t, PerCpuUnits tUnits, KernelLayout u, PerCpuUnits uUnits) {
+    if (t.pagingLevels() != u.pagingLevels()) {
+      throw new IllegalArgumentException("paging levels differ: " + t.pagingLevels() + " vs " + u.pagingLevels());
+    }
+    this.t = t;
+    this.u = u;
+    this.tUnits = tUnits;
+    this.uUnits = uUnits;
+  }
+
+  public KernelLayout trusted() {
+    return t;
+  }
+
+  public KernelLayout untrusted() {
+    return u;
+  }
+
+  /** The U-layout address of a redirected access made at T-layout address {@code address}. */
+  public long addressToU(long address) throws UnmappableAddressException {
+    int cpu = tUnits.cpuOf(address);
+    if (cpu >= 0) {
+      if (cpu >= uUnits.count()) {
+        throw new UnmappableAddressException(String.format(
+            "per-CPU address %#x of CPU %d: the snapshot has %d CPUs", address, cpu, uUnits.count()), address);
+      }
+      return uUnits.base(cpu) + tUnits.offset(cpu, address);
+    }
+    OptionalLong mapped = t.translate(address, u);
+    if (mapped.isEmpty()) {
+      throw new UnmappableAddressException(String.format(
+          "address %#x (%s of the reference's layout) has no counterpart in the snapshot's layout", address,
+          t.regionOf(address)), address);
+    }
+    return mapped.getAsLong();
+  }
+
+  /** A value loaded from U, as T's code must see it. */
+  public long valueToT(long value) {
+    return rebase(value, u, uUnits, t, tUnits);
+  }
+
+  /** A value stored into U by T's code, as U's layout holds it. */
+  public long valueToU(long value) {
+    return rebase(value, t, tUnits, u, uUnits);
+  }
+
+  private static long rebase(long value, KernelLayout from, PerCpuUnits fromUnits, KernelLayout to,
+      PerCpuUnits toUnits) {
+    if (value >= 0) {
+      return value; // user half, small integers: not kernel pointers
+    }
+    int cpu = fromUnits.cpuOf(value);
+    if (cpu >= 0 && cpu < toUnits.count()) {
+      return toUnits.base(cpu) + fromUnits.offset(cpu, value);
+    }
+    Region region = from.regionOf(value);
+    if (region == Region.FIXED) {
+      return value;
+    }
+    return from.translate(value, to).orElse(value); // beyond the other layout's region: not a pointer of this boot
+  }
+}

@@ -1,0 +1,139 @@
+package io.hybridbridge.taint.layout;
+
+import io.hybridbridge.emulator.cpu.AddressSpace;
+import io.hybridbridge.emulator.cpu.PagedMemory;
+import io.hybridbridge.emulator.memory.MemoryAccessException;
+import io.hybridbridge.emulator.memory.PageFaultException;
+
+/**
+ * The redirected address space: the untrusted snapshot U, copy-on-write (its file is never written), seen through
+ * the trusted reference T's layout by the rules of {@link LayoutBridge}. Addresses arrive in T's layout and are
+ * served from U's kernel page tables; aligned 8-byte values are rebased on the way in and out.
+ *
+ * <p>A fault of U's page tables is reported at the T-layout address the code used, so the CPU's page fault (and the
+ * kernel's exception table) sees the address the trusted code computed. Code is never fetched from here.
+ */
+public final class UThroughT implements AddressSpace {
+  private final PagedMemory untrusted;
+  private final LayoutBridge bridge;
+  private long lastRead;
+
+  /**
+   * @param untrusted U's memory through U's kernel page tables, copy-on-write
+   * @param bridge the layouts of T and U
+   */
+  public UThroughT(PagedMemory untrusted, LayoutBridge bridge) {
+    this.untrusted = untrusted;
+    this.bridge = bridge;
+  }
+
+  public LayoutBridge bridge() {
+    return bridge;
+  }
+
+  /** Pages of U this run has written (its private copies). */
+  public int writtenPageCount() {
+    return untrusted.privatePageCount();
+  }
+
+  @Override
+  public long read(long address, int size) throws MemoryAccessException {
+    long value;
+    try {
+      value = untrusted.read(toU(address, false), size);
+    } catch (PageFaultException e) {
+      throw atTrustedAddress(e, address);
+    }
+    lastRead = isPointerSlot(address, size) ? bridge.valueToT(value) : value;
+    return lastRead;
+  }
+
+  /** The value the last {@link #read(long, int)} returned (the taint domain asks whether it is a pointer). */
+  public long lastRead() {
+    return lastRead;
+  }
+
+  @Override
+  public void write(long address, int size, long value) throws MemoryAccessException {
+    try {
+      untrusted.write(toU(address, true), size, isPointerSlot(address, size) ? bridge.valueToU(value) : value);
+    } catch (PageFaultException e) {
+      throw atTrustedAddress(e, address);
+    }
+  }
+
+  @Override
+  public void read(long address, byte[] dst, int offset, int length) throws MemoryAccessException {
+    try {
+      untrusted.read(toU(address, false), dst, offset, length);
+    } catch (PageFaultException e) {
+      throw atTrustedAddress(e, address);
+    }
+    forEachPointerSlot(address, dst, offset, length, true);
+  }
+
+  @Override
+  public void write(long address, byte[] src, int offset, int length) throws MemoryAccessException {
+    byte[] copy = java.util.Arrays.copyOfRange(src, offset, offset + length);
+    forEachPointerSlot(address, copy, 0, length, false);
+    try {
+      untrusted.write(toU(address, true), copy, 0, length);
+    } catch (PageFaultException e) {
+      throw atTrustedAddress(e, address);
+    }
+  }
+
+  /** A fault of U's page tables, reported at the T-layout address the trusted code used (its CR2). */
+  private static PageFaultException atTrustedAddress(PageFaultException e, long address) {
+    return new PageFaultException(String.format("snapshot address %#x: %s", e.address(), e.getMessage()), address,
+        e.errorCode(), e.kind());
+  }
+
+  @Override
+  public int fetch(long address, byte[] dst, int length) throws MemoryAccessException {
+    throw new MemoryAccessException("code is never fetched from the untrusted snapshot", address);
+  }
+
+  @Override
+  public void invalidate(long address) {
+    try {
+      untrusted.invalidate(bridge.addressToU(address));
+    } catch (LayoutBridge.UnmappableAddressException e) {
+      untrusted.flush();
+    }
+  }
+
+  @Override
+  public void flush() {
+    untrusted.flush();
+  }
+
+  /** Pointers in kernel structures are naturally aligned qwords; nothing else is rebased. */
+  private static boolean isPointerSlot(long address, int size) {
+    return size == 8 && (address & 7) == 0;
+  }
+
+  /** Rebases every aligned qword of a block access (cmpxchg16b's pair is written this way). */
+  private void forEachPointerSlot(long address, byte[] bytes, int offset, int length, boolean toT) {
+    for (int k = (int) (-address & 7); k + 8 <= length; k += 8) {
+      long v = 0;
+      for (int j = 7; j >= 0; j--) {
+        v = (v << 8) | (bytes[offset + k + j] & 0xff);
+      }
+      long r = toT ? bridge.valueToT(v) : bridge.valueToU(v);
+      for (int j = 0; j < 8; j++) {
+        bytes[offset + k + j] = (byte) (r >>> (8 * j));
+      }
+    }
+  }
+
+  private long toU(long address, boolean write) throws PageFaultException {
+    try {
+      return bridge.addressToU(address);
+    } catch (LayoutBridge.UnmappableAddressException e) {
+      // Architecturally a not-present page at the address the trusted code used.
+      throw new PageFaultException("redirected access: " + e.getMessage(), address,
+          write ? PageFaultException.WRITE : 0);
+    }
+  }
+}

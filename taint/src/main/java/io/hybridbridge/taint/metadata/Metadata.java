@@ -1,0 +1,153 @@
+package io.hybridbridge.taint.metadata;
+
+import io.hybridbridge.schemas.ContextDecision;
+import io.hybridbridge.schemas.MetadataEntry;
+import io.hybridbridge.schemas.MetadataProvenance;
+import io.hybridbridge.schemas.RedirectDecision;
+import io.hybridbridge.schemas.TrainingMetadata;
+import io.hybridbridge.taint.slowpath.CallContext;
+import io.hybridbridge.taint.slowpath.DecisionLog;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * The training result (DESIGN §5.3, §5.5): one {@link TrainingMetadata} per (kernel build, tool), made from the slow
+ * path's {@link DecisionLog} and merged across runs and re-trainings.
+ */
+public final class Metadata {
+  /** Meaning of the file; a reader refuses others. */
+  public static final int FORMAT_VERSION = 1;
+  /** The context function of {@link CallContext}, as the schema documents it. */
+  public static final String CONTEXT_HASH = "splitmix64-chain-v1";
+  public static final String PRODUCER = "hybrid-bridge taint 0.1.0";
+
+  private Metadata() {}
+
+  /** What one slow-path run was: its build, tool, reference, snapshot and counts. */
+  public record Run(String kernelBuild, String buildId, String tool, String reference, String snapshot,
+      long instructions) {}
+
+  /** The metadata of one slow-path run. */
+  public static TrainingMetadata of(Run run, DecisionLog log) {
+    List<MetadataEntry> entries = new ArrayList<>();
+    for (DecisionLog.Entry e : log.entries()) {
+      List<ContextDecision> contexts = new ArrayList<>();
+      for (Map.Entry<Long, Byte> c : new TreeMap<>(e.contexts()).entrySet()) {
+        contexts.add(new ContextDecision(c.getKey(), decision(c.getValue())));
+      }
+      entries.add(MetadataEntry.newBuilder().setPcOffset(e.pcOffset()).setOperand(e.operand())
+          .setDecision(decision(e.localCount(), e.redirectCount())).setLocalCount(e.localCount())
+          .setRedirectCount(e.redirectCount()).setContexts(contexts).build());
+    }
+    return TrainingMetadata.newBuilder()
+        .setFormatVersion(FORMAT_VERSION)
+        .setKernelBuild(run.kernelBuild())
+        .setBuildId(run.buildId())
+        .setTool(run.tool())
+        .setContextDepth(CallContext.DEPTH)
+        .setContextHash(CONTEXT_HASH)
+        .setEntries(entries)
+        .setProvenance(MetadataProvenance.newBuilder()
+            .setVersion(1)
+            .setReference(run.reference())
+            .setSnapshots(List.of(run.snapshot()))
+            .setRuns(1)
+            .setInstructions(run.instructions())
+            .setMemoryAccesses(log.accesses())
+            .setRedirectedAccesses(log.redirectedAccesses())
+            .setProducer(PRODUCER)
+            .setCreatedMillis(System.currentTimeMillis())
+            .build())
+        .build();
+  }
+
+  /**
+   * Both trainings in one (the fast path's re-training merges a fallback's run into the stored metadata): counts
+   * add up, an instruction seen one way in each becomes MIXED, contexts are united (a context seen both ways
+   * becomes MIXED), snapshots are listed once, the version is one more than the larger input's.
+   *
+   * @throws MetadataException when the two are not of the same build (build-id), tool, reference, format and
+   *     context function: their offsets or contexts would not mean the same
+   */
+  public static TrainingMetadata merge(TrainingMetadata a, TrainingMetadata b) throws MetadataException {
+    same("format version", a.getFormatVersion(), b.getFormatVersion());
+    same("kernel build", a.getKernelBuild(), b.getKernelBuild());
+    same("build-id", a.getBuildId(), b.getBuildId());
+    same("tool", a.getTool(), b.getTool());
+    same("context depth", a.getContextDepth(), b.getContextDepth());
+    same("context hash", a.getContextHash(), b.getContextHash());
+    same("reference", a.getProvenance().getReference(), b.getProvenance().getReference());
+
+    Map<Long, MetadataEntry> byKey = new TreeMap<>();
+    for (MetadataEntry e : a.getEntries()) {
+      byKey.put(key(e), e);
+    }
+    for (MetadataEntry e : b.getEntries()) {
+      byKey.merge(key(e), e, Metadata::mergeEntries);
+    }
+    List<MetadataEntry> entries = new ArrayList<>(byKey.values());
+    entries.sort(ORDER);
+
+    MetadataProvenance pa = a.getProvenance();
+    MetadataProvenance pb = b.getProvenance();
+    LinkedHashSet<String> snapshots = new LinkedHashSet<>(pa.getSnapshots());
+    snapshots.addAll(pb.getSnapshots());
+    return TrainingMetadata.newBuilder(a)
+        .setEntries(entries)
+        .setProvenance(MetadataProvenance.newBuilder()
+            .setVersion(Math.max(pa.getVersion(), pb.getVersion()) + 1)
+            .setReference(pa.getReference())
+            .setSnapshots(new ArrayList<>(snapshots))
+            .setRuns(pa.getRuns() + pb.getRuns())
+            .setInstructions(pa.getInstructions() + pb.getInstructions())
+            .setMemoryAccesses(pa.getMemoryAccesses() + pb.getMemoryAccesses())
+            .setRedirectedAccesses(pa.getRedirectedAccesses() + pb.getRedirectedAccesses())
+            .setProducer(PRODUCER)
+            .setCreatedMillis(System.currentTimeMillis())
+            .build())
+        .build();
+  }
+
+  /** Entries in file order: pc offset (unsigned), then operand. */
+  public static final Comparator<MetadataEntry> ORDER = (x, y) -> x.getPcOffset() != y.getPcOffset()
+      ? Long.compareUnsigned(x.getPcOffset(), y.getPcOffset()) : Integer.compare(x.getOperand(), y.getOperand());
+
+  private static MetadataEntry mergeEntries(MetadataEntry x, MetadataEntry y) {
+    Map<Long, RedirectDecision> contexts = new TreeMap<>();
+    for (ContextDecision c : x.getContexts()) {
+      contexts.put(c.getContext(), c.getDecision());
+    }
+    for (ContextDecision c : y.getContexts()) {
+      contexts.merge(c.getContext(), c.getDecision(), (p, q) -> p == q ? p : RedirectDecision.MIXED);
+    }
+    List<ContextDecision> merged = new ArrayList<>();
+    contexts.forEach((context, decision) -> merged.add(new ContextDecision(context, decision)));
+    long local = x.getLocalCount() + y.getLocalCount();
+    long redirected = x.getRedirectCount() + y.getRedirectCount();
+    return MetadataEntry.newBuilder(x).setLocalCount(local).setRedirectCount(redirected)
+        .setDecision(decision(local, redirected)).setContexts(merged).build();
+  }
+
+  private static long key(MetadataEntry e) {
+    return (e.getPcOffset() << 4) ^ (e.getOperand() + 8);
+  }
+
+  static RedirectDecision decision(long local, long redirected) {
+    return redirected == 0 ? RedirectDecision.LOCAL : local == 0 ? RedirectDecision.REDIRECT : RedirectDecision.MIXED;
+  }
+
+  private static RedirectDecision decision(byte bits) {
+    return decision(bits & DecisionLog.LOCAL, bits & DecisionLog.REDIRECT);
+  }
+
+  private static void same(String what, Object x, Object y) throws MetadataException {
+    if (!Objects.equals(x, y)) {
+      throw new MetadataException("cannot merge metadata of different " + what + ": " + x + " and " + y);
+    }
+  }
+}

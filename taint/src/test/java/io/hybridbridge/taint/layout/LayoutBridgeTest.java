@@ -1,0 +1,54 @@
+package io.hybridbridge.taint.layout;
+
+import static io.hybridbridge.taint.testing.SyntheticKernel.T_LAYOUT;
+import static io.hybridbridge.taint.testing.SyntheticKernel.T_UNITS;
+import static io.hybridbridge.taint.testing.SyntheticKernel.U_LAYOUT;
+import static io.hybridbridge.taint.testing.SyntheticKernel.U_UNITS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.api.Test;
+
+/** U seen through T's layout: each region both ways, per-CPU units first. */
+class LayoutBridgeTest {
+  private final LayoutBridge bridge = new LayoutBridge(T_LAYOUT, T_UNITS, U_LAYOUT, U_UNITS);
+
+  @Test
+  void everyRandomisedRegionIsRebasedBothWays() throws Exception {
+    long[][] pairs = {
+      {U_LAYOUT.textBase() + 0x123458, T_LAYOUT.textBase() + 0x123458}, // image, by the slide difference
+      {U_LAYOUT.pageOffsetBase() + 0x600008, T_LAYOUT.pageOffsetBase() + 0x600008}, // direct map: physical kept
+      {U_LAYOUT.vmallocBase() + 0x10000, T_LAYOUT.vmallocBase() + 0x10000},
+      {U_LAYOUT.vmemmapBase() + 0x40, T_LAYOUT.vmemmapBase() + 0x40},
+      {U_UNITS.base(0) + 0x2100, T_UNITS.base(0) + 0x2100}, // per-CPU unit before the direct map
+    };
+    for (long[] p : pairs) {
+      assertThat(bridge.valueToT(p[0])).as("0x%x to T", p[0]).isEqualTo(p[1]);
+      assertThat(bridge.valueToU(p[1])).as("0x%x to U", p[1]).isEqualTo(p[0]);
+      assertThat(bridge.addressToU(p[1])).as("address 0x%x", p[1]).isEqualTo(p[0]);
+    }
+  }
+
+  @Test
+  void valuesOutsideTheRandomisedRegionsPassUnchanged() {
+    for (long v : new long[] {0, 42, 0x7fff12345678L, 0xffffffffc0123000L, -1L, 0xfffffe0000001000L}) {
+      assertThat(bridge.valueToT(v)).isEqualTo(v);
+      assertThat(bridge.valueToU(v)).isEqualTo(v);
+    }
+  }
+
+  @Test
+  void anImageAddressBelowTextHasNoCounterpart() {
+    long belowText = T_LAYOUT.textBase() - 0x1000;
+    assertThatThrownBy(() -> bridge.addressToU(belowText))
+        .isInstanceOf(LayoutBridge.UnmappableAddressException.class).hasMessageContaining("no counterpart");
+  }
+
+  @Test
+  void differentPagingModesCannotBeBridged() {
+    var fiveLevels = new io.hybridbridge.emulator.kernel.KernelLayout(5, 0, U_LAYOUT.textBase(), 0, 0,
+        U_LAYOUT.pageOffsetBase(), U_LAYOUT.vmallocBase(), U_LAYOUT.vmemmapBase(), U_LAYOUT.perCpuBases());
+    assertThatThrownBy(() -> new LayoutBridge(T_LAYOUT, T_UNITS, fiveLevels, U_UNITS))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+}
