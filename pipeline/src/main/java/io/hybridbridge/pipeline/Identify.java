@@ -11,10 +11,7 @@ import io.hybridbridge.schemas.ScanTarget;
 import io.hybridbridge.schemas.SnapshotRef;
 import io.hybridbridge.schemas.StatusRow;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
@@ -63,11 +60,6 @@ public final class Identify extends PTransform<PCollection<ScanTarget>, PCollect
 
   static final class IdentifyFn extends DoFn<ScanTarget, KV<String, SnapshotRef>> {
     private static final Logger LOG = LoggerFactory.getLogger(IdentifyFn.class);
-    /**
-     * One store per directory and JVM: a store opens and identifies each reference once, and every DoFn instance
-     * of a worker (one per thread) would otherwise redo it.
-     */
-    private static final Map<String, ReferenceStore> STORES = new ConcurrentHashMap<>();
 
     private final String referencesDir;
     private transient ReferenceStore references;
@@ -78,18 +70,7 @@ public final class Identify extends PTransform<PCollection<ScanTarget>, PCollect
 
     @Setup
     public void setup() throws IOException {
-      try {
-        references = STORES.computeIfAbsent(referencesDir, dir -> {
-          try {
-            return ReferenceStore.open(Path.of(dir));
-          } catch (IOException e) {
-            throw new UncheckedIOException(e);
-          }
-        });
-      } catch (UncheckedIOException e) {
-        throw new IOException("cannot read the references of " + referencesDir + ": " + e.getCause().getMessage(),
-            e.getCause());
-      }
+      references = References.shared(referencesDir);
     }
 
     @ProcessElement

@@ -11,7 +11,6 @@ import io.hybridbridge.pipeline.Scan;
 import io.hybridbridge.pipeline.ScanCounters;
 import io.hybridbridge.pipeline.ScanInputException;
 import io.hybridbridge.pipeline.ScanTargets;
-import io.hybridbridge.pipeline.engine.EngineException;
 import io.hybridbridge.runners.RunnerOptions;
 import io.hybridbridge.runners.Runners;
 import io.hybridbridge.runners.SetupException;
@@ -79,7 +78,8 @@ public final class ScanCommand implements Callable<Integer> {
 
   @Option(names = "--metadata", paramLabel = "DIR",
       defaultValue = "${env:HB_CACHE:-${sys:user.home}/.cache/hybrid-bridge}/metadata",
-      description = "The versioned metadata store (default: ${DEFAULT-VALUE}).")
+      description = "The versioned metadata store of the fast path (default: ${DEFAULT-VALUE}); not used yet: "
+          + "today every inspection takes the slow path.")
   Path metadata;
 
   @Option(names = "--runner", paramLabel = "RUNNER", defaultValue = "DirectRunner",
@@ -111,24 +111,18 @@ public final class ScanCommand implements Callable<Integer> {
   public Integer call() {
     try {
       return scan();
-    } catch (UsageException | ScanInputException | SetupException | EngineException | IllegalArgumentException e) {
+    } catch (UsageException | ScanInputException | SetupException | IllegalArgumentException e) {
       System.err.println("hb scan: " + e.getMessage());
       return USAGE;
     }
   }
 
-  private int scan() throws UsageException, ScanInputException, SetupException, EngineException {
+  private int scan() throws UsageException, ScanInputException, SetupException {
     List<InspectionTool> toolList = toolList();
     Path referenceDir = references != null ? references : ReferenceStore.defaultDatasetDirectory();
-    Optional<Scan.Engine<?>> engine = Optional.empty();
-    if (!toolList.isEmpty()) {
-      engine = Engines.real(referenceDir, metadata);
-      if (engine.isEmpty()) {
-        throw new UsageException(Engines.NOT_AVAILABLE + ". Nothing was scanned; `--tools none` identifies the "
-            + "snapshots only (tables snapshots and status).");
-      }
-    }
     requireReferences(referenceDir);
+    Optional<Scan.Engine<?>> engine = toolList.isEmpty() ? Optional.empty()
+        : Optional.of(Engines.real(referenceDir, metadata));
     LocalDate date = scanDate != null ? scanDate : LocalDate.now();
 
     RunnerOptions options = Runners.options(runnerArgs());
@@ -147,7 +141,8 @@ public final class ScanCommand implements Callable<Integer> {
         .apply("Scan", scan);
 
     FlinkCommand.progress(String.format("scanning %d snapshot(s) with %s on %s%s; references %s; output %s",
-        targets.size(), toolList.isEmpty() ? "no tools (identification only)" : names(toolList),
+        targets.size(), engine.map(e -> names(toolList) + " (" + e.engine().name() + ")")
+            .orElse("no tools (identification only)"),
         options.getRunner().getSimpleName(), Runners.isRemoteFlink(options) ? " at " + flinkMaster : "",
         referenceDir, out.toAbsolutePath()));
     long start = System.nanoTime();
@@ -247,16 +242,20 @@ public final class ScanCommand implements Callable<Integer> {
       Path dir = ParquetTables.tableDir(output, date, table);
       System.out.printf("  %-10s %s%s%n", table, dir, Files.isDirectory(dir) ? "" : " (missing!)");
     }
-    String status = "read_parquet('" + output + "/*/status/*.parquet', hive_partitioning = true)";
-    String snapshotsTable = "read_parquet('" + output + "/*/snapshots/*.parquet', hive_partitioning = true)";
     System.out.println("query (DuckDB):");
-    System.out.printf("  duckdb -c \"SELECT scan_date, kernel_build, count(*) AS snapshots FROM %s GROUP BY ALL"
-        + " ORDER BY ALL; SELECT scan_date, snapshot_id, tool, outcome, failure_kind, reason FROM %s"
-        + " WHERE outcome <> 'OK_FAST' ORDER BY ALL\"%n", snapshotsTable, status);
+    System.out.printf("  duckdb -c \"SELECT scan_date, kernel_build, tool, outcome, count(*) AS n, round(avg(wall_ms))"
+        + " AS avg_ms FROM %s GROUP BY ALL ORDER BY ALL; SELECT scan_date, snapshot_id, vm_id, tool, failure_kind,"
+        + " reason FROM %s WHERE outcome = 'FAILED' ORDER BY ALL\"%n", table(output, Scan.STATUS),
+        table(output, Scan.STATUS));
     if (toolList.stream().anyMatch(t -> t.table().equals("processes"))) {
-      System.out.printf("  duckdb -c \"SELECT snapshot_id, vm_id, pid, ppid, comm, cmdline FROM read_parquet('%s/*/"
-          + "processes/*.parquet', hive_partitioning = true) WHERE scan_date = DATE '%s' ORDER BY ALL\"%n", output, date);
+      System.out.printf("  duckdb -c \"SELECT snapshot_id, vm_id, kernel_build, pid, ppid, comm, cmdline FROM %s"
+          + " WHERE scan_date = DATE '%s' ORDER BY ALL\"%n", table(output, "processes"), date);
     }
+  }
+
+  /** A table of every scan date under {@code output}, as DuckDB reads it. */
+  private static String table(Path output, String name) {
+    return "read_parquet('" + output + "/*/" + name + "/*.parquet', hive_partitioning = true)";
   }
 
   private static Set<String> tables(List<InspectionTool> toolList) {

@@ -1,0 +1,154 @@
+package io.hybridbridge.pipeline;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.hybridbridge.emulator.tools.CapturedKernel;
+import io.hybridbridge.emulator.tools.InspectionTool;
+import io.hybridbridge.emulator.tools.RowContext;
+import io.hybridbridge.emulator.tools.Tools;
+import io.hybridbridge.schemas.ManifestEntry;
+import io.hybridbridge.schemas.ModuleRow;
+import io.hybridbridge.schemas.MountRow;
+import io.hybridbridge.schemas.ProcessRow;
+import io.hybridbridge.schemas.ScanTarget;
+import io.hybridbridge.schemas.SnapshotRole;
+import io.hybridbridge.schemas.SocketRow;
+import io.hybridbridge.schemas.SystemRow;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
+import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.transforms.Create;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The real scan (identification, then every tool on the slow path: the reference's kernel emulated over each
+ * snapshot) on the Direct runner, over the default dataset's snapshots of two builds plus one snapshot of a build
+ * the reference store lacks and one truncated copy. The two bad ones are FAILED status rows with their reasons;
+ * every other (snapshot, tool) is OK and its rows, read back by SQL through DuckDB, equal what the guest printed
+ * before the dump (less what changes between that capture and the dump: process state and rss, the work item in
+ * a kworker's name, uptime).
+ */
+@Tag("dataset")
+class ScanDatasetTest {
+  private static final LocalDate DAY = LocalDate.of(2025, 9, 1);
+  private static final String UNKNOWN_BUILD = "6.12.95+deb12-amd64";
+
+  @TempDir Path work;
+
+  /** What of a tool's rows must equal the ground truth, as SQL columns and the same from a row. */
+  private record Columns(String sql, Function<SpecificRecord, String> row) {}
+
+  private static final Map<String, Columns> COMPARED = Map.of(
+      "processes", new Columns("pid || '|' || ppid || '|' || uid || '|' || start_time_ticks || '|' || "
+          + "regexp_replace(comm, '^(kworker/[^-]*)-.*', '\\1') || '|' || cmdline", r -> {
+            ProcessRow p = (ProcessRow) r;
+            return p.getPid() + "|" + p.getPpid() + "|" + p.getUid() + "|" + p.getStartTimeTicks() + "|"
+                + p.getComm().replaceFirst("^(kworker/[^-]*)-.*", "$1") + "|" + p.getCmdline();
+          }),
+      "modules", new Columns("name || '|' || size_bytes || '|' || refcount || '|' || array_to_string(used_by, ',')"
+          + " || '|' || state", r -> {
+            ModuleRow m = (ModuleRow) r;
+            return m.getName() + "|" + m.getSizeBytes() + "|" + m.getRefcount() + "|" + String.join(",", m.getUsedBy())
+                + "|" + m.getState();
+          }),
+      "sockets", new Columns("concat_ws('|', proto, local_address, local_port, remote_address, remote_port, state,"
+          + " inode, unix_path)", r -> {
+            SocketRow s = (SocketRow) r;
+            return joinPresent(s.getProto(), s.getLocalAddress(), s.getLocalPort(), s.getRemoteAddress(),
+                s.getRemotePort(), s.getState(), s.getInode(), s.getUnixPath());
+          }),
+      "system", new Columns("concat_ws('|', sysname, nodename, release, version, machine, domainname, proc_version)",
+          r -> {
+            SystemRow s = (SystemRow) r;
+            return joinPresent(s.getSysname(), s.getNodename(), s.getRelease(), s.getVersion(), s.getMachine(),
+                s.getDomainname(), s.getProcVersion());
+          }),
+      "mounts", new Columns("concat_ws('|', device, mountpoint, fstype, options)", r -> {
+        MountRow m = (MountRow) r;
+        return String.join("|", m.getDevice(), m.getMountpoint(), m.getFstype(), m.getOptions());
+      }));
+
+  @Test
+  void theScanOfRealSnapshotsEqualsTheGroundTruthAndReportsTheBadOnes() throws Exception {
+    Path dataset = DefaultDataset.directory();
+    List<ManifestEntry> known = DefaultDataset.entries(SnapshotRole.SNAPSHOT).stream()
+        .filter(e -> !e.getKernelBuild().equals(UNKNOWN_BUILD)).toList();
+    ManifestEntry unknown = DefaultDataset.entries(SnapshotRole.SNAPSHOT).stream()
+        .filter(e -> e.getKernelBuild().equals(UNKNOWN_BUILD)).findFirst().orElseThrow();
+    Path references = DefaultDataset.referencesWithout(UNKNOWN_BUILD, work.resolve("references"));
+    Path truncated = DefaultDataset.truncatedCopy(DefaultDataset.path(DefaultDataset.first("ELF")), 16 << 20,
+        work.resolve("truncated.elf"));
+
+    List<ScanTarget> targets = new ArrayList<>(ScanTargets.fromManifest(dataset).stream()
+        .filter(t -> !t.getId().startsWith(UNKNOWN_BUILD + "/")).toList());
+    targets.add(ScanTarget.newBuilder().setId("unknown-build").setPath(DefaultDataset.path(unknown).toString())
+        .setVmId("vm-unknown").build());
+    targets.add(ScanTarget.newBuilder().setId("truncated").setPath(truncated.toString()).setVmId("vm-cut").build());
+    assertThat(known).hasSize(targets.size() - 2);
+
+    Path out = work.resolve("out");
+    Pipeline p = TestPipeline.create().enableAbandonedNodeEnforcement(false);
+    p.apply(Create.of(targets).withCoder(AvroCoder.of(ScanTarget.class)))
+        .apply(Scan.inspecting(references, Tools.ALL, Engines.real(references, work.resolve("metadata")),
+            ParquetTables.write(out.toString(), DAY)));
+    long start = System.nanoTime();
+    PipelineResult result = p.run();
+    assertThat(result.waitUntilFinish()).isEqualTo(PipelineResult.State.DONE);
+    System.out.printf("FIGURE slow-path scan of %d snapshots x %d tools on Direct: %.1f s%n", targets.size(),
+        Tools.ALL.size(), (System.nanoTime() - start) / 1e9);
+    int pairs = known.size() * Tools.ALL.size();
+    assertThat(ScanCounters.read(result)).containsEntry(ScanCounters.IDENTIFIED, (long) known.size())
+        .containsEntry(ScanCounters.IDENTIFY_FAILED, 2L).containsEntry(ScanCounters.OK_SLOW, (long) pairs)
+        .doesNotContainKeys(ScanCounters.FAILED, ScanCounters.OK_FAST, ScanCounters.FALLBACKS);
+
+    try (Duck sql = new Duck(out)) {
+      assertThat(sql.rows("SELECT snapshot_id, vm_id, kernel_build, failure_kind FROM {t:status}"
+          + " WHERE outcome = 'FAILED' ORDER BY 1")).containsExactly(
+          Arrays.asList("truncated", "vm-cut", null, "TRUNCATED"),
+          List.of("unknown-build", "vm-unknown", UNKNOWN_BUILD, "NO_REFERENCE"));
+      assertThat(sql.value("SELECT reason FROM {t:status} WHERE snapshot_id = 'unknown-build'"))
+          .contains("no reference for kernel build " + UNKNOWN_BUILD);
+      assertThat(sql.value("SELECT reason FROM {t:status} WHERE snapshot_id = 'truncated'"))
+          .contains("truncated.elf").contains("past the end of the file");
+      assertThat(sql.value("SELECT count(*) FROM {t:status} WHERE outcome = 'OK_SLOW' AND instructions > 0"
+          + " AND redirected_instructions > 0 AND fallbacks = 0 AND failure_kind IS NULL"))
+          .isEqualTo(String.valueOf(pairs));
+      assertThat(sql.value("SELECT count(*) FROM {t:fallbacks}")).isEqualTo("0");
+
+      List<String> differences = new ArrayList<>();
+      for (ManifestEntry entry : known) {
+        CapturedKernel guest = CapturedKernel.open(dataset.resolve(entry.getGroundTruthPath()));
+        ScanTarget target = targets.stream().filter(t -> t.getId().equals(entry.getId())).findFirst().orElseThrow();
+        for (InspectionTool tool : Tools.ALL) {
+          Columns columns = COMPARED.get(tool.table());
+          List<String> expected = tool.run(guest, new RowContext(entry.getId(), target.getVmId(),
+              entry.getKernelBuild())).stream().map(columns.row()).sorted().toList();
+          List<String> actual = sql.rows("SELECT " + columns.sql() + " FROM {t:" + tool.table()
+              + "} WHERE snapshot_id = '" + entry.getId() + "' AND vm_id = '" + entry.getVmId()
+              + "' AND kernel_build = '" + entry.getKernelBuild() + "'").stream().map(r -> r.get(0)).sorted().toList();
+          if (!actual.equals(expected) || expected.isEmpty()) {
+            differences.add(entry.getId() + " " + tool.name() + ": expected " + expected + "\n   got " + actual);
+          }
+        }
+      }
+      assertThat(differences).isEmpty();
+    }
+  }
+
+  private static String joinPresent(Object... values) {
+    return Arrays.stream(values).filter(v -> v != null).map(String::valueOf)
+        .collect(Collectors.joining("|"));
+  }
+}
