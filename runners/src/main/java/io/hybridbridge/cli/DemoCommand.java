@@ -16,11 +16,13 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * {@code hb demo}: the main job on the embedded default. Today it makes the default dataset when it is missing
- * (cached afterwards) and reports what it holds; the scan of that dataset joins it when the pipeline lands.
+ * {@code hb demo}: the main job on the embedded default. It makes the default dataset when it is missing (cached
+ * afterwards), reports what it holds, and scans it with every tool on the Direct runner: progress, summary, table
+ * paths and DuckDB queries.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-    description = "Run the main job on the embedded default: make the default dataset if missing and report it.")
+    description = "Run the main job on the embedded default: make the default dataset if missing, report it, and "
+        + "scan it on the Direct runner into $HB_CACHE/scans/demo.")
 public final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws DatasetException {
@@ -46,6 +48,8 @@ public final class DemoCommand implements Callable<Integer> {
     ManifestEntry first = manifest.getEntries().stream().filter(x -> x.getRole() == SnapshotRole.SNAPSHOT)
         .findFirst().orElseThrow(() -> new DatasetException("the default dataset lists no snapshot"));
     System.out.printf("%nlook inside one: ./hb info %s%n", dataset.resolve(first.getPath()));
-    return 0;
+    Path out = HbCache.root().resolve("scans").resolve("demo");
+    System.out.printf("%nscanning it (every tool, Direct runner) into %s%n", out);
+    return new CommandLine(new Hb()).execute("scan", "--manifest", dataset.toString(), "--out", out.toString());
   }
 }
