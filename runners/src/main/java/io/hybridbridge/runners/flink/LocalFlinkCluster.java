@@ -235,6 +235,9 @@ public final class LocalFlinkCluster {
         "web.tmpdir: " + quoted(tmp.resolve("web").toString()),
         "# TaskManagers start alongside the JobManager: retry the first registration after 1 s, not 10 s.",
         "cluster.registration.error-delay: 1000",
+        "# Each blocking result partition of a batch job takes at least this many network buffers (Flink's default,",
+        "# 512, lets a 3g TaskManager hold ~15 at once; a scan, with a partition per table output, needs more).",
+        "taskmanager.network.sort-shuffle.min-buffers: 64",
         "");
   }
 
