@@ -191,12 +191,6 @@ public final class ScanCommand implements Callable<Integer> {
     if (parallelism != null) {
       args.add("--parallelism=" + parallelism);
     }
-    if (runner.equals("FlinkRunner")) {
-      // A scan has some twenty shuffles (one or more per table); pipelined, Flink runs them all at once and a 3 GB
-      // TaskManager lacks network buffers for them (measured: "required 512, but only 322 available"). Blocking
-      // exchanges run a stage after the one before it, which is what a batch scan is anyway (FLINK-10672).
-      args.add("--executionModeForBatch=BATCH_FORCED");
-    }
     return args.toArray(String[]::new);
   }
 
