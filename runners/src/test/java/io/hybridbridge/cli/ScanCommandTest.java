@@ -3,9 +3,6 @@ package io.hybridbridge.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.hybridbridge.emulator.kernel.ReferenceStore;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -20,7 +17,6 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * {@code hb scan} as a user runs it: refusals before anything runs, and scans on Direct of a snapshot list with a
@@ -29,22 +25,19 @@ import picocli.CommandLine;
 class ScanCommandTest {
   @TempDir Path dir;
 
-  /** What one command printed and returned. */
-  record Run(int exit, String out, String err) {}
-
   @Test
   void refusesBadArgumentsWithTheReason() throws Exception {
     Path list = Files.writeString(dir.resolve("fleet.json"), "[{\"path\": \"a.elf\"}]");
     String out = dir.resolve("out").toString();
-    assertThat(hb("scan", "--manifest", list.toString(), "--out", out, "--tools", "ps,top").err())
+    assertThat(CliRun.hb("scan", "--manifest", list.toString(), "--out", out, "--tools", "ps,top").err())
         .contains("unknown tool 'top'");
-    assertThat(hb("scan", "--out", out).err()).contains("--manifest=M | --snapshots=GLOB");
-    assertThat(hb("scan", "--manifest", list.toString(), "--snapshots", "*.elf", "--out", out).exit()).isEqualTo(2);
-    Run noReferences = hb("scan", "--manifest", list.toString(), "--out", out, "--tools", "none",
+    assertThat(CliRun.hb("scan", "--out", out).err()).contains("--manifest=M | --snapshots=GLOB");
+    assertThat(CliRun.hb("scan", "--manifest", list.toString(), "--snapshots", "*.elf", "--out", out).exit()).isEqualTo(2);
+    CliRun noReferences = CliRun.hb("scan", "--manifest", list.toString(), "--out", out, "--tools", "none",
         "--references", dir.toString());
     assertThat(noReferences.exit()).isEqualTo(ScanCommand.USAGE);
     assertThat(noReferences.err()).contains("no trusted references in " + dir);
-    assertThat(hb("scan", "--snapshots", dir + "/nothing/*.elf", "--out", out, "--tools", "none").err())
+    assertThat(CliRun.hb("scan", "--snapshots", dir + "/nothing/*.elf", "--out", out, "--tools", "none").err())
         .contains("no snapshot file matches");
   }
 
@@ -52,7 +45,7 @@ class ScanCommandTest {
   @Tag("dataset")
   void identifiesASnapshotListOnDirectAndPrintsQueriesThatWork() throws Exception {
     Path out = dir.resolve("out");
-    Run run = hb("scan", "--manifest", snapshotList().toString(), "--out", out.toString(), "--tools", "none",
+    CliRun run = CliRun.hb("scan", "--manifest", snapshotList().toString(), "--out", out.toString(), "--tools", "none",
         "--scan-date", "2025-08-01");
     assertThat(run.exit()).as(run.err()).isZero();
     assertThat(run.out()).contains("scan DONE").contains("identified 3/3, 1 failed")
@@ -69,7 +62,7 @@ class ScanCommandTest {
   @Tag("dataset")
   void inspectsASnapshotListOnTheSlowPath() throws Exception {
     Path out = dir.resolve("out");
-    Run run = hb("scan", "--manifest", snapshotList().toString(), "--out", out.toString(), "--tools", "system,lsmod",
+    CliRun run = CliRun.hb("scan", "--manifest", snapshotList().toString(), "--out", out.toString(), "--tools", "system,lsmod",
         "--scan-date", "2025-08-02");
     assertThat(run.exit()).as(run.err()).isZero();
     assertThat(run.out()).contains("inspected 4/4 (fast 0, slow 4, failed 0)")
@@ -98,7 +91,7 @@ class ScanCommandTest {
   }
 
   /** The statements of the DuckDB commands a scan printed. */
-  private static List<String> queries(String output) {
+  static List<String> queries(String output) {
     List<String> statements = new ArrayList<>();
     Matcher command = Pattern.compile("duckdb -c \"(.*)\"").matcher(output);
     while (command.find()) {
@@ -108,7 +101,7 @@ class ScanCommandTest {
     return statements;
   }
 
-  private static List<List<String>> sql(String query) throws Exception {
+  static List<List<String>> sql(String query) throws Exception {
     List<List<String>> rows = new ArrayList<>();
     try (Connection duck = DriverManager.getConnection("jdbc:duckdb:");
         Statement statement = duck.createStatement(); ResultSet result = statement.executeQuery(query)) {
@@ -121,22 +114,5 @@ class ScanCommandTest {
       }
     }
     return rows;
-  }
-
-  private static Run hb(String... args) {
-    PrintStream out = System.out;
-    PrintStream err = System.err;
-    ByteArrayOutputStream stdout = new ByteArrayOutputStream();
-    ByteArrayOutputStream stderr = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(stdout, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(stderr, true, StandardCharsets.UTF_8));
-      CommandLine cli = new CommandLine(new Hb());
-      int exit = cli.execute(args);
-      return new Run(exit, stdout.toString(StandardCharsets.UTF_8), stderr.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(out);
-      System.setErr(err);
-    }
   }
 }

@@ -1,0 +1,128 @@
+package io.hybridbridge.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.hybridbridge.emulator.kernel.ReferenceStore;
+import io.hybridbridge.runners.ShadedJar;
+import io.hybridbridge.runners.flink.FlinkClusterSpec;
+import io.hybridbridge.runners.flink.FlinkRest;
+import io.hybridbridge.runners.flink.LocalFlinkCluster;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code hb scan} of real snapshots (two per kernel build and a missing file) submitted to a real Flink 1.19
+ * cluster on loopback (1 JobManager, 2 TaskManagers, separate JVMs) from the shaded jar: the cluster's REST API
+ * shows the scan FINISHED there, and every table equals the same scan's on the Direct runner (status rows apart from
+ * their wall times). Needs the shaded jar: runs in {@code mvn verify}.
+ */
+@Tag("cluster")
+@Tag("dataset")
+class ScanClusterIT {
+  private static final String DAY = "2025-10-01";
+  private static final List<String> TABLES =
+      List.of("snapshots", "processes", "modules", "sockets", "system", "mounts", "fallbacks");
+
+  @TempDir static Path work;
+  private static FlinkClusterSpec spec;
+
+  @BeforeAll
+  static void startCluster() throws Exception {
+    spec = new FlinkClusterSpec(work.resolve("flink"), 2, 1, freePort(), freePort(), 0, 0, "1g", "3g",
+        Duration.ofMinutes(3));
+    LocalFlinkCluster.start(spec, message -> System.out.println("cluster: " + message));
+  }
+
+  @AfterAll
+  static void stopCluster() throws Exception {
+    if (spec != null) {
+      LocalFlinkCluster.stop(spec.stateDir());
+    }
+  }
+
+  @Test
+  void aScanOnTheClusterWritesTheTablesOfTheSameScanOnDirect() throws Exception {
+    assertThat(ShadedJar.existing()).as("an up-to-date shaded jar (mvn verify shades before this test)").isPresent();
+    Path list = snapshotList();
+    Path onFlink = work.resolve("out-flink");
+    Path onDirect = work.resolve("out-direct");
+    Set<String> before = scanJobs();
+
+    long start = System.nanoTime();
+    CliRun flink = CliRun.hb("scan", "--manifest", list.toString(), "--out", onFlink.toString(), "--scan-date", DAY,
+        "--runner", "FlinkRunner", "--flinkMaster", "127.0.0.1:" + spec.restPort());
+    System.out.printf("FIGURE scan of 6 snapshots x 5 tools on the cluster (jar upload included): %.1f s%n",
+        (System.nanoTime() - start) / 1e9);
+    assertThat(flink.exit()).as(flink.err()).isZero();
+    assertThat(flink.out()).contains("inspected 30/30 (fast 0, slow 30, failed 0)");
+    List<FlinkRest.Job> ran = new FlinkRest(java.net.URI.create("http://127.0.0.1:" + spec.restPort())).jobs()
+        .stream().filter(job -> job.name().startsWith("hb-scan-") && !before.contains(job.id())).toList();
+    assertThat(ran).singleElement().satisfies(job -> {
+      assertThat(job.state()).isEqualTo("FINISHED");
+      assertThat(job.tasks()).isPositive();
+    });
+
+    start = System.nanoTime();
+    CliRun direct = CliRun.hb("scan", "--manifest", list.toString(), "--out", onDirect.toString(), "--scan-date", DAY);
+    System.out.printf("FIGURE the same scan on Direct: %.1f s%n", (System.nanoTime() - start) / 1e9);
+    assertThat(direct.exit()).as(direct.err()).isZero();
+
+    for (String table : TABLES) {
+      assertSameRows(table, onFlink, onDirect, "*");
+    }
+    assertSameRows("status", onFlink, onDirect, "* EXCLUDE (wall_ms)");
+    assertThat(ScanCommandTest.sql("SELECT count(*) FROM " + table(onFlink, "processes")).get(0).get(0))
+        .isNotEqualTo("0");
+    assertThat(ScanCommandTest.sql("SELECT snapshot_id, failure_kind FROM " + table(onFlink, "status")
+        + " WHERE outcome = 'FAILED'")).containsExactly(List.of("lost", "UNREADABLE"));
+  }
+
+  private static void assertSameRows(String table, Path a, Path b, String columns) throws Exception {
+    for (Path[] pair : new Path[][] {{a, b}, {b, a}}) {
+      assertThat(ScanCommandTest.sql("SELECT count(*) FROM (SELECT " + columns + " FROM " + table(pair[0], table)
+          + " EXCEPT ALL SELECT " + columns + " FROM " + table(pair[1], table) + ")"))
+          .as("%s rows only in %s", table, pair[0]).containsExactly(List.of("0"));
+    }
+  }
+
+  private static String table(Path out, String table) {
+    return "read_parquet('" + out + "/scan_date=" + DAY + "/" + table + "/*.parquet')";
+  }
+
+  /** Two snapshots of each build of the default dataset (an ELF and a kdump) and a file that does not exist. */
+  private static Path snapshotList() throws Exception {
+    Path dataset = ReferenceStore.defaultDatasetDirectory();
+    assertThat(dataset.resolve("manifest.json")).as("the default dataset").isRegularFile();
+    StringBuilder json = new StringBuilder("[\n");
+    for (String build : List.of("6.1.0-53-amd64", "6.1.0-53-cloud-amd64", "6.12.95+deb12-amd64")) {
+      for (String dump : List.of("boot1/dump1.elf", "boot2/dump2.kdump")) {
+        json.append(String.format("  {\"path\": \"%s\", \"id\": \"%s/%s\", \"vmId\": \"vm-%s\"},%n",
+            dataset.resolve(build).resolve(dump), build, dump, build));
+      }
+    }
+    json.append("  {\"path\": \"lost.elf\", \"id\": \"lost\"}\n]\n");
+    return Files.writeString(work.resolve("fleet.json"), json);
+  }
+
+  private static Set<String> scanJobs() throws IOException {
+    return new FlinkRest(java.net.URI.create("http://127.0.0.1:" + spec.restPort())).jobs().stream()
+        .map(FlinkRest.Job::id).collect(Collectors.toSet());
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+}
