@@ -72,7 +72,7 @@ public final class InspectCommand implements Callable<Integer> {
               printJson(out, run);
             } else {
               printTable(out, tool, run.rows());
-              out.println(report(run));
+              out.println(run.summary());
               out.println();
             }
           } catch (SlowPathException e) {
@@ -86,13 +86,6 @@ public final class InspectCommand implements Callable<Integer> {
       System.err.println("inspect: " + e.getMessage());
       return 2;
     }
-  }
-
-  /** One line: the per-tool figures of issue 5. */
-  static String report(SlowPath.Inspection run) {
-    return String.format("%s: %d rows, %,d instructions, %,d redirected instructions, %,d metadata entries, "
-            + "%d system calls, %.3f s", run.tool(), run.rows().size(), run.instructions(),
-        run.redirectedInstructions(), run.log().entries().size(), run.syscalls(), run.wallTime().toNanos() / 1e9);
   }
 
   private static void printJson(PrintStream out, SlowPath.Inspection run) {

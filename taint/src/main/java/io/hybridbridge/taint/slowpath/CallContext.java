@@ -29,7 +29,7 @@ public final class CallContext {
   }
 
   /** Follows one stack access of {@code insn}. */
-  void onStackAccess(Instruction insn, MemoryAccess access) {
+  public void onStackAccess(Instruction insn, MemoryAccess access) {
     if (insn.mnemonic == Mnemonic.CALL && access.role().writes()) {
       if (depth == MAX_FRAMES) {
         System.arraycopy(returns, 1, returns, 0, MAX_FRAMES - 1); // keep the innermost frames

@@ -19,6 +19,8 @@ import io.hybridbridge.taint.layout.UThroughT;
 import io.hybridbridge.taint.policy.RedirectPolicy;
 import io.hybridbridge.taint.shadow.TaintShadow;
 import io.hybridbridge.taint.slowpath.DecisionLog;
+import io.hybridbridge.taint.slowpath.AccessGuard;
+import io.hybridbridge.taint.slowpath.RefusingSpace;
 import io.hybridbridge.taint.slowpath.TaintRouter;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -111,10 +113,11 @@ public final class SyntheticKernel implements AutoCloseable {
         symbol("vmemmap_base", T_LAYOUT), symbol("vmalloc_base", T_LAYOUT));
     policy = new RedirectPolicy(profile, kallsyms, T_LAYOUT, T_UNITS);
     int u = cpu.addAddressSpace(uSpace);
-    TaintRouter.Refusal refusal = new TaintRouter.Refusal();
+    RefusingSpace refusal = new RefusingSpace();
     int refused = cpu.addAddressSpace(refusal);
-    router = new TaintRouter(shadow, policy, code, new long[] {LINK_TEXT + T_SLIDE, LINK_TEXT + T_SLIDE + 0x10000},
-        new long[] {0, 0}, T_SLIDE, u, refusal, refused, log, 1_000_000);
+    AccessGuard guard = new AccessGuard(new long[] {LINK_TEXT + T_SLIDE, LINK_TEXT + T_SLIDE + 0x10000},
+        new long[] {0, 0}, 1_000_000, refusal, refused);
+    router = new TaintRouter(shadow, policy, code, guard, T_SLIDE, u, log);
     cpu.setRouter(router);
     cpu.setShadow(shadow);
     state.setCpl(0);
