@@ -1,6 +1,7 @@
 package io.hybridbridge.taint.slowpath;
 
 import io.hybridbridge.emulator.cpu.AccessRouter;
+import io.hybridbridge.emulator.cpu.AddressSpace;
 import io.hybridbridge.emulator.cpu.Shadow;
 import io.hybridbridge.emulator.kernel.GuestKernel;
 import io.hybridbridge.emulator.kernel.KernelAnalysisException;
@@ -113,6 +114,14 @@ public final class BridgedMachine implements AutoCloseable {
     return redirectedIndex;
   }
 
+  /**
+   * The redirected space: the snapshot under inspection seen through T's layout (its values rebased as T's code sees
+   * them); every access fails between inspections.
+   */
+  public AddressSpace untrusted() {
+    return redirected;
+  }
+
   /** The value of the last 8-byte read of the redirected space (for the taint domain's pointer test). */
   long lastRead() {
     return redirected.lastRead();
@@ -123,9 +132,14 @@ public final class BridgedMachine implements AutoCloseable {
     return new AccessGuard(text, syscallEntry, accessBudget, refusal, refusalIndex);
   }
 
-  /** What one inspection gave: the tool's rows, and the counts of the tool's system calls (not the preparation). */
+  /**
+   * What one inspection gave: the tool's rows, and the counts of the tool's system calls (not the preparation).
+   *
+   * @param wallTime the whole inspection: reset, T's preparation, U plugged in, the tool
+   * @param executionTime the tool's system calls alone
+   */
   public record Run(List<? extends SpecificRecord> rows, long instructions, long syscalls, Duration wallTime,
-      List<String> notes) {}
+      Duration executionTime, List<String> notes) {}
 
   /**
    * Runs {@code tool} on {@code snapshot} through the trusted kernel, each data access routed by {@code router},
@@ -175,9 +189,11 @@ public final class BridgedMachine implements AutoCloseable {
     machine.setRouter(router);
     try {
       RowContext context = new RowContext(snapshot.id(), snapshot.vmId(), identity.buildName());
+      long execution = System.nanoTime();
       List<? extends SpecificRecord> rows = tool.run(new InspectionCalls(machine.calls(), agentPid), context);
+      long end = System.nanoTime();
       return new Run(rows, machine.instructions() - firstInstruction, machine.syscalls() - firstSyscall,
-          Duration.ofNanos(System.nanoTime() - start), machine.notes());
+          Duration.ofNanos(end - start), Duration.ofNanos(end - execution), machine.notes());
     } catch (ToolException e) {
       throw new SlowPathException(SlowPathException.Reason.TOOL, tool.name() + " on " + snapshot.id() + ": "
           + e.getMessage(), e);

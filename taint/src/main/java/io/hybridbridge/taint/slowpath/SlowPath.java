@@ -102,10 +102,15 @@ public final class SlowPath implements AutoCloseable {
     this.accessBudget = accesses;
   }
 
-  /** What one inspection produced. */
+  /**
+   * What one inspection produced.
+   *
+   * @param wallTime the whole inspection (reset, T's preparation, U plugged in, the tool)
+   * @param executionTime the tool's system calls alone
+   */
   public record Inspection(String tool, String snapshotId, String referenceId, KernelIdentity identity,
       List<? extends SpecificRecord> rows, DecisionLog log, long instructions, long syscalls, Duration wallTime,
-      List<String> notes) {
+      Duration executionTime, List<String> notes) {
     /** Distinct (instruction, operand) pairs redirected at least once. */
     public long redirectedInstructions() {
       return log.redirectedInstructions();
@@ -136,10 +141,10 @@ public final class SlowPath implements AutoCloseable {
     DecisionLog log = new DecisionLog();
     KernelMachine machine = bridge.machine();
     TaintRouter router = new TaintRouter(shadow, policy, machine.decodeCache(), bridge.guard(accessBudget),
-        bridge.slide(), bridge.untrustedSpace(), log);
+        machine.layout(), bridge.untrustedSpace(), log);
     BridgedMachine.Run run = bridge.inspect(snapshot, tool, router, shadow, shadow::reset);
     return new Inspection(tool.name(), snapshot.id(), machine.reference().id(), bridge.identity(), run.rows(), log,
-        run.instructions(), run.syscalls(), run.wallTime(), run.notes());
+        run.instructions(), run.syscalls(), run.wallTime(), run.executionTime(), run.notes());
   }
 
   @Override

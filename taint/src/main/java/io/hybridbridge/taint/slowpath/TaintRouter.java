@@ -5,6 +5,7 @@ import io.hybridbridge.emulator.cpu.MemoryAccess;
 import io.hybridbridge.emulator.decode.DecodeCache;
 import io.hybridbridge.emulator.decode.Instruction;
 import io.hybridbridge.emulator.decode.Reg;
+import io.hybridbridge.emulator.kernel.KernelLayout;
 import io.hybridbridge.taint.policy.RedirectPolicy;
 import io.hybridbridge.taint.shadow.TaintShadow;
 
@@ -28,15 +29,15 @@ public final class TaintRouter implements AccessRouter {
    *     live, so register shadows are cleared there (the driver sets arguments without the shadow knowing)
    * @param untrustedSpace the CPU's index of the U-through-T space
    */
-  public TaintRouter(TaintShadow shadow, RedirectPolicy policy, DecodeCache code, AccessGuard guard, long slide,
-      int untrustedSpace, DecisionLog log) {
+  public TaintRouter(TaintShadow shadow, RedirectPolicy policy, DecodeCache code, AccessGuard guard,
+      KernelLayout layout, int untrustedSpace, DecisionLog log) {
     this.shadow = shadow;
     this.policy = policy;
     this.code = code;
     this.guard = guard;
-    this.slide = slide;
+    this.slide = layout.slide();
     this.untrustedSpace = untrustedSpace;
-    this.calls = new CallContext(slide);
+    this.calls = new CallContext(layout);
     this.log = log;
   }
 
@@ -88,7 +89,7 @@ public final class TaintRouter implements AccessRouter {
       }
     }
     boolean redirect = policy.redirects(kind, addressShadow, access.address());
-    log.record(pc - slide, operand, redirect, calls.context());
+    log.record(pc - slide, operand, redirect, calls.context(access.address()));
     return redirect ? untrustedSpace : 0;
   }
 }
