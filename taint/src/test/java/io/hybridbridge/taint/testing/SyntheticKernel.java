@@ -1,5 +1,7 @@
 package io.hybridbridge.taint.testing;
 
+import io.hybridbridge.emulator.cpu.GnuAssembler;
+
 import io.hybridbridge.emulator.cpu.Cpu;
 import io.hybridbridge.emulator.cpu.CpuState;
 import io.hybridbridge.emulator.cpu.FrameCache;
@@ -137,7 +139,7 @@ public final class SyntheticKernel implements AutoCloseable {
 
   /** Places {@code assembly} at the start of T's text and runs it up to its {@code hlt}. */
   public Stop run(String assembly) throws IOException {
-    byte[] code = Assembler.assemble(assembly);
+    byte[] code = GnuAssembler.assemble(assembly);
     tImage.put(T_LAYOUT.textBase(), code);
     state.setRip(T_LAYOUT.textBase());
     return cpu.run(100_000);
@@ -150,7 +152,7 @@ public final class SyntheticKernel implements AutoCloseable {
 
   /** Places more code in T's text. */
   public void place(long offset, String assembly) throws IOException {
-    tImage.put(text(offset), Assembler.assemble(assembly));
+    tImage.put(text(offset), GnuAssembler.assemble(assembly));
   }
 
   @Override
