@@ -48,7 +48,7 @@ public final class TrainCommand implements Callable<Integer> {
   Path out = defaultMetadataDirectory();
 
   /** {@code ${HB_CACHE:-~/.cache/hybrid-bridge}/metadata}. */
-  static Path defaultMetadataDirectory() {
+  public static Path defaultMetadataDirectory() {
     String cache = System.getenv("HB_CACHE");
     Path base = cache != null && !cache.isBlank() ? Path.of(cache)
         : Path.of(System.getProperty("user.home"), ".cache", "hybrid-bridge");
