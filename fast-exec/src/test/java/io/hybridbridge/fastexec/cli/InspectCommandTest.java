@@ -1,4 +1,4 @@
-package io.hybridbridge.taint.cli;
+package io.hybridbridge.fastexec.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
