@@ -103,12 +103,14 @@ public final class FastPath implements AutoCloseable {
    * What one fast inspection produced: rows, or (when {@link #fellBack()}) no rows and the fallback.
    *
    * @param redirectedInstructions distinct (instruction, operand) pairs redirected at least once
-   * @param agreeingReads reads the table did not decide, served locally because T and U hold the same bytes there
+   * @param untabled accesses the table did not decide that needed no decision from training: {@code lea}'s operand,
+   *     operands whose address uses no register but RSP or RIP (the policy decides them from the address alone),
+   *     reads whose bytes T and U hold alike
    * @param wallTime the whole inspection (reset, T's preparation, U plugged in, the tool)
    * @param executionTime the tool's system calls alone (up to the stop, for a fallback)
    */
   public record Inspection(String tool, String snapshotId, List<? extends SpecificRecord> rows, FallbackRow fallback,
-      long instructions, long syscalls, long redirectedAccesses, long redirectedInstructions, long agreeingReads,
+      long instructions, long syscalls, long redirectedAccesses, long redirectedInstructions, long untabled,
       Duration wallTime,
       Duration executionTime, List<String> notes) {
     public boolean fellBack() {
@@ -144,8 +146,8 @@ public final class FastPath implements AutoCloseable {
   /** Runs {@code tool} on {@code snapshot} with the decisions of {@code table} (compiled by {@link #compile}). */
   public Inspection inspect(UntrustedSnapshot snapshot, InspectionTool tool, DecisionTable table)
       throws SlowPathException {
-    FastRouter router = new FastRouter(table, bridge.guard(accessBudget), bridge.machine(), bridge.untrusted(),
-        bridge.untrustedSpace());
+    FastRouter router = new FastRouter(table, slow.policy(), bridge.guard(accessBudget), bridge.machine(),
+        bridge.untrusted(), bridge.untrustedSpace());
     long start = System.nanoTime();
     BridgedMachine.Run run;
     try {
@@ -160,7 +162,7 @@ public final class FastPath implements AutoCloseable {
       return fellBack(snapshot, tool, router, run.wallTime());
     }
     return new Inspection(tool.name(), snapshot.id(), run.rows(), null, run.instructions(), run.syscalls(),
-        router.redirectedAccesses(), router.redirectedInstructions(), router.agreeingReads(), run.wallTime(),
+        router.redirectedAccesses(), router.redirectedInstructions(), router.untabled(), run.wallTime(),
         run.executionTime(),
         run.notes());
   }
@@ -183,7 +185,7 @@ public final class FastPath implements AutoCloseable {
         .setReason(stop.reason().name())
         .setInstructionsBefore(stop.instructions())
         .build();
-    return new Inspection(tool.name(), snapshot.id(), List.of(), fallback, stop.instructions(), stop.syscalls(), router.redirectedAccesses(), router.redirectedInstructions(), router.agreeingReads(), wall, wall,
+    return new Inspection(tool.name(), snapshot.id(), List.of(), fallback, stop.instructions(), stop.syscalls(), router.redirectedAccesses(), router.redirectedInstructions(), router.untabled(), wall, wall,
         bridge.machine().notes());
   }
 

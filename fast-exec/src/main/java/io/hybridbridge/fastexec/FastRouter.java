@@ -7,8 +7,11 @@ import io.hybridbridge.emulator.cpu.MemoryAccess;
 import io.hybridbridge.emulator.decode.DecodeException;
 import io.hybridbridge.emulator.decode.Instruction;
 import io.hybridbridge.emulator.decode.MemoryRole;
+import io.hybridbridge.emulator.decode.Operand;
+import io.hybridbridge.emulator.decode.Reg;
 import io.hybridbridge.emulator.machine.KernelMachine;
 import io.hybridbridge.emulator.memory.MemoryAccessException;
+import io.hybridbridge.taint.policy.RedirectPolicy;
 import io.hybridbridge.taint.slowpath.AccessGuard;
 import io.hybridbridge.taint.slowpath.CallContext;
 
@@ -20,8 +23,8 @@ import io.hybridbridge.taint.slowpath.CallContext;
  * ret}, so that both paths hash the same return addresses.
  *
  * <p>Anything the table does not cover stops the run where it happens (the access is routed to the guard's refusing
- * space) and is kept as the {@link Stop} of this router: never a guess. One exception needs no guess: a pure read
- * whose bytes are the same in T and U (see {@link #undecided}).
+ * space) and is kept as the {@link Stop} of this router: never a guess. Accesses whose decision does not depend on
+ * what training saw are the exception (see {@link #undecided}).
  */
 final class FastRouter implements AccessRouter {
   /** Why the fast path stopped. */
@@ -38,6 +41,7 @@ final class FastRouter implements AccessRouter {
   record Stop(Reason reason, long pc, int operand, long context, long[] callSites, long instructions, long syscalls) {}
 
   private final DecisionTable table;
+  private final RedirectPolicy policy;
   private final AccessGuard guard;
   private final KernelMachine machine;
   private final AddressSpace local;
@@ -49,19 +53,21 @@ final class FastRouter implements AccessRouter {
   private long firstInstruction;
   private long firstSyscall;
   private long redirectedAccesses;
-  private long agreeingReads;
+  private long untabled;
   private int redirectedInstructions;
   private Stop stop;
 
   /**
+   * @param policy the slow path's policy, for accesses whose decision does not depend on taint
    * @param machine the machine (the decoded instruction of a stack access is read from its CPU's code cache)
    * @param untrusted the U-through-T space
    * @param layout T's layout (call-site contexts are hashed as the slow path hashes them)
    * @param untrustedSpace the CPU's index of the U-through-T space
    */
-  FastRouter(DecisionTable table, AccessGuard guard, KernelMachine machine, AddressSpace untrusted,
-      int untrustedSpace) {
+  FastRouter(DecisionTable table, RedirectPolicy policy, AccessGuard guard, KernelMachine machine,
+      AddressSpace untrusted, int untrustedSpace) {
     this.table = table;
+    this.policy = policy;
     this.guard = guard;
     this.machine = machine;
     this.local = machine.memory();
@@ -122,13 +128,38 @@ final class FastRouter implements AccessRouter {
   }
 
   /**
-   * An access the table cannot decide. A pure read whose bytes are the same in T and in U (U's as T's code would
-   * see them, rebased) gives the instruction the same value whichever way it goes, so the run goes on exactly as it
-   * would after either decision: it is served locally, and counted. Anything else stops the run.
+   * An access the table cannot decide. Three kinds need no decision from training, and are counted ({@link
+   * #untabled()}); anything else stops the run.
+   * <ul>
+   *   <li>The memory operand of {@code lea}: it computes an address and reads nothing (the CPU still reports it as a
+   *       read; the slow path records it alike).
+   *   <li>An explicit operand whose address uses no register but RSP or RIP: its address carries no taint on the slow
+   *       path either (segment bases are T's), so the slow path's own {@link RedirectPolicy} decides it from the
+   *       address alone, here as there: RSP-based operands are T's stack; a constant address (a global, {@code
+   *       %gs:} per-CPU data) is redirected when the policy calls it a source.
+   *   <li>A pure read whose bytes are the same in T and in U (U's as T's code would see them, rebased): the
+   *       instruction gets the same value whichever way it goes, so the run goes on exactly as after either decision.
+   * </ul>
    */
   private int undecided(Reason reason, MemoryAccess access) {
+    if (access.operand() >= 0) {
+      Instruction insn = instruction(access.pc());
+      Operand m = insn.memory;
+      if (insn.mnemonic.memoryRole(0) == MemoryRole.ADDRESS_ONLY) {
+        untabled++;
+        return 0;
+      }
+      if (m.base == Reg.RSP) {
+        untabled++;
+        return policy.redirects(RedirectPolicy.Operand.STACK_BASED, 0, access.address()) ? untrustedSpace : 0;
+      }
+      if (m.index < 0 && (m.base < 0 || m.base == Reg.RIP)) {
+        untabled++;
+        return policy.redirects(RedirectPolicy.Operand.ADDRESSED, 0, access.address()) ? untrustedSpace : 0;
+      }
+    }
     if (access.role() == MemoryRole.READ && sameInBoth(access.address(), access.size())) {
-      agreeingReads++;
+      untabled++;
       return 0;
     }
     return stop(reason, access);
@@ -167,9 +198,9 @@ final class FastRouter implements AccessRouter {
     return redirectedAccesses;
   }
 
-  /** Reads the table could not decide that were served locally because T and U hold the same bytes there. */
-  long agreeingReads() {
-    return agreeingReads;
+  /** Accesses the table did not decide that needed no decision from training (see {@link #undecided}). */
+  long untabled() {
+    return untabled;
   }
 
   int redirectedInstructions() {
