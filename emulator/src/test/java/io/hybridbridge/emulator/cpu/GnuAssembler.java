@@ -14,14 +14,14 @@ import java.util.concurrent.TimeUnit;
  * Assembles Intel-syntax snippets with GNU as (binutils) and objcopy, all in one run: each snippet is placed
  * between symbols, and its bytes are cut out of the flat .text by the symbol addresses nm reports.
  */
-final class GnuAssembler {
+public final class GnuAssembler {
   private GnuAssembler() {}
 
-  static byte[] assemble(String source) throws IOException {
+  public static byte[] assemble(String source) throws IOException {
     return assembleAll(List.of(source)).get(0);
   }
 
-  static List<byte[]> assembleAll(List<String> snippets) throws IOException {
+  public static List<byte[]> assembleAll(List<String> snippets) throws IOException {
     Path dir = Files.createTempDirectory("hb-as");
     try {
       StringBuilder src = new StringBuilder(".intel_syntax noprefix\n.text\n");

@@ -8,10 +8,13 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 
-/** How the command line names snapshots: by manifest id within a dataset, or by path (named after the file). */
-final class SnapshotNames {
+/**
+ * How the command line names snapshots: by manifest id within a dataset, or by path (named after the file). Used by
+ * {@code hb train} here and {@code hb inspect} (fast-exec).
+ */
+public final class SnapshotNames {
   /** A snapshot to inspect: where it is, the id and VM its rows carry. */
-  record Named(Path path, String id, String vmId) {}
+  public record Named(Path path, String id, String vmId) {}
 
   private final Path dataset;
   private final List<ManifestEntry> entries;
@@ -21,12 +24,12 @@ final class SnapshotNames {
     this.entries = entries;
   }
 
-  static SnapshotNames of(Path dataset) throws DatasetException {
+  public static SnapshotNames of(Path dataset) throws DatasetException {
     return new SnapshotNames(dataset, Manifests.read(dataset).getEntries());
   }
 
   /** {@code name} as a manifest id, or as a path (its manifest entry if it is one of the dataset's files). */
-  Named resolve(String name) {
+  public Named resolve(String name) {
     for (ManifestEntry e : entries) {
       if (e.getId().equals(name)) {
         return named(e);
@@ -50,7 +53,7 @@ final class SnapshotNames {
   }
 
   /** The fleet snapshots of {@code build} in the manifest, in order. */
-  List<Named> snapshotsOf(String build) {
+  public List<Named> snapshotsOf(String build) {
     return entries.stream().filter(e -> e.getRole() == io.hybridbridge.schemas.SnapshotRole.SNAPSHOT
         && e.getKernelBuild().equals(build)).map(this::named).toList();
   }

@@ -48,7 +48,7 @@ public final class TrainCommand implements Callable<Integer> {
   Path out = defaultMetadataDirectory();
 
   /** {@code ${HB_CACHE:-~/.cache/hybrid-bridge}/metadata}. */
-  static Path defaultMetadataDirectory() {
+  public static Path defaultMetadataDirectory() {
     String cache = System.getenv("HB_CACHE");
     Path base = cache != null && !cache.isBlank() ? Path.of(cache)
         : Path.of(System.getProperty("user.home"), ".cache", "hybrid-bridge");
@@ -81,7 +81,7 @@ public final class TrainCommand implements Callable<Integer> {
         for (SnapshotNames.Named target : targets) {
           try (UntrustedSnapshot u = UntrustedSnapshot.open(target.path(), target.id(), target.vmId())) {
             SlowPath.Inspection run = slow.inspect(u, tool);
-            System.out.println(InspectCommand.report(run) + "  [" + target.id() + "]");
+            System.out.println(run.summary() + "  [" + target.id() + "]");
             merged = merged == null ? run.metadata() : Metadata.merge(merged, run.metadata());
           }
         }

@@ -23,7 +23,7 @@ public final class Metadata {
   /** Meaning of the file; a reader refuses others. */
   public static final int FORMAT_VERSION = 1;
   /** The context function of {@link CallContext}, as the schema documents it. */
-  public static final String CONTEXT_HASH = "splitmix64-chain-v1";
+  public static final String CONTEXT_HASH = "splitmix64-chain-region-v2";
   public static final String PRODUCER = "hybrid-bridge taint 0.1.0";
 
   private Metadata() {}

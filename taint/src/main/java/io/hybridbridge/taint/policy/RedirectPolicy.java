@@ -101,7 +101,18 @@ public final class RedirectPolicy {
       new ContextVariable("node_data", "the page allocator of T's own allocations"),
       new ContextVariable("gfp_allowed_mask", "masks the flags of every T allocation: redirected, its taint made the "
           + "page allocator's per-CPU list index look U-derived, and 6.1's slab took new pages from U's free lists"),
-      new ContextVariable("contig_page_data", "the page allocator of T's own allocations (non-NUMA builds)"));
+      new ContextVariable("contig_page_data", "the page allocator of T's own allocations (non-NUMA builds)"),
+      // The random numbers of T's own allocations (the slab's freelist randomisation draws them when T's allocation
+      // needs a new slab): redirected, T's allocator read and wrote U's entropy state, and blake2s's rounds mixed
+      // T's and U's data so that 5 of 6.1 ps's instructions were local and redirected in one call-site context.
+      new ContextVariable("base_crng", "the random numbers of T's allocations (freelist randomisation)"),
+      new ContextVariable("input_pool", "the entropy pool a reseed of T's random numbers extracts"),
+      new ContextVariable("crng_init", "whether T's random numbers are ready"),
+      new ContextVariable("crngs", "the running CPU's random number state"),
+      new ContextVariable("batched_entropy_u8", "the running CPU's batch of random bytes"),
+      new ContextVariable("batched_entropy_u16", "the running CPU's batch of random numbers"),
+      new ContextVariable("batched_entropy_u32", "the running CPU's batch of random numbers (get_random_u32)"),
+      new ContextVariable("batched_entropy_u64", "the running CPU's batch of random numbers"));
 
   private final Profile profile;
   private final long slide;

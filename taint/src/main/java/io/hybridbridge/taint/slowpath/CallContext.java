@@ -3,11 +3,18 @@ package io.hybridbridge.taint.slowpath;
 import io.hybridbridge.emulator.decode.Instruction;
 import io.hybridbridge.emulator.decode.Mnemonic;
 import io.hybridbridge.emulator.cpu.MemoryAccess;
+import io.hybridbridge.emulator.kernel.KernelLayout;
 
 /**
  * A shadow call stack kept from the stack accesses of {@code call} and {@code ret}: the return addresses of the
- * frames the kernel is in, so a decision can be keyed by its call site. The context of an access is a hash of the
- * last {@link #DEPTH} return addresses as KASLR-free offsets (the same on every boot of the build).
+ * frames the kernel is in, so a decision can be keyed by its call site. The context of an access ({@link
+ * #context(long)}) is a hash of the last {@link #DEPTH} return addresses as KASLR-free offsets (the same on every
+ * boot of the build) and of the layout region of the accessed address (image, direct map, vmalloc, vmemmap, other).
+ *
+ * <p>Why the region: one call site may pass either a constant of T's image or an object of U to the same helper
+ * (6.12's wq_worker_comm formats "%s" of a rodata "" or of a workqueue's name through one merged scnprintf call):
+ * the return addresses are the same, the decision is not, and the region tells them apart (measured: 6.12 ps had 2
+ * instructions whose call sites saw both decisions, none with the region).
  *
  * <p>Frames are matched by stack slot, not counted: a {@code ret} reading slot S pops every frame pushed at or below
  * S, so frames left by non-returning paths (exception fixups, retpoline's inner call) cannot desynchronise it.
@@ -18,18 +25,20 @@ public final class CallContext {
   private static final int MAX_FRAMES = 4096;
 
   private final long slide;
+  private final KernelLayout layout;
   private final long[] returns = new long[MAX_FRAMES];
   private final long[] slots = new long[MAX_FRAMES];
   private int depth;
   private long cached = Long.MIN_VALUE;
 
-  /** @param slide the reference's KASLR slide (return addresses are recorded minus it) */
-  public CallContext(long slide) {
-    this.slide = slide;
+  /** @param layout the reference's layout: its slide (return addresses are recorded minus it) and regions */
+  public CallContext(KernelLayout layout) {
+    this.layout = layout;
+    this.slide = layout.slide();
   }
 
   /** Follows one stack access of {@code insn}. */
-  void onStackAccess(Instruction insn, MemoryAccess access) {
+  public void onStackAccess(Instruction insn, MemoryAccess access) {
     if (insn.mnemonic == Mnemonic.CALL && access.role().writes()) {
       if (depth == MAX_FRAMES) {
         System.arraycopy(returns, 1, returns, 0, MAX_FRAMES - 1); // keep the innermost frames
@@ -54,8 +63,25 @@ public final class CallContext {
     cached = Long.MIN_VALUE;
   }
 
-  /** Hash of the innermost {@link #DEPTH} return addresses (KASLR-free). */
-  public long context() {
+  /** The context of an access to {@code address}: the call sites' hash mixed with the address's region. */
+  public long context(long address) {
+    long h = mix(callSites() ^ regionCode(layout.regionOf(address)));
+    return h == Long.MIN_VALUE ? h + 1 : h;
+  }
+
+  /** The region's number in the metadata's context function (fixed here: not the enum's order). */
+  private static long regionCode(KernelLayout.Region region) {
+    return switch (region) {
+      case IMAGE -> 1;
+      case DIRECT_MAP -> 2;
+      case VMALLOC -> 3;
+      case VMEMMAP -> 4;
+      case FIXED -> 5;
+    };
+  }
+
+  /** Hash of the innermost {@link #DEPTH} return addresses (KASLR-free), cached until the stack changes. */
+  private long callSites() {
     if (cached == Long.MIN_VALUE) {
       long h = 0x9E3779B97F4A7C15L;
       for (int i = depth - 1; i >= Math.max(0, depth - DEPTH); i--) {

@@ -1,97 +1,44 @@
 package io.hybridbridge.taint.slowpath;
 
 import io.hybridbridge.emulator.cpu.AccessRouter;
-import io.hybridbridge.emulator.cpu.AddressSpace;
 import io.hybridbridge.emulator.cpu.MemoryAccess;
 import io.hybridbridge.emulator.decode.DecodeCache;
 import io.hybridbridge.emulator.decode.Instruction;
 import io.hybridbridge.emulator.decode.Reg;
-import io.hybridbridge.emulator.memory.MemoryAccessException;
+import io.hybridbridge.emulator.kernel.KernelLayout;
 import io.hybridbridge.taint.policy.RedirectPolicy;
 import io.hybridbridge.taint.shadow.TaintShadow;
 
 /**
  * Routes every data access the way {@link RedirectPolicy#redirects} decides (DESIGN §5.3) and records the decision,
- * with its call-site context, as training metadata ({@link DecisionLog}).
- *
- * It also stops the run, through a space that refuses every access, when the executing pc is outside T's kernel
- * text: a code pointer loaded from U led there (DESIGN §5.2), and T must never run code it does not have.
+ * with its call-site context, as training metadata ({@link DecisionLog}). The inspection's budget and the check that
+ * execution stays in T's kernel text come first ({@link AccessGuard}).
  */
 public final class TaintRouter implements AccessRouter {
   private final TaintShadow shadow;
   private final RedirectPolicy policy;
   private final DecodeCache code;
-  private final long textStart;
-  private final long textEnd;
-  private final long entryStart;
-  private final long entryEnd;
+  private final AccessGuard guard;
   private final long slide;
   private final int untrustedSpace;
-  private final int refusingSpace;
-  private final Refusal refusal;
   private final CallContext calls;
   private final DecisionLog log;
-  private final long accessBudget;
-  private long accesses;
-
-  /** An address space that fails every access with the reason the router set. */
-  public static final class Refusal implements AddressSpace {
-    private String reason = "refused";
-
-    private MemoryAccessException refuse(long address) {
-      return new MemoryAccessException(reason, address);
-    }
-
-    @Override public long read(long address, int size) throws MemoryAccessException {
-      throw refuse(address);
-    }
-
-    @Override public void write(long address, int size, long value) throws MemoryAccessException {
-      throw refuse(address);
-    }
-
-    @Override public void read(long address, byte[] dst, int offset, int length) throws MemoryAccessException {
-      throw refuse(address);
-    }
-
-    @Override public void write(long address, byte[] src, int offset, int length) throws MemoryAccessException {
-      throw refuse(address);
-    }
-
-    @Override public int fetch(long address, byte[] dst, int length) throws MemoryAccessException {
-      throw refuse(address);
-    }
-
-    @Override public void invalidate(long address) {}
-
-    @Override public void flush() {}
-  }
 
   /**
-   * @param text runtime {@code [start, end)} of T's kernel text
-   * @param syscallEntry runtime {@code [entry_SYSCALL_64, entry_SYSCALL_64_after_hwframe)}: user registers are still
-   *     live there, so register shadows are cleared (the driver sets arguments without the shadow knowing)
+   * @param guard the inspection's budget and text check; its syscall entry range is where user registers are still
+   *     live, so register shadows are cleared there (the driver sets arguments without the shadow knowing)
    * @param untrustedSpace the CPU's index of the U-through-T space
-   * @param refusingSpace the CPU's index of {@code refusal}
-   * @param accessBudget memory accesses the whole inspection may make: a list that never ends in a corrupt U (each
-   *     system call returning one page of text) would otherwise run for hours within every per-call budget
    */
-  public TaintRouter(TaintShadow shadow, RedirectPolicy policy, DecodeCache code, long[] text, long[] syscallEntry,
-      long slide, int untrustedSpace, Refusal refusal, int refusingSpace, DecisionLog log, long accessBudget) {
+  public TaintRouter(TaintShadow shadow, RedirectPolicy policy, DecodeCache code, AccessGuard guard,
+      KernelLayout layout, int untrustedSpace, DecisionLog log) {
     this.shadow = shadow;
     this.policy = policy;
     this.code = code;
-    this.textStart = text[0];
-    this.textEnd = text[1];
-    this.entryStart = syscallEntry[0];
-    this.entryEnd = syscallEntry[1];
-    this.slide = slide;
+    this.guard = guard;
+    this.slide = layout.slide();
     this.untrustedSpace = untrustedSpace;
-    this.refusal = refusal;
-    this.refusingSpace = refusingSpace;
-    this.calls = new CallContext(slide);
+    this.calls = new CallContext(layout);
     this.log = log;
-    this.accessBudget = accessBudget;
   }
 
   public DecisionLog log() {
@@ -104,18 +51,12 @@ public final class TaintRouter implements AccessRouter {
 
   @Override
   public int route(MemoryAccess access) {
+    int refused = guard.check(access);
+    if (refused >= 0) {
+      return refused;
+    }
     long pc = access.pc();
-    if (++accesses > accessBudget) {
-      refusal.reason = String.format("the inspection exceeded its budget of %,d memory accesses at pc %#x (a list in "
-          + "the snapshot that does not end?)", accessBudget, pc);
-      return refusingSpace;
-    }
-    if (Long.compareUnsigned(pc - textStart, textEnd - textStart) >= 0) {
-      refusal.reason = String.format("execution left the reference kernel's text: pc %#x (a code pointer from the "
-          + "snapshot?) accessing %#x", pc, access.address());
-      return refusingSpace;
-    }
-    if (Long.compareUnsigned(pc - entryStart, entryEnd - entryStart) < 0) {
+    if (guard.inSyscallEntry(pc)) {
       shadow.clearRegisters(); // entered from user mode: the registers hold the driver's clean arguments
       calls.clear();
     }
@@ -148,7 +89,7 @@ public final class TaintRouter implements AccessRouter {
       }
     }
     boolean redirect = policy.redirects(kind, addressShadow, access.address());
-    log.record(pc - slide, operand, redirect, calls.context());
+    log.record(pc - slide, operand, redirect, calls.context(access.address()));
     return redirect ? untrustedSpace : 0;
   }
 }

@@ -1,5 +1,7 @@
 package io.hybridbridge.taint.testing;
 
+import io.hybridbridge.emulator.cpu.GnuAssembler;
+
 import io.hybridbridge.emulator.cpu.Cpu;
 import io.hybridbridge.emulator.cpu.CpuState;
 import io.hybridbridge.emulator.cpu.FrameCache;
@@ -19,6 +21,8 @@ import io.hybridbridge.taint.layout.UThroughT;
 import io.hybridbridge.taint.policy.RedirectPolicy;
 import io.hybridbridge.taint.shadow.TaintShadow;
 import io.hybridbridge.taint.slowpath.DecisionLog;
+import io.hybridbridge.taint.slowpath.AccessGuard;
+import io.hybridbridge.taint.slowpath.RefusingSpace;
 import io.hybridbridge.taint.slowpath.TaintRouter;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -111,10 +115,11 @@ public final class SyntheticKernel implements AutoCloseable {
         symbol("vmemmap_base", T_LAYOUT), symbol("vmalloc_base", T_LAYOUT));
     policy = new RedirectPolicy(profile, kallsyms, T_LAYOUT, T_UNITS);
     int u = cpu.addAddressSpace(uSpace);
-    TaintRouter.Refusal refusal = new TaintRouter.Refusal();
+    RefusingSpace refusal = new RefusingSpace();
     int refused = cpu.addAddressSpace(refusal);
-    router = new TaintRouter(shadow, policy, code, new long[] {LINK_TEXT + T_SLIDE, LINK_TEXT + T_SLIDE + 0x10000},
-        new long[] {0, 0}, T_SLIDE, u, refusal, refused, log, 1_000_000);
+    AccessGuard guard = new AccessGuard(new long[] {LINK_TEXT + T_SLIDE, LINK_TEXT + T_SLIDE + 0x10000},
+        new long[] {0, 0}, 1_000_000, refusal, refused);
+    router = new TaintRouter(shadow, policy, code, guard, T_LAYOUT, u, log);
     cpu.setRouter(router);
     cpu.setShadow(shadow);
     state.setCpl(0);
@@ -134,7 +139,7 @@ public final class SyntheticKernel implements AutoCloseable {
 
   /** Places {@code assembly} at the start of T's text and runs it up to its {@code hlt}. */
   public Stop run(String assembly) throws IOException {
-    byte[] code = Assembler.assemble(assembly);
+    byte[] code = GnuAssembler.assemble(assembly);
     tImage.put(T_LAYOUT.textBase(), code);
     state.setRip(T_LAYOUT.textBase());
     return cpu.run(100_000);
@@ -147,7 +152,7 @@ public final class SyntheticKernel implements AutoCloseable {
 
   /** Places more code in T's text. */
   public void place(long offset, String assembly) throws IOException {
-    tImage.put(text(offset), Assembler.assemble(assembly));
+    tImage.put(text(offset), GnuAssembler.assemble(assembly));
   }
 
   @Override

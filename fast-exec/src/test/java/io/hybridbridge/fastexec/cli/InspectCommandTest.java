@@ -1,4 +1,4 @@
-package io.hybridbridge.taint.cli;
+package io.hybridbridge.fastexec.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -63,6 +63,48 @@ class InspectCommandTest {
     Result r = inspect(TestDataset.path(e).toString(), "--tool", "ps", "--references", empty.toString());
     assertThat(r.status()).isEqualTo(2);
     assertThat(r.err()).contains(e.getKernelBuild());
+  }
+
+  @Test
+  void autoLearnsIntoTheStoreThenTheFastPathAnswersAndAnAuditAgrees(@TempDir Path store) throws Exception {
+    ManifestEntry e = TestDataset.snapshots().get(0);
+    List<String> common = List.of(e.getId(), "--tool", "lsmod,mount", "--summary", "--store", store.toString(),
+        "--references", TestDataset.directory().toString());
+    Result nothing = inspect(with(common, "--path", "fast"));
+    assertThat(nothing.status()).isEqualTo(1);
+    assertThat(nothing.out()).contains("lsmod: no metadata", "mount: no metadata");
+
+    Result learning = inspect(with(common, "--path", "auto"));
+    assertThat(learning.status()).as(learning.err()).isZero();
+    assertThat(learning.err()).contains("read version 0, wrote version 1 (2 units learnt)");
+    assertThat(learning.out()).doesNotContain("(fast)");
+
+    Result fast = inspect(with(common, "--path", "fast", "--audit-rate", "1"));
+    assertThat(fast.status()).as(fast.err()).isZero();
+    assertThat(fast.out()).contains("lsmod: " + modules(e) + " rows,", "(fast)", "audit: the same rows");
+    assertThat(fast.err()).contains("read version 1", "audit: 2 fast inspections re-run on the slow path (rate 1.0), "
+        + "0 disagreements");
+
+    Result again = inspect(with(common, "--path", "auto"));
+    assertThat(again.err()).contains("read version 1, nothing learnt");
+  }
+
+  @Test
+  void aBadPathOrAuditRateIsRefused() {
+    assertThat(inspect("/nonexistent", "--path", "quick").err()).contains("unknown --path quick");
+    assertThat(inspect("/nonexistent", "--path", "fast", "--audit-rate", "2").status()).isEqualTo(2);
+    assertThat(inspect("/nonexistent", "--audit-rate", "0.5").err()).contains("--path fast or auto");
+  }
+
+  private static String[] with(List<String> common, String... more) {
+    List<String> all = new ArrayList<>(common);
+    all.addAll(List.of(more));
+    return all.toArray(new String[0]);
+  }
+
+  private static int modules(ManifestEntry e) throws Exception {
+    return new ObjectMapper().readTree(TestDataset.truth(e).resolve("truth.json").toFile()).path("truth")
+        .path("modules").size();
   }
 
   @Test

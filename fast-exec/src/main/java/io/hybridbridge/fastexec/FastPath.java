@@ -1,0 +1,196 @@
+package io.hybridbridge.fastexec;
+
+import io.hybridbridge.emulator.cpu.Shadow;
+import io.hybridbridge.emulator.kernel.KernelIdentity;
+import io.hybridbridge.emulator.kernel.ReferenceStore;
+import io.hybridbridge.emulator.tools.InspectionTool;
+import io.hybridbridge.schemas.FallbackRow;
+import io.hybridbridge.schemas.TrainingMetadata;
+import io.hybridbridge.taint.metadata.MetadataException;
+import io.hybridbridge.taint.slowpath.BridgedMachine;
+import io.hybridbridge.taint.slowpath.SlowPath;
+import io.hybridbridge.taint.slowpath.SlowPathException;
+import io.hybridbridge.taint.slowpath.UntrustedSnapshot;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.avro.specific.SpecificRecord;
+
+/**
+ * The fast path (FAST-BRIDGE, DESIGN §5.5): the same inspection as the slow path, on the same machine, with no taint
+ * and no shadow ({@link Shadow#NONE}): each data access is decided by the memoized training metadata of (build, tool),
+ * compiled into a {@link DecisionTable}; a memory-operand instruction the table does not cover, or a mixed one in a
+ * call-site context it does not know, stops the run with a {@link FallbackRow} instead of rows. Never a guess.
+ *
+ * <pre>{@code
+ * try (FastPath fast = FastPath.open(reference);
+ *      UntrustedSnapshot u = UntrustedSnapshot.open(path, "vm1/dump3", "vm1")) {
+ *   FastPath.Inspection ps = fast.inspect(u, Tools.PS, metadata);       // rows, or a fallback
+ *   if (ps.fellBack()) {
+ *     SlowPath.Inspection slow = fast.slow().inspect(u, Tools.PS);       // rows and the missing metadata
+ *   }
+ * }
+ * }</pre>
+ *
+ * <p>Everything but the router is the slow path's own code ({@link BridgedMachine}: T's preparation, U through T's
+ * layout with its pointer rebasing, the clock rule, the checked /proc listing; {@link
+ * io.hybridbridge.taint.slowpath.CallContext}: the context hash), so both paths give identical rows whenever they
+ * take the same decisions. Rebasing needs no taint: {@link io.hybridbridge.taint.layout.UThroughT} rebases every
+ * aligned qword loaded from the redirected space, so it follows from the decision alone. Not thread-safe.
+ */
+public final class FastPath implements AutoCloseable {
+  private final SlowPath slow;
+  private final BridgedMachine bridge;
+  /** The last metadata compiled per tool, by identity (Avro's equals and hashCode walk every entry). */
+  private final Map<String, Compiled> compiled = new HashMap<>();
+  private long accessBudget = SlowPath.DEFAULT_ACCESS_BUDGET;
+
+  private FastPath(SlowPath slow) {
+    this.slow = slow;
+    this.bridge = slow.bridge();
+  }
+
+  /** Opens the kernel machine of {@code reference}, shared by the fast path and the slow path it falls back to. */
+  public static FastPath open(ReferenceStore.Reference reference) throws SlowPathException {
+    return new FastPath(SlowPath.open(reference));
+  }
+
+  /** The slow path on the same machine: for fallbacks, training and audits. */
+  public SlowPath slow() {
+    return slow;
+  }
+
+  /** The reference's kernel build. */
+  public KernelIdentity identity() {
+    return bridge.identity();
+  }
+
+  /** Memory accesses one inspection may make (default {@link SlowPath#DEFAULT_ACCESS_BUDGET}, as the slow path's). */
+  public void setAccessBudget(long accesses) {
+    if (accesses <= 0) {
+      throw new IllegalArgumentException("access budget must be positive: " + accesses);
+    }
+    this.accessBudget = accesses;
+    slow.setAccessBudget(accesses);
+  }
+
+  private record Compiled(TrainingMetadata metadata, DecisionTable table) {}
+
+  /**
+   * {@code metadata} compiled for this reference (the last one of each tool is kept).
+   *
+   * @throws MetadataException when it is not metadata of this reference's build (build-id)
+   */
+  public DecisionTable compile(TrainingMetadata metadata) throws MetadataException {
+    Compiled last = compiled.get(metadata.getTool());
+    if (last != null && last.metadata() == metadata) {
+      return last.table();
+    }
+    KernelIdentity identity = bridge.identity();
+    if (!metadata.getBuildId().equals(identity.buildId())) {
+      throw new MetadataException(String.format("metadata of %s (build-id %s) cannot drive reference %s of %s "
+              + "(build-id %s)", metadata.getKernelBuild(), metadata.getBuildId(), bridge.machine().reference().id(),
+          identity.buildName(), identity.buildId()));
+    }
+    DecisionTable table = DecisionTable.compile(metadata, bridge.slide());
+    compiled.put(metadata.getTool(), new Compiled(metadata, table));
+    return table;
+  }
+
+  /**
+   * What one fast inspection produced: rows, or (when {@link #fellBack()}) no rows and the fallback.
+   *
+   * @param redirectedInstructions distinct (instruction, operand) pairs redirected at least once
+   * @param untabled accesses the table did not decide that needed no decision from training: {@code lea}'s operand,
+   *     operands whose address uses no register but RSP or RIP (the policy decides them from the address alone),
+   *     reads whose bytes T and U hold alike
+   * @param wallTime the whole inspection (reset, T's preparation, U plugged in, the tool)
+   * @param executionTime the tool's system calls alone (up to the stop, for a fallback)
+   */
+  public record Inspection(String tool, String snapshotId, List<? extends SpecificRecord> rows, FallbackRow fallback,
+      long instructions, long syscalls, long redirectedAccesses, long redirectedInstructions, long untabled,
+      Duration wallTime,
+      Duration executionTime, List<String> notes) {
+    public boolean fellBack() {
+      return fallback != null;
+    }
+
+    /** One line: rows or the fallback, instructions, redirected instructions, system calls, wall time. */
+    public String summary() {
+      String what = fellBack()
+          ? String.format("fell back (%s at %s, operand %d) after", fallback.getReason(), fallback.getSymbol(),
+              fallback.getOperand())
+          : rows.size() + " rows,";
+      return String.format("%s: %s %,d instructions, %,d redirected instructions, %d system calls, %.3f s (fast)", tool,
+          what, instructions, redirectedInstructions, syscalls, wallTime.toNanos() / 1e9);
+    }
+  }
+
+  /**
+   * Runs {@code tool} on {@code snapshot} with the decisions of {@code metadata}.
+   *
+   * @throws MetadataException when {@code metadata} is not of this build or of this tool
+   * @throws SlowPathException as the slow path: DIFFERENT_BUILD, SNAPSHOT, REFERENCE, TOOL (a failure that is not a
+   *     fallback: a fault, a budget, execution outside T's text)
+   */
+  public Inspection inspect(UntrustedSnapshot snapshot, InspectionTool tool, TrainingMetadata metadata)
+      throws SlowPathException, MetadataException {
+    if (!metadata.getTool().equals(tool.name())) {
+      throw new MetadataException("metadata of tool " + metadata.getTool() + " cannot drive tool " + tool.name());
+    }
+    return inspect(snapshot, tool, compile(metadata));
+  }
+
+  /** Runs {@code tool} on {@code snapshot} with the decisions of {@code table} (compiled by {@link #compile}). */
+  public Inspection inspect(UntrustedSnapshot snapshot, InspectionTool tool, DecisionTable table)
+      throws SlowPathException {
+    FastRouter router = new FastRouter(table, slow.policy(), bridge.guard(accessBudget), bridge.machine(),
+        bridge.untrusted(), bridge.untrustedSpace());
+    long start = System.nanoTime();
+    BridgedMachine.Run run;
+    try {
+      run = bridge.inspect(snapshot, tool, router, Shadow.NONE, router::start);
+    } catch (SlowPathException e) {
+      if (router.stop() == null) {
+        throw e;
+      }
+      return fellBack(snapshot, tool, router, Duration.ofNanos(System.nanoTime() - start));
+    }
+    if (router.stop() != null) { // an access the table did not cover, whose result the instruction did not use
+      return fellBack(snapshot, tool, router, run.wallTime());
+    }
+    return new Inspection(tool.name(), snapshot.id(), run.rows(), null, run.instructions(), run.syscalls(),
+        router.redirectedAccesses(), router.redirectedInstructions(), router.untabled(), run.wallTime(),
+        run.executionTime(),
+        run.notes());
+  }
+
+  private Inspection fellBack(UntrustedSnapshot snapshot, InspectionTool tool, FastRouter router, Duration wall) {
+    FastRouter.Stop stop = router.stop();
+    long pcOffset = stop.pc() - bridge.slide();
+    KernelIdentity identity = bridge.identity();
+    FallbackRow fallback = FallbackRow.newBuilder()
+        .setSnapshotId(snapshot.id())
+        .setVmId(snapshot.vmId())
+        .setKernelBuild(identity.buildName())
+        .setBuildId(identity.buildId())
+        .setTool(tool.name())
+        .setPcOffset(pcOffset)
+        .setSymbol(bridge.profile().symbolAt(pcOffset).map(Object::toString).orElse(null))
+        .setOperand(stop.operand())
+        .setContext(stop.context())
+        .setCallSites(Arrays.stream(stop.callSites()).boxed().toList())
+        .setReason(stop.reason().name())
+        .setInstructionsBefore(stop.instructions())
+        .build();
+    return new Inspection(tool.name(), snapshot.id(), List.of(), fallback, stop.instructions(), stop.syscalls(), router.redirectedAccesses(), router.redirectedInstructions(), router.untabled(), wall, wall,
+        bridge.machine().notes());
+  }
+
+  @Override
+  public void close() {
+    slow.close();
+  }
+}

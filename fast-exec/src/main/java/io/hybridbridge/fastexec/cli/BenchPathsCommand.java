@@ -1,0 +1,224 @@
+package io.hybridbridge.fastexec.cli;
+
+import io.hybridbridge.datasets.DatasetException;
+import io.hybridbridge.datasets.Manifests;
+import io.hybridbridge.emulator.kernel.ReferenceStore;
+import io.hybridbridge.emulator.tools.InspectionTool;
+import io.hybridbridge.emulator.tools.ToolException;
+import io.hybridbridge.emulator.tools.Tools;
+import io.hybridbridge.fastexec.FastPath;
+import io.hybridbridge.schemas.ManifestEntry;
+import io.hybridbridge.schemas.SnapshotRole;
+import io.hybridbridge.schemas.TrainingMetadata;
+import io.hybridbridge.taint.metadata.MetadataException;
+import io.hybridbridge.taint.slowpath.SlowPath;
+import io.hybridbridge.taint.slowpath.SlowPathException;
+import io.hybridbridge.taint.slowpath.UntrustedSnapshot;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code hb bench paths}: the slow and the fast path side by side, per build and tool, on the same snapshot in one
+ * run: median wall time of the whole inspection (opening the snapshot, the machine's reset, T's preparation, U
+ * plugged in, the tool) and of the tool's system calls alone, instructions per second, and the ratios.
+ *
+ * <p>The fast path runs with the metadata of the slow path's own run on that snapshot (the benchmark measures speed,
+ * not coverage: a fallback is reported and the tool skipped). Each timed round runs slow, then fast, so the
+ * machine's load falls on both alike.
+ */
+@Command(name = "paths", mixinStandardHelpOptions = true,
+    description = "Benchmark the slow path (taint) against the fast path (memoized metadata) on the same snapshot, "
+        + "per kernel build and tool: median wall time, instructions per second, ratio.")
+public final class BenchPathsCommand implements Callable<Integer> {
+  @Option(names = "--references", paramLabel = "DIR",
+      description = "Dataset with references and fleet snapshots (default: ${DEFAULT-VALUE}).")
+  Path dataset = ReferenceStore.defaultDatasetDirectory();
+
+  @Option(names = "--tool", paramLabel = "TOOL", defaultValue = "all",
+      description = "ps, lsmod, netstat, system, mount, a comma-separated list, or all (default).")
+  String tools;
+
+  @Option(names = "--build", split = ",", paramLabel = "BUILD",
+      description = "Kernel builds to measure (default: every build with a reference).")
+  List<String> builds;
+
+  @Option(names = "--runs", defaultValue = "7", description = "Timed rounds (slow, then fast) per tool (default 7).")
+  int runs;
+
+  @Option(names = "--warmups", defaultValue = "3", description = "Untimed rounds first (default 3).")
+  int warmups;
+
+  /** Medians of one (build, tool). */
+  private record Row(String build, String snapshot, String tool, long instructions, double slowMs, double fastMs,
+      double slowExecMs, double fastExecMs) {
+    double ratio() {
+      return slowMs / fastMs;
+    }
+
+    double executionRatio() {
+      return slowExecMs / fastExecMs;
+    }
+  }
+
+  @Override
+  public Integer call() throws IOException {
+    PrintStream out = System.out;
+    List<InspectionTool> selected;
+    List<ManifestEntry> entries;
+    ReferenceStore references;
+    try {
+      if (runs < 1 || warmups < 0) {
+        throw new IllegalArgumentException("--runs must be at least 1 and --warmups at least 0");
+      }
+      selected = Tools.parseList(tools);
+      entries = Manifests.read(dataset).getEntries();
+      references = ReferenceStore.open(dataset);
+    } catch (ToolException | DatasetException | IllegalArgumentException e) {
+      System.err.println("bench paths: " + e.getMessage());
+      return 2;
+    }
+    out.printf("hb bench paths: %d warm-up and %d timed rounds per tool (slow, then fast), %d CPUs, load average %s%n",
+        warmups, runs, Runtime.getRuntime().availableProcessors(), loadAverage());
+    List<Row> rows = new ArrayList<>();
+    int failures = 0;
+    for (ReferenceStore.Reference reference : references.references()) {
+      if (builds != null && !builds.contains(reference.kernelBuild())) {
+        continue;
+      }
+      List<ManifestEntry> fleet = entries.stream().filter(e -> e.getRole() == SnapshotRole.SNAPSHOT
+          && e.getKernelBuild().equals(reference.kernelBuild())).toList();
+      if (fleet.isEmpty()) {
+        System.err.println("bench paths: no fleet snapshot of " + reference.kernelBuild() + " in " + dataset);
+        failures++;
+        continue;
+      }
+      try (FastPath fast = FastPath.open(reference)) {
+        for (InspectionTool tool : selected) {
+          Row row = measure(fast, reference.kernelBuild(), fleet, tool);
+          if (row == null) {
+            failures++;
+          } else {
+            rows.add(row);
+          }
+        }
+      } catch (SlowPathException | MetadataException e) {
+        System.err.println("bench paths: " + reference.kernelBuild() + ": " + e.getMessage());
+        failures++;
+      }
+    }
+    print(out, rows);
+    out.printf("load average at the end: %s%n", loadAverage());
+    return failures == 0 ? 0 : 1;
+  }
+
+  /**
+   * Medians of one tool on the first fleet snapshot of the build whose fast run, with the metadata of its own slow
+   * run, does not fall back (a snapshot whose inspection itself meets an instruction training saw both ways cannot
+   * be measured on the fast path); null when none.
+   */
+  private Row measure(FastPath fast, String build, List<ManifestEntry> fleet, InspectionTool tool)
+      throws SlowPathException, MetadataException {
+    for (ManifestEntry e : fleet) {
+      Path path = dataset.resolve(e.getPath());
+      TrainingMetadata metadata;
+      try (UntrustedSnapshot u = UntrustedSnapshot.open(path, e.getId(), e.getVmId())) {
+        SlowPath.Inspection slow = fast.slow().inspect(u, tool);
+        metadata = slow.metadata();
+        FastPath.Inspection check = fast.inspect(u, tool, metadata);
+        if (check.fellBack()) {
+          System.err.printf("bench paths: %s %s falls back on its own metadata (%s at %s); next snapshot%n",
+              e.getId(), tool.name(), check.fallback().getReason(), check.fallback().getSymbol());
+          continue;
+        }
+        if (!check.rows().equals(slow.rows())) {
+          System.err.printf("bench paths: %s %s: the fast path's rows differ from the slow path's%n", e.getId(),
+              tool.name());
+          return null;
+        }
+      }
+      for (int i = 0; i < warmups; i++) {
+        timedSlow(fast, path, e, tool);
+        timedFast(fast, path, e, tool, metadata);
+      }
+      double[] slowMs = new double[runs];
+      double[] fastMs = new double[runs];
+      double[] slowExec = new double[runs];
+      double[] fastExec = new double[runs];
+      long instructions = 0;
+      for (int i = 0; i < runs; i++) {
+        long start = System.nanoTime();
+        SlowPath.Inspection s = timedSlow(fast, path, e, tool);
+        slowMs[i] = (System.nanoTime() - start) / 1e6;
+        slowExec[i] = s.executionTime().toNanos() / 1e6;
+        start = System.nanoTime();
+        FastPath.Inspection f = timedFast(fast, path, e, tool, metadata);
+        fastMs[i] = (System.nanoTime() - start) / 1e6;
+        fastExec[i] = f.executionTime().toNanos() / 1e6;
+        if (f.fellBack() || f.instructions() != s.instructions()) {
+          System.err.printf("bench paths: %s %s: the fast run %s%n", e.getId(), tool.name(), f.fellBack()
+              ? "fell back" : "executed " + f.instructions() + " instructions, the slow one " + s.instructions());
+          return null;
+        }
+        instructions = s.instructions();
+      }
+      return new Row(build, e.getId(), tool.name(), instructions, median(slowMs), median(fastMs), median(slowExec),
+          median(fastExec));
+    }
+    System.err.printf("bench paths: %s %s: every snapshot falls back on its own metadata%n", build, tool.name());
+    return null;
+  }
+
+  /** One whole slow inspection: the snapshot opened, inspected, closed. */
+  private static SlowPath.Inspection timedSlow(FastPath fast, Path path, ManifestEntry e, InspectionTool tool)
+      throws SlowPathException {
+    try (UntrustedSnapshot u = UntrustedSnapshot.open(path, e.getId(), e.getVmId())) {
+      return fast.slow().inspect(u, tool);
+    }
+  }
+
+  /** One whole fast inspection: the snapshot opened, inspected, closed. */
+  private static FastPath.Inspection timedFast(FastPath fast, Path path, ManifestEntry e, InspectionTool tool,
+      TrainingMetadata metadata) throws SlowPathException, MetadataException {
+    try (UntrustedSnapshot u = UntrustedSnapshot.open(path, e.getId(), e.getVmId())) {
+      return fast.inspect(u, tool, metadata);
+    }
+  }
+
+  private static double median(double[] values) {
+    double[] sorted = values.clone();
+    Arrays.sort(sorted);
+    int n = sorted.length;
+    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  }
+
+  private static void print(PrintStream out, List<Row> rows) {
+    out.println();
+    out.printf("%-21s %-8s %-12s %12s | %9s %9s %7s | %10s %10s %7s | %9s %9s%n", "build", "tool", "snapshot",
+        "instructions", "slow ms", "fast ms", "ratio", "slow exec", "fast exec", "ratio", "slow M/s", "fast M/s");
+    for (Row r : rows) {
+      String snapshot = r.snapshot().substring(r.snapshot().indexOf('/') + 1);
+      out.printf("%-21s %-8s %-12s %,12d | %9.2f %9.2f %6.1fx | %10.2f %10.2f %6.1fx | %9.1f %9.1f%n", r.build(),
+          r.tool(), snapshot, r.instructions(), r.slowMs(), r.fastMs(), r.ratio(), r.slowExecMs(), r.fastExecMs(),
+          r.executionRatio(), r.instructions() / r.slowExecMs() / 1e3, r.instructions() / r.fastExecMs() / 1e3);
+    }
+    out.println("ms: median wall time of the whole inspection (snapshot opened, machine reset, T prepared, tool); "
+        + "exec: of the tool's system calls alone; M/s: million instructions per second of execution");
+  }
+
+  private static String loadAverage() {
+    try {
+      String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+      return f[0] + " " + f[1] + " " + f[2];
+    } catch (IOException | ArrayIndexOutOfBoundsException e) {
+      return "unknown";
+    }
+  }
+}

@@ -1,0 +1,293 @@
+package io.hybridbridge.fastexec.store;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.hybridbridge.schemas.TrainingMetadata;
+import io.hybridbridge.taint.metadata.Metadata;
+import io.hybridbridge.taint.metadata.MetadataException;
+import io.hybridbridge.taint.metadata.MetadataFiles;
+import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * The metadata store (DESIGN §4): a directory of numbered, immutable versions, each holding one training metadata
+ * unit per (build-id, tool). Append-only: a run reads version <i>n</i> ({@link #latest()}) and {@link #commit}s what
+ * it learnt as version <i>n+1</i>; nothing is ever rewritten, so a crashed run leaves <i>n</i> intact.
+ *
+ * <pre>
+ * DIR/v000001/version.json                        number, parent, time, units (build, build-id, tool, entries, file)
+ * DIR/v000001/&lt;build-id&gt;/&lt;tool&gt;.metadata.avro     one TrainingMetadata (MetadataFiles)
+ * DIR/.tmp-…/                                     a version being written (ignored; stale ones are removed)
+ * </pre>
+ *
+ * <p><b>Atomic</b>: a version is written completely in a temporary directory, then renamed to its number; readers
+ * only ever see whole versions. <b>Concurrent writers</b>: the rename of a directory onto an existing, non-empty one
+ * fails, so of two runs committing on top of the same version exactly one gets the next number; the other reads the
+ * new latest version, merges its deltas into it again and tries the number after (optimistic, no lock; works on any
+ * local or shared POSIX file system with atomic rename). Unchanged units are hard links to the previous version's
+ * files (copies where links are not supported).
+ *
+ * <pre>{@code
+ * MetadataStore store = MetadataStore.open(dir);
+ * MetadataStore.Version v = store.latest();                 // number 0 and no units when empty
+ * Optional<TrainingMetadata> ps = v.get(buildId, "ps");
+ * MetadataStore.Version next = store.commit(List.of(delta)); // deltas: what this run learnt, not yet merged
+ * }</pre>
+ */
+public final class MetadataStore {
+  private static final Pattern VERSION = Pattern.compile("v(\\d{6,})");
+  private static final Pattern SAFE_NAME = Pattern.compile("[A-Za-z0-9._+-]+");
+  private static final String MANIFEST = "version.json";
+  private static final String TEMP_PREFIX = ".tmp-";
+  /** Commits that lose the race this many times in a row give up with an error (a store under a storm). */
+  private static final int MAX_ATTEMPTS = 50;
+  /** Temporary directories older than this were left by crashed runs. */
+  private static final Duration STALE = Duration.ofHours(24);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final Path directory;
+
+  /** What metadata is keyed by: one exact kernel build (GNU build-id) and one tool. */
+  public record Key(String buildId, String tool) {
+    static Key of(TrainingMetadata m) {
+      return new Key(m.getBuildId(), m.getTool());
+    }
+
+    @Override
+    public String toString() {
+      return buildId + "/" + tool;
+    }
+  }
+
+  /** One version: its number (0: the empty store) and its units. */
+  public record Version(long number, Map<Key, TrainingMetadata> units) {
+    public Version {
+      units = Map.copyOf(units);
+    }
+
+    /** The unit of (build-id, tool), if this version has one. */
+    public Optional<TrainingMetadata> get(String buildId, String tool) {
+      return Optional.ofNullable(units.get(new Key(buildId, tool)));
+    }
+  }
+
+  private MetadataStore(Path directory) {
+    this.directory = directory;
+  }
+
+  /** The store in {@code directory}, created empty if it does not exist. */
+  public static MetadataStore open(Path directory) throws MetadataException {
+    try {
+      Files.createDirectories(directory);
+    } catch (IOException e) {
+      throw new MetadataException("metadata store " + directory + ": cannot create it: " + e.getMessage(), e);
+    }
+    return new MetadataStore(directory.toAbsolutePath());
+  }
+
+  public Path directory() {
+    return directory;
+  }
+
+  /** The newest version (number 0, no units, for an empty store). */
+  public Version latest() throws MetadataException {
+    long n = latestNumber();
+    return n == 0 ? new Version(0, Map.of()) : read(n);
+  }
+
+  /** Version {@code number}. */
+  public Version read(long number) throws MetadataException {
+    Path dir = versionDirectory(number);
+    Path manifest = dir.resolve(MANIFEST);
+    if (!Files.isRegularFile(manifest)) {
+      throw new MetadataException(dir + ": no " + MANIFEST + " (not a version written by this store)");
+    }
+    Map<Key, TrainingMetadata> units = new HashMap<>();
+    try {
+      JsonNode root = JSON.readTree(manifest.toFile());
+      if (root.path("version").asLong(-1) != number) {
+        throw new MetadataException(manifest + ": says version " + root.path("version") + ", not " + number);
+      }
+      for (JsonNode u : root.path("units")) {
+        TrainingMetadata m = MetadataFiles.read(dir.resolve(u.path("file").asText()));
+        Key key = new Key(u.path("buildId").asText(), u.path("tool").asText());
+        if (!Key.of(m).equals(key)) {
+          throw new MetadataException(dir + ": " + u.path("file").asText() + " holds " + Key.of(m) + ", not " + key);
+        }
+        units.put(key, m);
+      }
+    } catch (IOException e) {
+      throw new MetadataException(manifest + ": " + e.getMessage(), e);
+    }
+    return new Version(number, units);
+  }
+
+  /**
+   * Writes the version after the latest: its units with each of {@code deltas} merged in ({@link Metadata#merge}),
+   * and returns it. Deltas are what a run learnt (slow-path runs, possibly several of one unit), not yet merged with
+   * the store. When another run commits first, they are merged into that run's version instead, so no run's learning
+   * is lost. Nothing is written when {@code deltas} is empty.
+   *
+   * @throws MetadataException a delta that cannot be merged (another reference of the build, another context
+   *     function), or the store cannot be written
+   */
+  public Version commit(Collection<TrainingMetadata> deltas) throws MetadataException {
+    Map<Key, TrainingMetadata> learnt = new LinkedHashMap<>();
+    for (TrainingMetadata d : deltas) {
+      checkNames(d);
+      TrainingMetadata earlier = learnt.get(Key.of(d));
+      learnt.put(Key.of(d), earlier == null ? d : Metadata.merge(earlier, d));
+    }
+    if (learnt.isEmpty()) {
+      return latest();
+    }
+    removeStaleTemporaries();
+    for (int attempt = 1; ; attempt++) {
+      Version base = latest();
+      Map<Key, TrainingMetadata> units = new TreeMap<>(Comparator.comparing(Key::toString));
+      units.putAll(base.units());
+      for (Map.Entry<Key, TrainingMetadata> e : learnt.entrySet()) {
+        TrainingMetadata old = units.get(e.getKey());
+        units.put(e.getKey(), old == null ? e.getValue() : Metadata.merge(old, e.getValue()));
+      }
+      Version next = new Version(base.number() + 1, units);
+      if (tryWrite(base, next, learnt.keySet())) {
+        return next;
+      }
+      if (attempt == MAX_ATTEMPTS) {
+        throw new MetadataException("metadata store " + directory + ": " + MAX_ATTEMPTS + " commits in a row lost "
+            + "the race for the next version number; giving up");
+      }
+      try {
+        Thread.sleep(ThreadLocalRandom.current().nextInt(1, 20 * attempt)); // let the winner's version land
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new MetadataException("interrupted while committing to " + directory, e);
+      }
+    }
+  }
+
+  /** Writes {@code next} in a temporary directory and renames it to its number; false when that number is taken. */
+  private boolean tryWrite(Version base, Version next, Collection<Key> changed) throws MetadataException {
+    Path temp;
+    try {
+      temp = Files.createTempDirectory(directory, TEMP_PREFIX);
+    } catch (IOException e) {
+      throw new MetadataException("metadata store " + directory + ": cannot write: " + e.getMessage(), e);
+    }
+    try {
+      ObjectNode manifest = JSON.createObjectNode();
+      manifest.put("version", next.number());
+      manifest.put("parent", base.number());
+      manifest.put("created", Instant.now().toString());
+      ArrayNode list = manifest.putArray("units");
+      for (Map.Entry<Key, TrainingMetadata> e : next.units().entrySet().stream()
+          .sorted(Map.Entry.comparingByKey(Comparator.comparing(Key::toString))).toList()) {
+        Key key = e.getKey();
+        String file = key.buildId() + "/" + key.tool() + ".metadata.avro";
+        Path target = temp.resolve(file);
+        Files.createDirectories(target.getParent());
+        if (changed.contains(key) || !base.units().containsKey(key)) {
+          MetadataFiles.write(target, e.getValue());
+        } else {
+          linkOrCopy(versionDirectory(base.number()).resolve(file), target);
+        }
+        list.addObject().put("buildId", key.buildId()).put("kernelBuild", e.getValue().getKernelBuild())
+            .put("tool", key.tool()).put("entries", e.getValue().getEntries().size()).put("file", file);
+      }
+      JSON.writerWithDefaultPrettyPrinter().writeValue(temp.resolve(MANIFEST).toFile(), manifest);
+      try {
+        Files.move(temp, versionDirectory(next.number()), StandardCopyOption.ATOMIC_MOVE);
+        return true;
+      } catch (AtomicMoveNotSupportedException e) {
+        throw new MetadataException("metadata store " + directory + ": its file system cannot rename atomically", e);
+      } catch (FileSystemException e) {
+        if (Files.exists(versionDirectory(next.number()))) {
+          return false; // another run took this number first
+        }
+        throw e;
+      }
+    } catch (IOException e) {
+      throw new MetadataException("metadata store " + directory + ": cannot write version " + next.number() + ": "
+          + e.getMessage(), e);
+    } finally {
+      deleteTree(temp);
+    }
+  }
+
+  private static void linkOrCopy(Path existing, Path link) throws IOException {
+    try {
+      Files.createLink(link, existing); // versions are immutable: sharing the file is safe
+    } catch (UnsupportedOperationException | IOException e) {
+      Files.copy(existing, link);
+    }
+  }
+
+  private long latestNumber() throws MetadataException {
+    try (Stream<Path> children = Files.list(directory)) {
+      return children.map(p -> VERSION.matcher(p.getFileName().toString()))
+          .filter(Matcher::matches).mapToLong(m -> Long.parseLong(m.group(1))).max().orElse(0);
+    } catch (IOException e) {
+      throw new MetadataException("metadata store " + directory + ": cannot list it: " + e.getMessage(), e);
+    }
+  }
+
+  private Path versionDirectory(long number) {
+    return directory.resolve(String.format("v%06d", number));
+  }
+
+  /** Build-ids and tool names become path components: only plain names. */
+  private static void checkNames(TrainingMetadata m) throws MetadataException {
+    if (!SAFE_NAME.matcher(m.getBuildId()).matches() || !SAFE_NAME.matcher(m.getTool()).matches()) {
+      throw new MetadataException("metadata of build-id '" + m.getBuildId() + "', tool '" + m.getTool()
+          + "': not names the store can file");
+    }
+  }
+
+  /** Temporary directories of runs that crashed (a day old): never read, removed so they do not pile up. */
+  private void removeStaleTemporaries() {
+    FileTime before = FileTime.from(Instant.now().minus(STALE));
+    try (Stream<Path> children = Files.list(directory)) {
+      for (Path p : children.filter(p -> p.getFileName().toString().startsWith(TEMP_PREFIX)).toList()) {
+        if (Files.getLastModifiedTime(p).compareTo(before) < 0) {
+          deleteTree(p);
+        }
+      }
+    } catch (IOException e) {
+      // only housekeeping: a temporary directory left behind is harmless
+    }
+  }
+
+  private static void deleteTree(Path root) {
+    if (!Files.exists(root)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(root)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException e) {
+      // a leftover temporary directory is ignored by readers and removed once stale
+    }
+  }
+}
