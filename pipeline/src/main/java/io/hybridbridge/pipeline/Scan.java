@@ -40,7 +40,6 @@ import org.apache.beam.sdk.values.TupleTag;
  *     └─► fallbacks ─► Retrain per (build, tool) ─► rows, status ──────────────────► fallbacks, tool tables, status
  * learnt (Train, slow runs, Retrain) ─► MergeMetadata ─► store version n+1 ─► (tables commit after it)
  * </pre>
- * An engine without a fast path (and store) skips Train and MergeMetadata: every pair takes the slow path.
  * Without an engine ({@link #identifyOnly}) the scan stops after identification: tables {@code snapshots} and
  * {@code status}. The output is the list of committed table directories.
  */
@@ -50,21 +49,14 @@ public final class Scan<M> extends PTransform<PCollection<ScanTarget>, PCollecti
   public static final String FALLBACKS = "fallbacks";
 
   /**
-   * The engine a scan runs and the metadata it starts from.
+   * The engine a scan runs, its metadata store, and the store's version the scan starts from.
    *
-   * @param store the metadata store; null for an engine without a fast path, which has no use for metadata during
-   *     a scan: then nothing is trained, every pair takes the slow path, and nothing is stored
-   * @param base the store's version read when the job is built (empty without a store)
+   * @param base the store's version read when the job is built
    */
   public record Engine<M>(InspectionEngine<M> engine, MetadataStore<M> store, MetadataStore.Version<M> base) {
-    /** An engine with a fast path and its store, at the store's newest version. */
+    /** The engine with its store, at the store's newest version. */
     public static <M> Engine<M> open(InspectionEngine<M> engine, MetadataStore<M> store) throws EngineException {
       return new Engine<>(engine, store, store.read());
-    }
-
-    /** An engine with a slow path only. */
-    public static <M> Engine<M> withoutStore(InspectionEngine<M> engine) {
-      return new Engine<>(engine, null, new MetadataStore.Version<>(0, Map.of()));
     }
   }
 
@@ -120,28 +112,18 @@ public final class Scan<M> extends PTransform<PCollection<ScanTarget>, PCollecti
     PCollection<KV<BuildTool, M>> base = targets.getPipeline()
         .apply("Store version " + engine.base().number(), Create.of(entries(engine.base().units()))
             .withCoder(unitCoder));
-    PCollectionView<Map<BuildTool, M>> baseView = base.apply("Store as map", View.asMap());
     InspectionOutputs<M> outputs = new InspectionOutputs<>(tools);
 
-    boolean learning = engine.store() != null;
-    PCollection<KV<BuildTool, M>> trained = learning
-        ? identified.apply("Train",
-            new Train<>(inspection, outputs.toolNames(), engine.base().units().keySet(), trainingSamples))
-        : base;
-    PCollectionView<Map<BuildTool, M>> runMetadata = learning
-        ? PCollectionList.of(base).and(trained)
-            .apply("Store and trained", Flatten.pCollections())
-            .apply("Metadata as map", View.asMap())
-        : baseView;
+    PCollection<KV<BuildTool, M>> trained = identified.apply("Train",
+        new Train<>(inspection, outputs.toolNames(), engine.base().units().keySet(), trainingSamples));
+    PCollectionView<Map<BuildTool, M>> runMetadata = PCollectionList.of(base).and(trained)
+        .apply("Store and trained", Flatten.pCollections())
+        .apply("Metadata as map", View.asMap());
     PCollectionTuple inspected = identified.apply("Inspect", new Inspect<>(inspection, outputs, runMetadata));
     PCollectionTuple retrained = inspected.get(outputs.retry).apply("Retrain", new Retrain<>(inspection, outputs));
-    ParquetTables writer = output;
-    if (learning) {
-      writer = output.waitingFor(PCollectionList.of(trained).and(inspected.get(outputs.learnt))
-          .and(retrained.get(outputs.learnt))
-          .apply("Merge metadata", new MergeMetadata<>(inspection, engine.store(), engine.base().number(),
-              baseView)));
-    }
+    PCollection<Long> committed = PCollectionList.of(trained).and(inspected.get(outputs.learnt))
+        .and(retrained.get(outputs.learnt))
+        .apply("Merge metadata", new MergeMetadata<>(inspection, engine.store()));
 
     PCollection<StatusRow> status = PCollectionList.of(identify.get(Identify.FAILED))
         .and(inspected.get(outputs.status)).and(retrained.get(outputs.status))
@@ -155,7 +137,7 @@ public final class Scan<M> extends PTransform<PCollection<ScanTarget>, PCollecti
           .and(retrained.get(table.getValue()))
           .apply("All " + table.getKey(), Flatten.pCollections()));
     }
-    return tables.apply("Write tables", writer);
+    return tables.apply("Write tables", output.waitingFor(committed));
   }
 
   private static <M> List<KV<BuildTool, M>> entries(Map<BuildTool, M> units) {

@@ -156,24 +156,18 @@ public class InspectionStagesTest {
   }
 
   @Test
-  public void mergingFoldsWhatWasLearntIntoTheStoresVersionAndCommitsTheNextOnce() throws Exception {
-    MemoryStore<List<String>> store = new MemoryStore<>("merge-test");
+  public void mergingFoldsWhatWasLearntPerBuildAndToolAndCommitsOneVersion() throws Exception {
+    MemoryStore<List<String>> store = new MemoryStore<>("merge-test", ENGINE);
     BuildTool ps = new BuildTool("b1", "ps");
     BuildTool lsmod = new BuildTool("b1", "lsmod");
     BuildTool untouched = new BuildTool("b2", "ps");
-    Map<BuildTool, List<String>> base = Map.of(ps, List.of("s1"), untouched, List.of("s9"));
-    store.commit(0, base);
-    PCollectionView<Map<BuildTool, List<String>>> baseView = p
-        .apply("base", Create.of(List.of(KV.of(ps, List.of("s1")), KV.of(untouched, List.of("s9"))))
-            .withCoder(UNITS))
-        .apply(View.asMap());
+    store.commit(Map.of(ps, List.of("s1"), untouched, List.of("s9")));
     PCollection<KV<BuildTool, List<String>>> trained = p.apply("trained",
         Create.of(KV.of(lsmod, List.of("s1"))).withCoder(UNITS));
     PCollection<KV<BuildTool, List<String>>> deltas = p.apply("deltas",
         Create.of(KV.of(ps, List.of("s3")), KV.of(ps, List.of("s2")), KV.of(lsmod, List.of("s4"))).withCoder(UNITS));
 
-    PCollection<Long> committed = PCollectionList.of(trained).and(deltas)
-        .apply(new MergeMetadata<>(ENGINE, store, 1, baseView));
+    PCollection<Long> committed = PCollectionList.of(trained).and(deltas).apply(new MergeMetadata<>(ENGINE, store));
     PAssert.that(committed).containsInAnyOrder(2L);
     p.run().waitUntilFinish();
 
@@ -185,11 +179,9 @@ public class InspectionStagesTest {
 
   @Test
   public void aRunThatLearntNothingCommitsNoVersion() {
-    MemoryStore<List<String>> store = new MemoryStore<>("nothing-learnt");
-    PCollectionView<Map<BuildTool, List<String>>> baseView = p
-        .apply("base", Create.empty(UNITS)).apply(View.asMap());
+    MemoryStore<List<String>> store = new MemoryStore<>("nothing-learnt", ENGINE);
     PCollection<Long> committed = PCollectionList.of(p.apply("none", Create.empty(UNITS)))
-        .apply(new MergeMetadata<>(ENGINE, store, 0, baseView));
+        .apply(new MergeMetadata<>(ENGINE, store));
     PAssert.that(committed).empty();
     p.run().waitUntilFinish();
     assertThat(store.read().number()).isZero();

@@ -2,6 +2,7 @@ package io.hybridbridge.pipeline;
 
 import io.hybridbridge.pipeline.engine.BuildTool;
 import io.hybridbridge.pipeline.engine.EngineException;
+import io.hybridbridge.pipeline.engine.InspectionEngine;
 import io.hybridbridge.pipeline.engine.MetadataStore;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -10,36 +11,45 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * TEST DOUBLE of a metadata store, in this JVM's memory (so only for the Direct runner): versions are kept per
- * store name; a commit on top of a version that is no longer the newest is refused, as a real store must.
+ * TEST DOUBLE of a metadata store, in this JVM's memory (so only for the Direct runner and an embedded Flink):
+ * versions kept per store name; a commit merges what was learnt into the newest version with the engine's merge.
  */
 final class MemoryStore<M> implements MetadataStore<M> {
   private static final Map<String, List<Map<BuildTool, ?>>> VERSIONS = new ConcurrentHashMap<>();
 
   private final String name;
+  private final InspectionEngine<M> engine;
 
-  MemoryStore(String name) {
+  MemoryStore(String name, InspectionEngine<M> engine) {
     this.name = name;
+    this.engine = engine;
     VERSIONS.put(name, new ArrayList<>(List.of(Map.of())));
   }
 
   @Override
-  @SuppressWarnings("unchecked")
-  public synchronized Version<M> read() {
-    List<Map<BuildTool, ?>> versions = VERSIONS.get(name);
-    return new Version<>(versions.size() - 1, (Map<BuildTool, M>) versions.get(versions.size() - 1));
+  public Version<M> read() {
+    synchronized (VERSIONS) {
+      List<Map<BuildTool, ?>> versions = VERSIONS.get(name);
+      return new Version<>(versions.size() - 1, units(versions.get(versions.size() - 1)));
+    }
   }
 
   @Override
-  public synchronized long commit(long baseVersion, Map<BuildTool, M> changed) throws EngineException {
-    List<Map<BuildTool, ?>> versions = VERSIONS.get(name);
-    if (baseVersion != versions.size() - 1) {
-      throw new EngineException("store " + name + " is at version " + (versions.size() - 1) + ", not "
-          + baseVersion);
+  public long commit(Map<BuildTool, M> learnt) throws EngineException {
+    synchronized (VERSIONS) {
+      List<Map<BuildTool, ?>> versions = VERSIONS.get(name);
+      Map<BuildTool, M> next = new HashMap<>(units(versions.get(versions.size() - 1)));
+      for (Map.Entry<BuildTool, M> unit : learnt.entrySet()) {
+        M old = next.get(unit.getKey());
+        next.put(unit.getKey(), old == null ? unit.getValue() : engine.merge(old, unit.getValue()));
+      }
+      versions.add(Map.copyOf(next));
+      return versions.size() - 1;
     }
-    Map<BuildTool, Object> next = new HashMap<>(versions.get(versions.size() - 1));
-    next.putAll(changed);
-    versions.add(Map.copyOf(next));
-    return versions.size() - 1;
+  }
+
+  @SuppressWarnings("unchecked")
+  private Map<BuildTool, M> units(Map<BuildTool, ?> version) {
+    return (Map<BuildTool, M>) version;
   }
 }

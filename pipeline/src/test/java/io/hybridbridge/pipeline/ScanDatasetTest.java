@@ -33,16 +33,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The real scan (identification, then every tool on the slow path: the reference's kernel emulated over each
- * snapshot) on the Direct runner, over the default dataset's snapshots of two builds plus one snapshot of a build
- * the reference store lacks and one truncated copy. The two bad ones are FAILED status rows with their reasons;
- * every other (snapshot, tool) is OK and its rows, read back by SQL through DuckDB, equal what the guest printed
- * before the dump (less what changes between that capture and the dump: process state and rss, the work item in
- * a kworker's name, uptime).
+ * The real scan on the Direct runner — identification, training on the slow path (emulator + taint) for every
+ * (build, tool), the fast path on every (snapshot, tool), the slow path again where it fell back, the metadata
+ * store's next version — over the default dataset's snapshots of two builds plus one snapshot of a build the
+ * reference store lacks and one truncated copy; then the same scan again on the store it left. The two bad ones
+ * are FAILED status rows with their reasons; every other (snapshot, tool) is OK, and its rows, read back by SQL
+ * through DuckDB, equal what the guest printed before the dump (less what changes between that capture and the
+ * dump: process state and rss, the work item in a kworker's name, uptime). The second scan trains nothing, falls
+ * back nowhere and answers everything on the fast path with the same rows.
  */
 @Tag("dataset")
 class ScanDatasetTest {
-  private static final LocalDate DAY = LocalDate.of(2025, 9, 1);
+  private static final LocalDate COLD = LocalDate.of(2025, 9, 1);
+  private static final LocalDate WARM = LocalDate.of(2025, 9, 2);
   private static final String UNKNOWN_BUILD = "6.12.95+deb12-amd64";
 
   @TempDir Path work;
@@ -81,7 +84,7 @@ class ScanDatasetTest {
       }));
 
   @Test
-  void theScanOfRealSnapshotsEqualsTheGroundTruthAndReportsTheBadOnes() throws Exception {
+  void aColdScanTrainsAndFallsBackAWarmOneRunsAllFastAndBothEqualTheGroundTruth() throws Exception {
     Path dataset = DefaultDataset.directory();
     List<ManifestEntry> known = DefaultDataset.entries(SnapshotRole.SNAPSHOT).stream()
         .filter(e -> !e.getKernelBuild().equals(UNKNOWN_BUILD)).toList();
@@ -99,52 +102,84 @@ class ScanDatasetTest {
     assertThat(known).hasSize(targets.size() - 2);
 
     Path out = work.resolve("out");
+    Path store = work.resolve("metadata");
+    int pairs = known.size() * Tools.ALL.size();
+    long builds = known.stream().map(ManifestEntry::getKernelBuild).distinct().count();
+
+    Map<String, Long> cold = scan(targets, references, store, out, COLD);
+    assertThat(cold).containsEntry(ScanCounters.IDENTIFIED, (long) known.size())
+        .containsEntry(ScanCounters.IDENTIFY_FAILED, 2L).containsEntry(ScanCounters.TRAINED, builds * Tools.ALL.size())
+        .containsEntry(ScanCounters.METADATA_COMMITS, 1L).doesNotContainKeys(ScanCounters.FAILED);
+    long fallbacks = cold.getOrDefault(ScanCounters.FALLBACKS, 0L);
+    assertThat(cold.getOrDefault(ScanCounters.OK_SLOW, 0L)).isEqualTo(fallbacks);
+    assertThat(cold.get(ScanCounters.OK_FAST)).isEqualTo(pairs - fallbacks);
+    assertThat(new MetadataDirectory(store).read().units()).hasSize((int) (builds * Tools.ALL.size()));
+
+    Map<String, Long> warm = scan(targets, references, store, out, WARM);
+    assertThat(warm).containsEntry(ScanCounters.OK_FAST, (long) pairs).doesNotContainKeys(ScanCounters.FAILED,
+        ScanCounters.OK_SLOW, ScanCounters.TRAINED, ScanCounters.FALLBACKS, ScanCounters.METADATA_COMMITS);
+    assertThat(new MetadataDirectory(store).read().number()).isEqualTo(1);
+
+    try (Duck sql = new Duck(out)) {
+      for (LocalDate night : List.of(COLD, WARM)) {
+        String on = " scan_date = DATE '" + night + "'";
+        assertThat(sql.rows("SELECT snapshot_id, vm_id, kernel_build, failure_kind FROM {t:status}"
+            + " WHERE outcome = 'FAILED' AND" + on + " ORDER BY 1")).containsExactly(
+            Arrays.asList("truncated", "vm-cut", null, "TRUNCATED"),
+            List.of("unknown-build", "vm-unknown", UNKNOWN_BUILD, "NO_REFERENCE"));
+        assertThat(sql.value("SELECT count(*) FROM {t:status} WHERE outcome <> 'FAILED' AND instructions > 0"
+            + " AND redirected_instructions > 0 AND failure_kind IS NULL AND" + on)).isEqualTo(String.valueOf(pairs));
+        assertThat(groundTruthDifferences(sql, on, known, targets, dataset)).as("night %s", night).isEmpty();
+      }
+      assertThat(sql.value("SELECT reason FROM {t:status} WHERE snapshot_id = 'unknown-build' LIMIT 1"))
+          .contains("no reference for kernel build " + UNKNOWN_BUILD);
+      assertThat(sql.value("SELECT reason FROM {t:status} WHERE snapshot_id = 'truncated' LIMIT 1"))
+          .contains("truncated.elf").contains("past the end of the file");
+      // Every fallback of the cold scan is a fallbacks row, and its (snapshot, tool) ended OK_SLOW after it.
+      assertThat(sql.value("SELECT count(*) FROM {t:fallbacks} f JOIN {t:status} s USING (scan_date, snapshot_id,"
+          + " tool) WHERE s.outcome = 'OK_SLOW' AND s.fallbacks = 1 AND f.pc_offset <> 0 AND f.reason <> ''"
+          + " AND f.kernel_build = s.kernel_build AND f.vm_id = s.vm_id")).isEqualTo(String.valueOf(fallbacks));
+      System.out.printf("FIGURE cold scan: %d of %d (snapshot, tool) on the fast path, %d fell back: %s%n",
+          pairs - fallbacks, pairs, fallbacks, sql.rows("SELECT tool, symbol, reason FROM {t:fallbacks}"));
+    }
+  }
+
+  private static Map<String, Long> scan(List<ScanTarget> targets, Path references, Path store, Path out,
+      LocalDate night) throws Exception {
     Pipeline p = TestPipeline.create().enableAbandonedNodeEnforcement(false);
     p.apply(Create.of(targets).withCoder(AvroCoder.of(ScanTarget.class)))
-        .apply(Scan.inspecting(references, Tools.ALL, Engines.real(references, work.resolve("metadata")),
-            ParquetTables.write(out.toString(), DAY)));
+        .apply(Scan.inspecting(references, Tools.ALL, Engines.real(references, store),
+            ParquetTables.write(out.toString(), night)));
     long start = System.nanoTime();
     PipelineResult result = p.run();
     assertThat(result.waitUntilFinish()).isEqualTo(PipelineResult.State.DONE);
-    System.out.printf("FIGURE slow-path scan of %d snapshots x %d tools on Direct: %.1f s%n", targets.size(),
-        Tools.ALL.size(), (System.nanoTime() - start) / 1e9);
-    int pairs = known.size() * Tools.ALL.size();
-    assertThat(ScanCounters.read(result)).containsEntry(ScanCounters.IDENTIFIED, (long) known.size())
-        .containsEntry(ScanCounters.IDENTIFY_FAILED, 2L).containsEntry(ScanCounters.OK_SLOW, (long) pairs)
-        .doesNotContainKeys(ScanCounters.FAILED, ScanCounters.OK_FAST, ScanCounters.FALLBACKS);
+    Map<String, Long> counters = ScanCounters.read(result);
+    System.out.printf("FIGURE scan of %d snapshots x %d tools on Direct (%s): %.1f s, %s%n", targets.size(),
+        Tools.ALL.size(), night, (System.nanoTime() - start) / 1e9, counters);
+    return counters;
+  }
 
-    try (Duck sql = new Duck(out)) {
-      assertThat(sql.rows("SELECT snapshot_id, vm_id, kernel_build, failure_kind FROM {t:status}"
-          + " WHERE outcome = 'FAILED' ORDER BY 1")).containsExactly(
-          Arrays.asList("truncated", "vm-cut", null, "TRUNCATED"),
-          List.of("unknown-build", "vm-unknown", UNKNOWN_BUILD, "NO_REFERENCE"));
-      assertThat(sql.value("SELECT reason FROM {t:status} WHERE snapshot_id = 'unknown-build'"))
-          .contains("no reference for kernel build " + UNKNOWN_BUILD);
-      assertThat(sql.value("SELECT reason FROM {t:status} WHERE snapshot_id = 'truncated'"))
-          .contains("truncated.elf").contains("past the end of the file");
-      assertThat(sql.value("SELECT count(*) FROM {t:status} WHERE outcome = 'OK_SLOW' AND instructions > 0"
-          + " AND redirected_instructions > 0 AND fallbacks = 0 AND failure_kind IS NULL"))
-          .isEqualTo(String.valueOf(pairs));
-      assertThat(sql.value("SELECT count(*) FROM {t:fallbacks}")).isEqualTo("0");
-
-      List<String> differences = new ArrayList<>();
-      for (ManifestEntry entry : known) {
-        CapturedKernel guest = CapturedKernel.open(dataset.resolve(entry.getGroundTruthPath()));
-        ScanTarget target = targets.stream().filter(t -> t.getId().equals(entry.getId())).findFirst().orElseThrow();
-        for (InspectionTool tool : Tools.ALL) {
-          Columns columns = COMPARED.get(tool.table());
-          List<String> expected = tool.run(guest, new RowContext(entry.getId(), target.getVmId(),
-              entry.getKernelBuild())).stream().map(columns.row()).sorted().toList();
-          List<String> actual = sql.rows("SELECT " + columns.sql() + " FROM {t:" + tool.table()
-              + "} WHERE snapshot_id = '" + entry.getId() + "' AND vm_id = '" + entry.getVmId()
-              + "' AND kernel_build = '" + entry.getKernelBuild() + "'").stream().map(r -> r.get(0)).sorted().toList();
-          if (!actual.equals(expected) || expected.isEmpty()) {
-            differences.add(entry.getId() + " " + tool.name() + ": expected " + expected + "\n   got " + actual);
-          }
+  /** Each known snapshot's rows of every tool on one night, against the guest's ground truth. */
+  private static List<String> groundTruthDifferences(Duck sql, String night, List<ManifestEntry> known,
+      List<ScanTarget> targets, Path dataset) throws Exception {
+    List<String> differences = new ArrayList<>();
+    for (ManifestEntry entry : known) {
+      CapturedKernel guest = CapturedKernel.open(dataset.resolve(entry.getGroundTruthPath()));
+      ScanTarget target = targets.stream().filter(t -> t.getId().equals(entry.getId())).findFirst().orElseThrow();
+      for (InspectionTool tool : Tools.ALL) {
+        Columns columns = COMPARED.get(tool.table());
+        List<String> expected = tool.run(guest, new RowContext(entry.getId(), target.getVmId(),
+            entry.getKernelBuild())).stream().map(columns.row()).sorted().toList();
+        List<String> actual = sql.rows("SELECT " + columns.sql() + " FROM {t:" + tool.table()
+            + "} WHERE snapshot_id = '" + entry.getId() + "' AND vm_id = '" + entry.getVmId()
+            + "' AND kernel_build = '" + entry.getKernelBuild() + "' AND" + night).stream().map(r -> r.get(0))
+            .sorted().toList();
+        if (!actual.equals(expected) || expected.isEmpty()) {
+          differences.add(entry.getId() + " " + tool.name() + ": expected " + expected + "\n   got " + actual);
         }
       }
-      assertThat(differences).isEmpty();
     }
+    return differences;
   }
 
   private static String joinPresent(Object... values) {

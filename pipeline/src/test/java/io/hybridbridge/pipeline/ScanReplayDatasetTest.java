@@ -51,7 +51,7 @@ class ScanReplayDatasetTest {
         e -> dataset.resolve(e.getGroundTruthPath()).toString()));
     List<ScanTarget> targets = ScanTargets.fromManifest(dataset);
     GroundTruthReplayEngine engine = new GroundTruthReplayEngine(truth);
-    MemoryStore<List<String>> store = new MemoryStore<>("replay-" + out.getFileName());
+    MemoryStore<List<String>> store = new MemoryStore<>("replay-" + out.getFileName(), engine);
     int pairs = targets.size() * Tools.ALL.size();
     int builds = (int) entries.stream().map(ManifestEntry::getKernelBuild).distinct().count();
 

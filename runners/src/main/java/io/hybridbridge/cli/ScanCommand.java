@@ -11,10 +11,12 @@ import io.hybridbridge.pipeline.Scan;
 import io.hybridbridge.pipeline.ScanCounters;
 import io.hybridbridge.pipeline.ScanInputException;
 import io.hybridbridge.pipeline.ScanTargets;
+import io.hybridbridge.pipeline.engine.EngineException;
 import io.hybridbridge.runners.RunnerOptions;
 import io.hybridbridge.runners.Runners;
 import io.hybridbridge.runners.SetupException;
 import io.hybridbridge.schemas.ScanTarget;
+import io.hybridbridge.taint.cli.TrainCommand;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -77,10 +79,9 @@ public final class ScanCommand implements Callable<Integer> {
   Path references;
 
   @Option(names = "--metadata", paramLabel = "DIR",
-      defaultValue = "${env:HB_CACHE:-${sys:user.home}/.cache/hybrid-bridge}/metadata",
-      description = "The versioned metadata store of the fast path (default: ${DEFAULT-VALUE}); not used yet: "
-          + "today every inspection takes the slow path.")
-  Path metadata;
+      description = "The fast path's versioned metadata store, read at the start and given one new version with what "
+          + "the scan learnt (default: ${DEFAULT-VALUE}, as `hb inspect --store`).")
+  Path metadata = TrainCommand.defaultMetadataDirectory().resolve("store");
 
   @Option(names = "--runner", paramLabel = "RUNNER", defaultValue = "DirectRunner",
       description = "DirectRunner or FlinkRunner (default: ${DEFAULT-VALUE}).")
@@ -111,13 +112,13 @@ public final class ScanCommand implements Callable<Integer> {
   public Integer call() {
     try {
       return scan();
-    } catch (UsageException | ScanInputException | SetupException | IllegalArgumentException e) {
+    } catch (UsageException | ScanInputException | SetupException | EngineException | IllegalArgumentException e) {
       System.err.println("hb scan: " + e.getMessage());
       return USAGE;
     }
   }
 
-  private int scan() throws UsageException, ScanInputException, SetupException {
+  private int scan() throws UsageException, ScanInputException, SetupException, EngineException {
     List<InspectionTool> toolList = toolList();
     Path referenceDir = references != null ? references : ReferenceStore.defaultDatasetDirectory();
     requireReferences(referenceDir);
@@ -231,8 +232,9 @@ public final class ScanCommand implements Callable<Integer> {
     Path output = out.toAbsolutePath().normalize();
     System.out.printf("scan %s in %.1f s: %s%n", state, seconds, progressLine(c, snapshots, toolList.size()));
     if (!toolList.isEmpty()) {
-      System.out.printf("rows %d; metadata versions committed %d%n", c.getOrDefault(ScanCounters.ROWS, 0L),
-          c.getOrDefault(ScanCounters.METADATA_COMMITS, 0L));
+      System.out.printf("rows %d; metadata store %s: %s%n", c.getOrDefault(ScanCounters.ROWS, 0L),
+          metadata.toAbsolutePath(), c.getOrDefault(ScanCounters.METADATA_COMMITS, 0L) > 0
+              ? "one new version with what this scan learnt" : "unchanged");
     }
     if (state != PipelineResult.State.DONE) {
       return;

@@ -25,7 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code hb scan} of real snapshots (two per kernel build and a missing file) submitted to a real Flink 1.19
  * cluster on loopback (1 JobManager, 2 TaskManagers, separate JVMs) from the shaded jar: the cluster's REST API
  * shows the scan FINISHED there, and every table equals the same scan's on the Direct runner (status rows apart from
- * their wall times). Needs the shaded jar: runs in {@code mvn verify}.
+ * their wall times), each starting from an empty metadata store (training, fast path, fallbacks, re-training).
+ * Needs the shaded jar: runs in {@code mvn verify}.
  */
 @Tag("cluster")
 @Tag("dataset")
@@ -61,11 +62,12 @@ class ScanClusterIT {
 
     long start = System.nanoTime();
     CliRun flink = CliRun.hb("scan", "--manifest", list.toString(), "--out", onFlink.toString(), "--scan-date", DAY,
+        "--metadata", work.resolve("store-flink").toString(),
         "--runner", "FlinkRunner", "--flinkMaster", "127.0.0.1:" + spec.restPort());
     System.out.printf("FIGURE scan of 6 snapshots x 5 tools on the cluster (jar upload included): %.1f s%n",
         (System.nanoTime() - start) / 1e9);
     assertThat(flink.exit()).as(flink.err()).isZero();
-    assertThat(flink.out()).contains("inspected 30/30 (fast 0, slow 30, failed 0)");
+    assertThat(flink.out()).contains("inspected 30/30").contains("trained 15");
     List<FlinkRest.Job> ran = new FlinkRest(java.net.URI.create("http://127.0.0.1:" + spec.restPort())).jobs()
         .stream().filter(job -> job.name().startsWith("hb-scan-") && !before.contains(job.id())).toList();
     assertThat(ran).singleElement().satisfies(job -> {
@@ -74,7 +76,8 @@ class ScanClusterIT {
     });
 
     start = System.nanoTime();
-    CliRun direct = CliRun.hb("scan", "--manifest", list.toString(), "--out", onDirect.toString(), "--scan-date", DAY);
+    CliRun direct = CliRun.hb("scan", "--manifest", list.toString(), "--out", onDirect.toString(), "--scan-date", DAY,
+        "--metadata", work.resolve("store-direct").toString());
     System.out.printf("FIGURE the same scan on Direct: %.1f s%n", (System.nanoTime() - start) / 1e9);
     assertThat(direct.exit()).as(direct.err()).isZero();
 

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code hb scan} as a user runs it: refusals before anything runs, and scans on Direct of a snapshot list with a
- * missing file (identification only, then two tools on the slow path); the printed DuckDB queries are run.
+ * missing file (identification only, then two tools with an empty metadata store); the printed DuckDB queries run.
  */
 class ScanCommandTest {
   @TempDir Path dir;
@@ -60,18 +60,22 @@ class ScanCommandTest {
 
   @Test
   @Tag("dataset")
-  void inspectsASnapshotListOnTheSlowPath() throws Exception {
+  void inspectsASnapshotListTrainingWhatTheStoreLacks() throws Exception {
     Path out = dir.resolve("out");
-    CliRun run = CliRun.hb("scan", "--manifest", snapshotList().toString(), "--out", out.toString(), "--tools", "system,lsmod",
-        "--scan-date", "2025-08-02");
+    Path store = dir.resolve("metadata");
+    CliRun run = CliRun.hb("scan", "--manifest", snapshotList().toString(), "--out", out.toString(),
+        "--tools", "system,lsmod", "--scan-date", "2025-08-02", "--metadata", store.toString());
     assertThat(run.exit()).as(run.err()).isZero();
-    assertThat(run.out()).contains("inspected 4/4 (fast 0, slow 4, failed 0)")
+    // One snapshot per build: each is its build's training sample, then runs fast on what it taught.
+    assertThat(run.out()).contains("inspected 4/4 (fast 4, slow 0, failed 0) | trained 4 | fallbacks 0")
+        .contains("metadata store " + store + ": one new version")
         .contains(out.resolve("scan_date=2025-08-02/system").toString())
         .contains(out.resolve("scan_date=2025-08-02/modules").toString());
     List<List<String>> byTool = sql(queries(run.out()).get(0));
     assertThat(byTool).extracting(row -> String.join(" ", row.subList(1, 5))).containsExactly(
-        "6.1.0-53-amd64 lsmod OK_SLOW 1", "6.1.0-53-amd64 system OK_SLOW 1",
-        "6.12.95+deb12-amd64 lsmod OK_SLOW 1", "6.12.95+deb12-amd64 system OK_SLOW 1", "null null FAILED 1");
+        "6.1.0-53-amd64 lsmod OK_FAST 1", "6.1.0-53-amd64 system OK_FAST 1",
+        "6.12.95+deb12-amd64 lsmod OK_FAST 1", "6.12.95+deb12-amd64 system OK_FAST 1", "null null FAILED 1");
+    assertThat(store.resolve("v000001")).isDirectory();
     assertThat(sql("SELECT snapshot_id, vm_id, release FROM read_parquet('" + out + "/*/system/*.parquet')"
         + " ORDER BY 1")).containsExactly(List.of("db-1", "vm-db-1", "6.12.95+deb12-amd64"),
         List.of("web-1", "vm-web-1", "6.1.0-53-amd64"));

@@ -5,7 +5,7 @@ import java.util.Map;
 
 /**
  * The versioned, append-only metadata store (DESIGN §4): a run reads version <i>n</i> when the job is built and,
- * once, writes <i>n+1</i> with what it learnt; a run that fails leaves <i>n</i> intact.
+ * once, commits what it learnt as a new version; a run that fails leaves the store as it was.
  */
 public interface MetadataStore<M> extends Serializable {
   /** One version of the store: its number (0 for an empty store) and one unit per (build, tool). */
@@ -19,10 +19,11 @@ public interface MetadataStore<M> extends Serializable {
   Version<M> read() throws EngineException;
 
   /**
-   * Writes the version after {@code baseVersion}: the base's units with {@code changed} replacing theirs (the scan
-   * has already merged each changed unit with the base's), atomically. Called once per run, on one worker.
+   * Writes a new version: the newest one's units with {@code learnt} merged into them, atomically. {@code learnt}
+   * is what this run learnt per (build, tool), not merged with the store: if another run committed meanwhile, the
+   * store merges into that run's version, so no run's learning is lost. Called once per run, on one worker.
    *
    * @return the number of the version written
    */
-  long commit(long baseVersion, Map<BuildTool, M> changed) throws EngineException;
+  long commit(Map<BuildTool, M> learnt) throws EngineException;
 }

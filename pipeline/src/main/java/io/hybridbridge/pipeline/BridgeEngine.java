@@ -3,6 +3,8 @@ package io.hybridbridge.pipeline;
 import io.hybridbridge.emulator.kernel.ReferenceStore;
 import io.hybridbridge.emulator.snapshot.SnapshotFormatException;
 import io.hybridbridge.emulator.tools.InspectionTool;
+import io.hybridbridge.fastexec.FastPath;
+import io.hybridbridge.pipeline.engine.BuildTool;
 import io.hybridbridge.pipeline.engine.EngineException;
 import io.hybridbridge.pipeline.engine.InspectionEngine;
 import io.hybridbridge.pipeline.engine.InspectionOutcome;
@@ -18,27 +20,36 @@ import io.hybridbridge.taint.slowpath.UntrustedSnapshot;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
 
 /**
- * The slow path of {@code taint/} (emulator + taint analysis) behind the engine seam: every inspection runs the
- * reference's kernel over the snapshot with taint-driven redirection and returns its rows and the training
- * metadata it recorded. It has no fast path, so it ignores the metadata it is given.
+ * Hybrid-Bridge's own engine behind the seam: the fast path of {@code fast-exec/} where the run has training
+ * metadata for the snapshot's (build-id, tool) — rows, or a fallback — and otherwise the slow path of {@code taint/}
+ * (emulator + taint analysis) on the same kernel machine, whose rows come with the metadata it recorded.
  */
-public final class SlowPathEngine implements InspectionEngine<TrainingMetadata> {
+public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
+  /**
+   * Kernel machines are opened one at a time in a JVM. Measured: when 4–8 threads of a fresh JVM open machines at
+   * once, in about one run in four every machine of that JVM then stops with a NullPointerException in
+   * {@code Executor.read} (an operand missing from a decoded instruction), however many are opened afterwards;
+   * opened one at a time, none did in eight runs. Opening takes about a second, once per build and thread.
+   */
+  private static final Object OPENING = new Object();
+
   private final String referencesDir;
 
   /** @param referencesDir a dataset directory whose manifest.json lists the references */
-  public SlowPathEngine(Path referencesDir) {
+  public BridgeEngine(Path referencesDir) {
     this.referencesDir = referencesDir.toAbsolutePath().normalize().toString();
   }
 
   @Override
   public String name() {
-    return "slow path";
+    return "fast path, slow path behind it";
   }
 
   @Override
@@ -64,18 +75,10 @@ public final class SlowPathEngine implements InspectionEngine<TrainingMetadata> 
     }
   }
 
-  /**
-   * Kernel machines are opened one at a time in a JVM. Measured: when 4–8 threads of a fresh JVM open machines at
-   * once, in about one run in four every machine of that JVM then stops with a NullPointerException in
-   * {@code Executor.read} (an operand missing from a decoded instruction), however many are opened afterwards;
-   * opened one at a time, none did in eight runs. Opening takes about a second, once per build and thread.
-   */
-  private static final Object OPENING = new Object();
-
-  /** One slow path (a kernel machine on the reference) per kernel build this worker thread meets, kept warm. */
+  /** One fast path (a kernel machine on the reference, shared with its slow path) per build this thread meets. */
   private static final class Inspector implements SnapshotInspector<TrainingMetadata> {
     private final ReferenceStore references;
-    private final Map<String, SlowPath> byReference = new HashMap<>();
+    private final Map<String, FastPath> byReference = new HashMap<>();
 
     Inspector(ReferenceStore references) {
       this.references = references;
@@ -85,42 +88,50 @@ public final class SlowPathEngine implements InspectionEngine<TrainingMetadata> 
     public InspectionOutcome<TrainingMetadata> inspect(SnapshotRef snapshot, InspectionTool tool,
         MetadataView<TrainingMetadata> metadata) {
       String id = snapshot.getTarget().getId();
+      Optional<TrainingMetadata> unit = metadata.get(BuildTool.of(snapshot, tool.name()));
       try {
-        SlowPath slow = slowPath(snapshot.getReferenceId());
+        FastPath fast = fastPath(snapshot.getReferenceId());
         try (UntrustedSnapshot untrusted = UntrustedSnapshot.of(SnapshotFiles.open(snapshot.getTarget().getPath()),
             id, snapshot.getTarget().getVmId())) {
-          SlowPath.Inspection run = slow.inspect(untrusted, tool);
-          return InspectionOutcome.slow(run.rows(), run.metadata(), run.instructions(),
-              run.redirectedInstructions());
+          if (unit.isEmpty()) {
+            SlowPath.Inspection run = fast.slow().inspect(untrusted, tool);
+            return InspectionOutcome.slow(run.rows(), run.metadata(), run.instructions(),
+                run.redirectedInstructions());
+          }
+          FastPath.Inspection run = fast.inspect(untrusted, tool, unit.get());
+          return run.fellBack()
+              ? InspectionOutcome.fallback(List.of(run.fallback()), run.instructions(), run.redirectedInstructions())
+              : InspectionOutcome.fast(run.rows(), run.instructions(), run.redirectedInstructions());
         }
       } catch (SlowPathException e) {
         return InspectionOutcome.failed(e.reason() + ": " + e.getMessage(), 0, 0);
+      } catch (MetadataException e) {
+        return InspectionOutcome.failed("metadata of " + BuildTool.of(snapshot, tool.name()) + ": " + e.getMessage(),
+            0, 0);
       } catch (IOException | SnapshotFormatException e) {
         return InspectionOutcome.failed("cannot open " + snapshot.getTarget().getPath() + ": " + e.getMessage(), 0,
             0);
       }
     }
 
-    private SlowPath slowPath(String referenceId) throws SlowPathException {
-      SlowPath slow = byReference.get(referenceId);
-      if (slow == null) {
-        Optional<ReferenceStore.Reference> reference = references.references().stream()
-            .filter(r -> r.id().equals(referenceId)).findFirst();
-        if (reference.isEmpty()) {
-          throw new SlowPathException(SlowPathException.Reason.REFERENCE, "no reference " + referenceId + " in "
-              + references.directory());
-        }
+    private FastPath fastPath(String referenceId) throws SlowPathException {
+      FastPath fast = byReference.get(referenceId);
+      if (fast == null) {
+        ReferenceStore.Reference reference = references.references().stream()
+            .filter(r -> r.id().equals(referenceId)).findFirst()
+            .orElseThrow(() -> new SlowPathException(SlowPathException.Reason.REFERENCE, "no reference " + referenceId
+                + " in " + references.directory()));
         synchronized (OPENING) {
-          slow = SlowPath.open(reference.get());
+          fast = FastPath.open(reference);
         }
-        byReference.put(referenceId, slow);
+        byReference.put(referenceId, fast);
       }
-      return slow;
+      return fast;
     }
 
     @Override
     public void close() {
-      byReference.values().forEach(SlowPath::close);
+      byReference.values().forEach(FastPath::close);
       byReference.clear();
     }
   }

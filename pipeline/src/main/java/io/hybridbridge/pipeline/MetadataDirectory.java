@@ -1,0 +1,43 @@
+package io.hybridbridge.pipeline;
+
+import io.hybridbridge.fastexec.store.MetadataStore;
+import io.hybridbridge.pipeline.engine.BuildTool;
+import io.hybridbridge.pipeline.engine.EngineException;
+import io.hybridbridge.schemas.TrainingMetadata;
+import io.hybridbridge.taint.metadata.MetadataException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The fast path's metadata store ({@code fast-exec}'s versioned directory, the one {@code hb inspect --path auto}
+ * uses too) behind the seam. The directory must be one every worker sees: the commit runs on a worker.
+ */
+public final class MetadataDirectory implements io.hybridbridge.pipeline.engine.MetadataStore<TrainingMetadata> {
+  private final String directory;
+
+  public MetadataDirectory(Path directory) {
+    this.directory = directory.toAbsolutePath().normalize().toString();
+  }
+
+  @Override
+  public Version<TrainingMetadata> read() throws EngineException {
+    try {
+      MetadataStore.Version latest = MetadataStore.open(Path.of(directory)).latest();
+      Map<BuildTool, TrainingMetadata> units = new HashMap<>();
+      latest.units().forEach((key, unit) -> units.put(new BuildTool(key.buildId(), key.tool()), unit));
+      return new Version<>(latest.number(), units);
+    } catch (MetadataException e) {
+      throw new EngineException("metadata store " + directory + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public long commit(Map<BuildTool, TrainingMetadata> learnt) throws EngineException {
+    try {
+      return MetadataStore.open(Path.of(directory)).commit(learnt.values()).number();
+    } catch (MetadataException e) {
+      throw new EngineException("metadata store " + directory + ": " + e.getMessage(), e);
+    }
+  }
+}
