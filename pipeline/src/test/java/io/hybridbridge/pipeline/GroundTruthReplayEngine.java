@@ -6,7 +6,6 @@ import io.hybridbridge.emulator.tools.InspectionTool;
 import io.hybridbridge.emulator.tools.KernelCalls;
 import io.hybridbridge.emulator.tools.ToolException;
 import io.hybridbridge.pipeline.engine.BuildTool;
-import io.hybridbridge.pipeline.engine.InspectionEngine;
 import io.hybridbridge.pipeline.engine.InspectionOutcome;
 import io.hybridbridge.pipeline.engine.MetadataView;
 import io.hybridbridge.pipeline.engine.SnapshotInspector;
@@ -20,9 +19,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import org.apache.avro.specific.SpecificRecord;
-import org.apache.beam.sdk.coders.Coder;
-import org.apache.beam.sdk.coders.ListCoder;
-import org.apache.beam.sdk.coders.StringUtf8Coder;
 
 /**
  * TEST DOUBLE, test scope only: an engine that does NOT emulate anything. It answers each tool's system calls
@@ -32,7 +28,7 @@ import org.apache.beam.sdk.coders.StringUtf8Coder;
  * answers only calls in that set and falls back on the first other one — the same shape as real metadata, so
  * training, fallback, re-training and the store's next version are exercised on the real dataset.
  */
-final class GroundTruthReplayEngine implements InspectionEngine<List<String>> {
+final class GroundTruthReplayEngine extends StringSetMetadataEngine {
   private final Map<String, String> truthDirs;
 
   /** @param truthDirs ground-truth directory of each snapshot id */
@@ -43,18 +39,6 @@ final class GroundTruthReplayEngine implements InspectionEngine<List<String>> {
   @Override
   public String name() {
     return "ground-truth replay (test)";
-  }
-
-  @Override
-  public Coder<List<String>> metadataCoder() {
-    return ListCoder.of(StringUtf8Coder.of());
-  }
-
-  @Override
-  public List<String> merge(List<String> older, List<String> newer) {
-    TreeSet<String> union = new TreeSet<>(older);
-    union.addAll(newer);
-    return List.copyOf(union);
   }
 
   @Override

@@ -2,7 +2,6 @@ package io.hybridbridge.pipeline;
 
 import io.hybridbridge.emulator.tools.InspectionTool;
 import io.hybridbridge.pipeline.engine.BuildTool;
-import io.hybridbridge.pipeline.engine.InspectionEngine;
 import io.hybridbridge.pipeline.engine.InspectionOutcome;
 import io.hybridbridge.pipeline.engine.MetadataView;
 import io.hybridbridge.pipeline.engine.SnapshotInspector;
@@ -14,11 +13,7 @@ import io.hybridbridge.schemas.SystemRow;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeSet;
 import org.apache.avro.specific.SpecificRecord;
-import org.apache.beam.sdk.coders.Coder;
-import org.apache.beam.sdk.coders.ListCoder;
-import org.apache.beam.sdk.coders.StringUtf8Coder;
 
 /**
  * TEST DOUBLE of an engine for the plumbing's unit tests: no emulation at all, outcomes scripted by the snapshot.
@@ -27,25 +22,13 @@ import org.apache.beam.sdk.coders.StringUtf8Coder;
  * "fails", "throws", "wrong-rows" or "always-fast" misbehave accordingly. Rows are one row per snapshot for the
  * tools system and lsmod.
  */
-final class ScriptedEngine implements InspectionEngine<List<String>> {
+final class ScriptedEngine extends StringSetMetadataEngine {
   static final long FAST_INSTRUCTIONS = 1_000;
   static final long SLOW_INSTRUCTIONS = 50_000;
 
   @Override
   public String name() {
     return "scripted (test)";
-  }
-
-  @Override
-  public Coder<List<String>> metadataCoder() {
-    return ListCoder.of(StringUtf8Coder.of());
-  }
-
-  @Override
-  public List<String> merge(List<String> older, List<String> newer) {
-    TreeSet<String> union = new TreeSet<>(older);
-    union.addAll(newer);
-    return List.copyOf(union);
   }
 
   @Override
