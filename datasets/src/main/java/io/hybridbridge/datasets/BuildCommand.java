@@ -25,14 +25,24 @@ final class BuildCommand implements Callable<Integer> {
           + "(default: ${DEFAULT-VALUE}). List them with: hb datasets kernels")
   String kernels;
 
-  @Option(names = "--fleet", paramLabel = "N", defaultValue = "" + BuildOptions.DEFAULT_FLEET,
-      description = "Fleet snapshots per kernel build (default: ${DEFAULT-VALUE}).")
-  int fleet;
+  @Option(names = "--fleet", paramLabel = "N",
+      description = "Build a fleet instead of the default dataset: N snapshots in total across the kernel builds "
+          + "(shared out evenly, earlier builds taking the remainder), all kdump-zlib unless --format says "
+          + "otherwise, " + BuildOptions.FLEET_DUMPS_PER_BOOT + " to a boot unless --dumps-per-boot says otherwise, "
+          + "written to $HB_CACHE/datasets/fleet<N> unless --out says otherwise. Without it: the default dataset, "
+          + BuildOptions.DEFAULT_SNAPSHOTS_PER_BUILD + " snapshots per build.")
+  Integer fleet;
 
-  @Option(names = "--dumps-per-boot", paramLabel = "N", defaultValue = "" + BuildOptions.DEFAULT_DUMPS_PER_BOOT,
-      description = "Snapshots taken in one boot, the workload changing between them; odd-numbered dumps are "
-          + "QEMU ELF cores, even-numbered ones kdump-zlib (default: ${DEFAULT-VALUE}).")
-  int dumpsPerBoot;
+  @Option(names = "--dumps-per-boot", paramLabel = "N",
+      description = "Snapshots taken in one boot, the workload changing between them (default: "
+          + BuildOptions.DEFAULT_DUMPS_PER_BOOT + ", with --fleet " + BuildOptions.FLEET_DUMPS_PER_BOOT + ").")
+  Integer dumpsPerBoot;
+
+  @Option(names = "--format", paramLabel = "FORMATS",
+      description = "Snapshot formats: ALTERNATING (odd-numbered dumps of a boot QEMU ELF cores, even-numbered "
+          + "ones kdump-zlib, plus one ELF twin per build) or KDUMP (all kdump-zlib, no twin). Default: "
+          + "ALTERNATING, with --fleet KDUMP.")
+  SnapshotFormats formats;
 
   @Option(names = "--memory", paramLabel = "MIB", defaultValue = "" + BuildOptions.DEFAULT_MEMORY_MIB,
       description = "Guest RAM in MiB; the size of an ELF dump (default: ${DEFAULT-VALUE}; generic kernels need "
@@ -66,20 +76,28 @@ final class BuildCommand implements Callable<Integer> {
   public Integer call() {
     Progress progress = new Progress(System.err);
     try {
-      if (fleet < 0 || dumpsPerBoot < 1 || memoryMiB < 64 || bootTimeoutSeconds < 1) {
+      boolean isFleet = fleet != null;
+      List<KernelBuildName> builds = KernelBuildName.parseList(kernels);
+      int snapshots = isFleet ? fleet : BuildOptions.DEFAULT_SNAPSHOTS_PER_BUILD * builds.size();
+      int perBoot = dumpsPerBoot != null ? dumpsPerBoot
+          : isFleet ? BuildOptions.FLEET_DUMPS_PER_BOOT : BuildOptions.DEFAULT_DUMPS_PER_BOOT;
+      if (snapshots < 0 || perBoot < 1 || memoryMiB < 64 || bootTimeoutSeconds < 1) {
         throw new DatasetException("--fleet must be >= 0, --dumps-per-boot >= 1, --memory >= 64, "
             + "--boot-timeout >= 1");
       }
       GuestVm.requireQemu();
-      Path dataset = out != null ? out : HbCache.defaultDataset();
-      BuildOptions options = new BuildOptions(dataset, HbCache.packages(), KernelBuildName.parseList(kernels),
-          fleet, dumpsPerBoot, memoryMiB, cpu, Duration.ofSeconds(bootTimeoutSeconds), bootModules, stepModules,
-          verify, busybox);
-      progress.say("building " + options.kernels() + " into " + dataset.toAbsolutePath() + " (reference + "
-          + fleet + " snapshots each, " + dumpsPerBoot + " per boot)");
+      Path dataset = out != null ? out
+          : isFleet ? HbCache.root().resolve("datasets").resolve("fleet" + fleet) : HbCache.defaultDataset();
+      SnapshotFormats chosenFormats = formats != null ? formats
+          : isFleet ? SnapshotFormats.KDUMP : SnapshotFormats.ALTERNATING;
+      BuildOptions options = new BuildOptions(dataset, HbCache.packages(), builds, snapshots, perBoot,
+          chosenFormats, memoryMiB, cpu, Duration.ofSeconds(bootTimeoutSeconds), bootModules, stepModules, verify,
+          busybox);
+      progress.say("building " + options.kernels() + " into " + dataset.toAbsolutePath() + " (a reference each + "
+          + snapshots + " snapshots in total, " + perBoot + " per boot, " + chosenFormats + ")");
       new DatasetBuilder(options, progress).build();
       progress.say("dataset ready: " + dataset.toAbsolutePath().resolve(Manifests.FILE_NAME) + " in "
-          + String.format("%.1f s", progress.elapsed().toMillis() / 1e3));
+          + String.format("%.1f s", progress.elapsed().toMillis() / 1e3) + "; " + DatasetSize.of(dataset));
       return 0;
     } catch (DatasetException e) {
       System.err.println("hb datasets build: " + e.getMessage());

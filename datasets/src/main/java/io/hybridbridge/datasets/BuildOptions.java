@@ -5,8 +5,9 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * What {@code hb datasets build} makes: per kernel build a reference and {@code fleet} snapshots taken
- * {@code dumpsPerBoot} to a boot.
+ * What {@code hb datasets build} makes: per kernel build a reference, and {@code fleet} snapshots in total across
+ * the kernel builds (shared out evenly, earlier builds taking the remainder) taken {@code dumpsPerBoot} to a boot,
+ * written in {@code formats}.
  */
 public record BuildOptions(
     Path out,
@@ -14,6 +15,7 @@ public record BuildOptions(
     List<KernelBuildName> kernels,
     int fleet,
     int dumpsPerBoot,
+    SnapshotFormats formats,
     int memoryMiB,
     String cpu,
     Duration bootTimeout,
@@ -23,8 +25,15 @@ public record BuildOptions(
     Path busybox) {
 
   public static final String DEFAULT_KERNELS = "6.1.0-53-amd64,6.1.0-53-cloud-amd64,6.12.95+deb12-amd64";
-  public static final int DEFAULT_FLEET = 4;
+  /** Snapshots per kernel build of the default dataset. */
+  public static final int DEFAULT_SNAPSHOTS_PER_BUILD = 4;
   public static final int DEFAULT_DUMPS_PER_BOOT = 2;
+  /**
+   * Dumps per boot of a fleet ({@code --fleet N}): a boot costs 3-10 s plus the workload start, a dump with its
+   * ground truth ≈3 s, so 20 to a boot spends most of the time on snapshots; every step still changes the
+   * workload (a new sleep, a new listener, a module for the first steps).
+   */
+  public static final int FLEET_DUMPS_PER_BOOT = 20;
   /** Generic kernels need 96 MiB to boot reliably here, cloud 72 MiB; 128 MiB leaves room for the workload. */
   public static final int DEFAULT_MEMORY_MIB = 128;
   /**
@@ -39,7 +48,7 @@ public record BuildOptions(
   public static final List<String> DEFAULT_STEP_MODULES = List.of("nls_cp437", "veth", "tun");
 
   public BuildOptions {
-    if (fleet < 0 || dumpsPerBoot < 1 || memoryMiB < 64) {
+    if (fleet < 0 || dumpsPerBoot < 1 || memoryMiB < 64 || formats == null) {
       throw new IllegalArgumentException("fleet >= 0, dumps per boot >= 1, memory >= 64 MiB");
     }
     kernels = List.copyOf(kernels);
@@ -49,12 +58,26 @@ public record BuildOptions(
 
   /** The defaults, writing to {@code out} and caching packages in {@code packagesDir}. */
   public static BuildOptions defaults(Path out, Path packagesDir, List<KernelBuildName> kernels) {
-    return new BuildOptions(out, packagesDir, kernels, DEFAULT_FLEET, DEFAULT_DUMPS_PER_BOOT, DEFAULT_MEMORY_MIB,
-        DEFAULT_CPU, Duration.ofSeconds(180), DEFAULT_BOOT_MODULES, DEFAULT_STEP_MODULES, false, Path.of("/bin/busybox"));
+    return new BuildOptions(out, packagesDir, kernels, DEFAULT_SNAPSHOTS_PER_BUILD * kernels.size(),
+        DEFAULT_DUMPS_PER_BOOT, SnapshotFormats.ALTERNATING, DEFAULT_MEMORY_MIB, DEFAULT_CPU, Duration.ofSeconds(180), DEFAULT_BOOT_MODULES, DEFAULT_STEP_MODULES, false, Path.of("/bin/busybox"));
+  }
+
+  /** {@code newFleet} snapshots in total, {@code perBoot} to a boot, in {@code newFormats}. */
+  public BuildOptions withFleet(int newFleet, int perBoot, SnapshotFormats newFormats) {
+    return new BuildOptions(out, packagesDir, kernels, newFleet, perBoot, newFormats, memoryMiB, cpu, bootTimeout,
+        bootModules, stepModules, verify, busybox);
   }
 
   public BuildOptions withFleet(int newFleet) {
-    return new BuildOptions(out, packagesDir, kernels, newFleet, dumpsPerBoot, memoryMiB, cpu, bootTimeout,
-        bootModules, stepModules, verify, busybox);
+    return withFleet(newFleet, dumpsPerBoot, formats);
+  }
+
+  /** This build's share of the fleet: {@code fleet} split evenly in the order of {@code kernels}. */
+  public int snapshotsFor(KernelBuildName build) {
+    int index = kernels.indexOf(build);
+    if (index < 0) {
+      throw new IllegalArgumentException(build + " is not among " + kernels);
+    }
+    return fleet / kernels.size() + (index < fleet % kernels.size() ? 1 : 0);
   }
 }

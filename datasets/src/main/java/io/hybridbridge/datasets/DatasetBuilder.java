@@ -101,14 +101,16 @@ public final class DatasetBuilder {
       if (e.getRole() == SnapshotRole.REFERENCE) {
         haveReference = true;
       } else {
-        haveSnapshots++;
+        if (!e.getLabels().containsKey("sameMomentAs")) { // a twin is not a moment of its own
+          haveSnapshots++;
+        }
         Matcher m = BOOT_DIR.matcher("/" + e.getPath());
         if (m.matches()) {
           lastBoot = Math.max(lastBoot, Integer.parseInt(m.group(1)));
         }
       }
     }
-    int missing = Math.max(0, options.fleet() - haveSnapshots);
+    int missing = Math.max(0, options.snapshotsFor(build) - haveSnapshots);
     if (haveReference && missing == 0) {
       progress.say(build + ": up to date (reference + " + haveSnapshots + " snapshots)");
       if (!dropped.isEmpty()) {
@@ -407,7 +409,7 @@ public final class DatasetBuilder {
 
   // ---------------------------------------------------------------------------------------------- fleet
 
-  /** One boot of the fleet workload, {@code dumps} snapshots: odd-numbered dumps ELF, even-numbered kdump. */
+  /** One boot of the fleet workload, {@code dumps} snapshots in the formats the options ask for. */
   private List<ManifestEntry> fleetBoot(KernelBuildName build, KernelTree tree, Path initrd, Path staging,
       int boot, int dumps) throws DatasetException, IOException {
     String bootName = "boot" + boot;
@@ -424,12 +426,12 @@ public final class DatasetBuilder {
         }
         String name = "dump" + dump;
         Captured truth = capture(vm, bootName + "/" + name);
-        GuestVm.DumpFormat format = dump % 2 == 1 ? GuestVm.DumpFormat.ELF : GuestVm.DumpFormat.KDUMP;
+        GuestVm.DumpFormat format = options.formats().formatOfDump(dump);
         Path image = dir.resolve(name + "." + format.extension);
         requireDiskSpace(image);
         // One kdump per build also gets an ELF twin of the same paused moment, so readers can be compared
         // page for page across formats.
-        boolean twin = boot == 1 && format == GuestVm.DumpFormat.KDUMP && dump == 2;
+        boolean twin = options.formats().twinOf(boot, dump);
         Path twinImage = dir.resolve(name + "-twin." + GuestVm.DumpFormat.ELF.extension);
         long dumpStart = System.currentTimeMillis();
         if (twin) {

@@ -8,10 +8,10 @@ import java.util.Comparator;
 import java.util.stream.Stream;
 
 /** Small file-system helpers: recursive delete, atomic write. */
-final class FileTrees {
+public final class FileTrees {
   private FileTrees() {}
 
-  static void deleteRecursively(Path root) throws IOException {
+  public static void deleteRecursively(Path root) throws IOException {
     if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
       return;
     }
@@ -23,7 +23,7 @@ final class FileTrees {
   }
 
   /** Writes {@code bytes} to a temporary sibling of {@code target}, then renames it into place. */
-  static void writeAtomically(Path target, byte[] bytes) throws IOException {
+  public static void writeAtomically(Path target, byte[] bytes) throws IOException {
     Files.createDirectories(target.toAbsolutePath().getParent());
     Path temp = Files.createTempFile(target.toAbsolutePath().getParent(), "." + target.getFileName(), ".tmp");
     try {

@@ -89,11 +89,34 @@ class SmallPartsTest {
   @Test
   void recipeChangesWithHowGuestsAreMade() throws DatasetException {
     BuildOptions base = BuildOptions.defaults(dir, dir, java.util.List.of());
-    BuildOptions otherCpu = new BuildOptions(dir, dir, java.util.List.of(), 4, 2, 128, "qemu64", base.bootTimeout(),
-        base.bootModules(), base.stepModules(), false, base.busybox());
+    BuildOptions otherCpu = new BuildOptions(dir, dir, java.util.List.of(), 4, 2, SnapshotFormats.ALTERNATING, 128,
+        "qemu64", base.bootTimeout(), base.bootModules(), base.stepModules(), false, base.busybox());
     byte[] busybox = {1, 2, 3};
     assertThat(Recipe.of(base, busybox)).isEqualTo(Recipe.of(base.withFleet(9), busybox));
     assertThat(Recipe.of(base, busybox)).isNotEqualTo(Recipe.of(otherCpu, busybox))
         .isNotEqualTo(Recipe.of(base, new byte[] {1, 2, 4}));
+  }
+
+  @Test
+  void aFleetIsSharedOutEvenlyAcrossBuildsEarlierOnesTakingTheRemainder() throws DatasetException {
+    java.util.List<KernelBuildName> builds = KernelBuildName.parseList(BuildOptions.DEFAULT_KERNELS);
+    BuildOptions fleet = BuildOptions.defaults(dir, dir, builds).withFleet(200, 20, SnapshotFormats.KDUMP);
+    assertThat(builds.stream().map(fleet::snapshotsFor)).containsExactly(67, 67, 66);
+    assertThat(BuildOptions.defaults(dir, dir, builds).snapshotsFor(builds.get(2)))
+        .isEqualTo(BuildOptions.DEFAULT_SNAPSHOTS_PER_BUILD);
+    assertThatThrownBy(() -> fleet.snapshotsFor(new KernelBuildName("6.1.0-53-rt-amd64")))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void kdumpFleetsHaveOnlyKdumpsAndNoTwins() {
+    for (int dump = 1; dump <= 4; dump++) {
+      assertThat(SnapshotFormats.KDUMP.formatOfDump(dump)).isEqualTo(GuestVm.DumpFormat.KDUMP);
+      assertThat(SnapshotFormats.KDUMP.twinOf(1, dump)).isFalse();
+    }
+    assertThat(SnapshotFormats.ALTERNATING.formatOfDump(1)).isEqualTo(GuestVm.DumpFormat.ELF);
+    assertThat(SnapshotFormats.ALTERNATING.formatOfDump(2)).isEqualTo(GuestVm.DumpFormat.KDUMP);
+    assertThat(SnapshotFormats.ALTERNATING.twinOf(1, 2)).isTrue();
+    assertThat(SnapshotFormats.ALTERNATING.twinOf(2, 2)).isFalse();
   }
 }
