@@ -4,9 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -46,6 +48,30 @@ public final class FlinkRest {
     }
     jobs.sort(Comparator.comparingLong(Job::startTimeMillis).reversed());
     return jobs;
+  }
+
+  /** {@code GET /taskmanagers}: the ids of the registered TaskManagers. */
+  public List<String> taskManagerIds() throws IOException {
+    List<String> ids = new ArrayList<>();
+    for (JsonNode tm : get("/taskmanagers").path("taskmanagers")) {
+      ids.add(tm.path("id").asText());
+    }
+    return ids;
+  }
+
+  /**
+   * {@code GET /taskmanagers/<id>/metrics?get=<metric>}: one numeric metric of a TaskManager (for example
+   * {@code Status.JVM.Memory.Heap.Used}), or -1 when the TaskManager does not report it (yet).
+   */
+  public long taskManagerMetric(String taskManagerId, String metric) throws IOException {
+    String path = "/taskmanagers/" + URLEncoder.encode(taskManagerId, StandardCharsets.UTF_8)
+        + "/metrics?get=" + metric;
+    for (JsonNode m : get(path)) {
+      if (m.path("id").asText().equals(metric)) {
+        return (long) m.path("value").asDouble(-1);
+      }
+    }
+    return -1;
   }
 
   private JsonNode get(String path) throws IOException {

@@ -1,0 +1,74 @@
+package io.hybridbridge.runners.bench;
+
+import io.hybridbridge.pipeline.ParquetTables;
+import io.hybridbridge.pipeline.Scan;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.parquet.avro.AvroParquetReader;
+import org.apache.parquet.hadoop.ParquetReader;
+import org.apache.parquet.hadoop.util.HadoopInputFile;
+
+/**
+ * What a scan's {@code status} table says about its speed: per snapshot the wall time of all its tools summed
+ * (fast path plus slow path after a fallback, on the worker), the outcomes and the fallbacks.
+ *
+ * @param perSnapshotMillis sorted ascending, one value per snapshot that ran at least one tool
+ */
+record StatusLatencies(List<Long> perSnapshotMillis, int okFast, int okSlow, int failed, long fallbacks) {
+
+  static StatusLatencies read(Path out, LocalDate date) throws BenchException {
+    Path dir = ParquetTables.tableDir(out, date, Scan.STATUS);
+    Map<String, Long> bySnapshot = new HashMap<>();
+    int[] outcomes = new int[3];
+    long fallbacks = 0;
+    List<Path> files;
+    try (Stream<Path> list = Files.list(dir)) {
+      files = list.filter(p -> p.getFileName().toString().endsWith(".parquet")).toList();
+    } catch (IOException e) {
+      throw new BenchException("no status table in " + dir + ": " + e.getMessage(), e);
+    }
+    Configuration conf = new Configuration();
+    for (Path file : files) {
+      try (ParquetReader<GenericRecord> reader = AvroParquetReader.<GenericRecord>builder(
+          HadoopInputFile.fromPath(new org.apache.hadoop.fs.Path(file.toUri()), conf)).build()) {
+        for (GenericRecord row = reader.read(); row != null; row = reader.read()) {
+          if (row.get("tool") == null) {
+            outcomes[2]++; // failed before any tool
+            continue;
+          }
+          bySnapshot.merge(row.get("snapshot_id").toString(), (Long) row.get("wall_ms"), Long::sum);
+          fallbacks += (Integer) row.get("fallbacks");
+          switch (row.get("outcome").toString()) {
+            case "OK_FAST" -> outcomes[0]++;
+            case "OK_SLOW" -> outcomes[1]++;
+            default -> outcomes[2]++;
+          }
+        }
+      } catch (IOException | RuntimeException e) {
+        throw new BenchException("cannot read " + file + ": " + e.getMessage(), e);
+      }
+    }
+    List<Long> sorted = new ArrayList<>(bySnapshot.values());
+    Collections.sort(sorted);
+    return new StatusLatencies(List.copyOf(sorted), outcomes[0], outcomes[1], outcomes[2], fallbacks);
+  }
+
+  /** The nearest-rank percentile {@code p} (0–100) of the per-snapshot times, in ms; 0 when nothing ran. */
+  long percentile(double p) {
+    if (perSnapshotMillis.isEmpty()) {
+      return 0;
+    }
+    int rank = (int) Math.ceil(p / 100 * perSnapshotMillis.size());
+    return perSnapshotMillis.get(Math.max(0, rank - 1));
+  }
+}
