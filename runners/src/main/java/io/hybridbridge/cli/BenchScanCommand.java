@@ -3,6 +3,7 @@ package io.hybridbridge.cli;
 import io.hybridbridge.datasets.FileTrees;
 import io.hybridbridge.datasets.HbCache;
 import io.hybridbridge.runners.bench.BenchException;
+import io.hybridbridge.runners.bench.FleetLists;
 import io.hybridbridge.runners.bench.ScanBench;
 import io.hybridbridge.runners.bench.ScanBenchReport;
 import java.io.IOException;
@@ -15,8 +16,8 @@ import picocli.CommandLine.Option;
 
 /** {@code hb bench scan}: the fleet scan benchmark (see docs/PERFORMANCE.md). */
 @Command(name = "scan", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Time real `hb scan`s of a fleet's snapshots: 50, 100, 200 distinct ones and 2,000 entries (each "
-        + "snapshot under ten VM ids), on Direct and on a private local Flink cluster (1 JobManager, 2 TaskManagers), "
+    description = {"Time real `hb scan`s of a fleet's snapshots: 50, 100, 200 distinct ones and 2,000 entries (each of the "
+        + "200 under ten VM ids), on Direct and on a private local Flink cluster (1 JobManager, 2 TaskManagers), "
         + "each first on a fresh metadata store (cold) and again on the store that left (warm).",
         "Prints wall time, snapshots/s, p50/p95 per-snapshot time (status table: the tools' wall times summed per "
             + "snapshot), peak memory per worker, training, fallbacks; then the cost per snapshot per size and its "
@@ -26,9 +27,10 @@ public final class BenchScanCommand implements Callable<Integer> {
       description = "The fleet dataset (default: $HB_CACHE/datasets/fleet200, made by `hb datasets build --fleet 200`).")
   Path fleet = HbCache.root().resolve("datasets").resolve("fleet200");
 
-  @Option(names = "--sizes", paramLabel = "LIST", split = ",", defaultValue = "50,100,200,2000",
-      description = "Snapshot list lengths (default: ${DEFAULT-VALUE}); above the fleet's size, a multiple of it.")
-  List<Integer> sizes;
+  @Option(names = "--sizes", paramLabel = "LIST", split = ",", defaultValue = "50,100,200,200x10",
+      description = "Snapshot lists: N (the first N distinct snapshots, every build in turn) or NxK (each of those "
+          + "under K VM ids) (default: ${DEFAULT-VALUE}).")
+  List<String> sizes;
 
   @Option(names = "--runners", paramLabel = "LIST", split = ",", defaultValue = "direct,flink",
       description = "direct, flink (default: ${DEFAULT-VALUE}).")
@@ -61,15 +63,16 @@ public final class BenchScanCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     try {
-      ScanBench.Plan plan = new ScanBench.Plan(fleet.toAbsolutePath(), work.toAbsolutePath(), List.copyOf(sizes),
+      ScanBench.Plan plan = new ScanBench.Plan(fleet.toAbsolutePath(), work.toAbsolutePath(),
+          sizes.stream().map(FleetLists.ListSize::parse).toList(),
           runners.stream().map(r -> parse(ScanBench.Runner.class, r, "--runners")).toList(),
           nights.stream().map(n -> parse(ScanBench.Night.class, n, "--nights")).toList(), parallelism,
           List.of(scanJvm.trim().split("\\s+")), flinkRestPort);
       if (plan.nights().contains(ScanBench.Night.WARM) && !plan.nights().contains(ScanBench.Night.COLD)) {
         throw new IllegalArgumentException("--nights warm needs cold first (the warm store is what cold left)");
       }
-      if (sizes.stream().anyMatch(s -> s < 1) || parallelism < 1) {
-        throw new IllegalArgumentException("--sizes and --parallelism must be >= 1");
+      if (parallelism < 1) {
+        throw new IllegalArgumentException("--parallelism must be >= 1");
       }
       ScanBenchReport report = new ScanBenchReport(plan, System.out);
       report.header();

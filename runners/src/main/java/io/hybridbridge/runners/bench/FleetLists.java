@@ -19,7 +19,7 @@ import java.util.TreeMap;
  * snapshots of a fleet (taken in turn from each kernel build, so every size has every build), or every distinct
  * snapshot listed several times under different VM ids (a fleet of clones: same file, other machine).
  */
-final class FleetLists {
+public final class FleetLists {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final List<ManifestEntry> interleaved;
@@ -28,6 +28,40 @@ final class FleetLists {
   private FleetLists(Path dataset, List<ManifestEntry> interleaved) {
     this.dataset = dataset;
     this.interleaved = interleaved;
+  }
+
+  /** A list of {@code distinct} snapshots each listed {@code copies} times, written {@code N} or {@code NxK}. */
+  public record ListSize(int distinct, int copies) {
+    public ListSize {
+      if (distinct < 1 || copies < 1) {
+        throw new IllegalArgumentException("a list size is N or NxK with N, K >= 1");
+      }
+    }
+
+    public static ListSize parse(String text) {
+      String[] parts = text.trim().toLowerCase().split("x");
+      try {
+        if (parts.length == 1) {
+          return new ListSize(Integer.parseInt(parts[0]), 1);
+        }
+        if (parts.length == 2) {
+          return new ListSize(Integer.parseInt(parts[0]), Integer.parseInt(parts[1]));
+        }
+      } catch (NumberFormatException e) {
+        // below
+      }
+      throw new IllegalArgumentException("a list size is N (distinct snapshots) or NxK (each under K VM ids): "
+          + text);
+    }
+
+    public int entries() {
+      return distinct * copies;
+    }
+
+    @Override
+    public String toString() {
+      return copies == 1 ? Integer.toString(distinct) : distinct + "x" + copies;
+    }
   }
 
   /** The snapshots of the fleet dataset {@code dataset}, build after build in turn. */
@@ -63,21 +97,18 @@ final class FleetLists {
   }
 
   /**
-   * Writes the list of {@code entries} snapshots to {@code file}: the first {@code entries} distinct ones, or, when
-   * {@code entries} is a multiple of the fleet's size, every one of them {@code entries / distinct} times, copy k
-   * with id {@code <id>@clone<k>} and VM id {@code <vmId>-clone<k>}.
+   * Writes to {@code file} the list of the first {@code size.distinct()} snapshots, each listed
+   * {@code size.copies()} times: with more than one copy, copy k has id {@code <id>@clone<k>} and VM id
+   * {@code <vmId>-clone<k>} (the same file under another machine's name).
    */
-  Path write(int entries, Path file) throws BenchException {
-    int copies = 1;
-    int distinct = entries;
-    if (entries > interleaved.size()) {
-      if (entries % interleaved.size() != 0) {
-        throw new BenchException("the fleet has " + interleaved.size() + " distinct snapshots: a size above that must "
-            + "be a multiple of it (each snapshot listed under that many VM ids), not " + entries);
-      }
-      copies = entries / interleaved.size();
-      distinct = interleaved.size();
+  Path write(ListSize size, Path file) throws BenchException {
+    if (size.distinct() > interleaved.size()) {
+      throw new BenchException("the fleet " + dataset + " has " + interleaved.size() + " distinct snapshots, not "
+          + size.distinct() + "; list more copies of each instead (e.g. " + interleaved.size() + "x"
+          + Math.max(2, size.entries() / interleaved.size()) + ")");
     }
+    int copies = size.copies();
+    int distinct = size.distinct();
     List<Map<String, Object>> list = new ArrayList<>();
     for (int copy = 1; copy <= copies; copy++) {
       for (ManifestEntry e : interleaved.subList(0, distinct)) {

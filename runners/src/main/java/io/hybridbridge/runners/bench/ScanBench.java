@@ -40,11 +40,11 @@ public final class ScanBench {
    *
    * @param fleet the fleet dataset (its snapshots and its references)
    * @param work where lists, stores, outputs, logs and the private Flink cluster's state go
-   * @param sizes list lengths; above the fleet's size, a multiple of it (each snapshot under that many VM ids)
+   * @param sizes lists: N distinct snapshots, or NxK (each of N under K VM ids)
    * @param parallelism of every scan (the machine's cores)
    * @param flinkRestPort the private cluster's REST port (its other ports are free ones)
    */
-  public record Plan(Path fleet, Path work, List<Integer> sizes, List<Runner> runners, List<Night> nights,
+  public record Plan(Path fleet, Path work, List<FleetLists.ListSize> sizes, List<Runner> runners, List<Night> nights,
       int parallelism, List<String> jvmOptions, int flinkRestPort) {}
 
   /** The figures of one scan. */
@@ -91,7 +91,7 @@ public final class ScanBench {
       Optional<LocalFlinkCluster.Status> cluster = runner == Runner.FLINK ? Optional.of(startCluster())
           : Optional.empty();
       try {
-        for (int size : plan.sizes()) {
+        for (FleetLists.ListSize size : plan.sizes()) {
           String name = runner.name().toLowerCase() + "-" + size;
           Path list = lists.write(size, plan.work().resolve("lists").resolve("fleet-" + size + ".json"));
           Path store = plan.work().resolve("stores").resolve(name);
@@ -99,7 +99,7 @@ public final class ScanBench {
           clear(store);
           clear(out);
           for (Night night : plan.nights()) {
-            Figures figures = runOne(runner, cluster, list, size, Math.min(size, lists.distinct()), night, store,
+            Figures figures = runOne(runner, cluster, list, size.entries(), size.distinct(), night, store,
                 out, plan.work().resolve("logs").resolve(name + "-" + night.name().toLowerCase()));
             all.add(figures);
             done.accept(figures);
