@@ -43,7 +43,7 @@ class FleetDatasetTest {
       assertThat(e.getFormat()).isEqualTo(SnapshotFormat.KDUMP);
       assertThat(e.getGroundTruthPath()).isNotNull();
       assertThat(out.resolve(e.getGroundTruthPath()).resolve("truth.json")).isRegularFile();
-      assertThat(DatasetChecks.truth(out, e).path("truth").path("processes").size()).isGreaterThan(10);
+      assertThat(DatasetChecks.truth(out, e).path("processes").size()).isGreaterThan(10);
     }
     assertThat(snapshots).extracting(ManifestEntry::getGroundTruthPath).doesNotHaveDuplicates();
   }
@@ -57,7 +57,9 @@ class FleetDatasetTest {
     assertThat(size.withoutTruth()).isZero();
     // dump 2 of a boot ran step 2: a listener on 1242 that dump 1 did not have
     assertThat(DatasetChecks.truth(out, snapshots.get(1)).toString()).contains("1242");
-    assertThat(size.bytes()).isLessThan(Files.size(out.resolve(BUILD + "/reference/memory.elf")) * 2);
+    // kdump-zlib bounds the disk: each snapshot well under half of an ELF core of the same guest
+    long elf = Files.size(out.resolve(BUILD + "/reference/memory.elf"));
+    assertThat(snapshots).allSatisfy(e -> assertThat(e.getSizeBytes()).isLessThan(elf / 2));
   }
 
   @Test
