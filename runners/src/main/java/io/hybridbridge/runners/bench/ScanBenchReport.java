@@ -16,8 +16,8 @@ import java.util.TreeMap;
  */
 public final class ScanBenchReport {
   private static final String ROW_HEADER = "| runner | entries | distinct | store | wall s | snapshots/s | s/snapshot "
-      + "| p50 ms | p95 ms | peak RSS per worker MB | peak heap per TM MB | trained | fallbacks | fast/slow/failed |";
-  private static final String ROW_RULE = "|---|---:|---:|---|---:|---:|---:|---:|---:|---|---|---:|---:|---|";
+      + "| p50 ms | p95 ms | tools s | peak RSS per worker MB | peak heap per TM MB | trained | fallbacks | fast/slow/failed |";
+  private static final String ROW_RULE = "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---|";
 
   private final ScanBench.Plan plan;
   private final PrintStream out;
@@ -53,9 +53,10 @@ public final class ScanBenchReport {
   }
 
   public void row(ScanBench.Figures f) {
-    line(String.format("| %s | %d | %d | %s | %.1f | %.2f | %.2f | %d | %d | %s | %s | %d | %d | %s |",
+    line(String.format("| %s | %d | %d | %s | %.1f | %.2f | %.2f | %d | %d | %.0f | %s | %s | %d | %d | %s |",
         f.runner().name().toLowerCase(), f.entries(), f.distinct(), f.night().name().toLowerCase(), f.wallSeconds(),
-        f.snapshotsPerSecond(), f.secondsPerSnapshot(), f.p50Millis(), f.p95Millis(), megabytes(f.memory().rssBytes()),
+        f.snapshotsPerSecond(), f.secondsPerSnapshot(), f.p50Millis(), f.p95Millis(), f.latencies().toolSeconds(),
+        megabytes(f.memory().rssBytes()),
         f.memory().heapBytes().isEmpty() ? "-" : megabytes(f.memory().heapBytes()), f.trained(), f.fallbacks(),
         f.outcomes()));
   }

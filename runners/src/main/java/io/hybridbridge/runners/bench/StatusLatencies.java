@@ -63,6 +63,11 @@ record StatusLatencies(List<Long> perSnapshotMillis, int okFast, int okSlow, int
     return new StatusLatencies(List.copyOf(sorted), outcomes[0], outcomes[1], outcomes[2], fallbacks);
   }
 
+  /** All snapshots' tool time summed, in seconds: the work a fan-out of repeated files would not repeat. */
+  double toolSeconds() {
+    return perSnapshotMillis.stream().mapToLong(Long::longValue).sum() / 1e3;
+  }
+
   /** The nearest-rank percentile {@code p} (0–100) of the per-snapshot times, in ms; 0 when nothing ran. */
   long percentile(double p) {
     if (perSnapshotMillis.isEmpty()) {
