@@ -58,6 +58,11 @@ public final class ScanBench {
       return wallSeconds / entries;
     }
 
+    /** CPU seconds of the workers per snapshot: the cost measure that other work on the machine hardly moves. */
+    public double cpuSecondsPerSnapshot() {
+      return memory.cpuSeconds() / entries;
+    }
+
     public long p50Millis() {
       return latencies.percentile(50);
     }
