@@ -3,7 +3,9 @@ package io.hybridbridge.fastexec.cli;
 import io.hybridbridge.datasets.DatasetException;
 import io.hybridbridge.datasets.Manifests;
 import io.hybridbridge.emulator.kernel.ReferenceStore;
+import io.hybridbridge.emulator.machine.KernelMachine;
 import io.hybridbridge.emulator.tools.InspectionTool;
+import io.hybridbridge.emulator.tools.RowContext;
 import io.hybridbridge.emulator.tools.ToolException;
 import io.hybridbridge.emulator.tools.Tools;
 import io.hybridbridge.fastexec.FastPath;
@@ -29,7 +31,9 @@ import picocli.CommandLine.Option;
  * {@code hb bench paths}: the slow and the fast path side by side, per build and tool, on the same snapshot in one
  * run: median wall time of the whole inspection of an opened snapshot (T restored to its prepared checkpoint, U's
  * writes dropped, the tool), of the tool's system calls alone, instructions per second, and the ratios; and the
- * median time to open the snapshot, which an inspection of several tools pays once (both paths alike).
+ * median time to open the snapshot, which an inspection of several tools pays once (both paths alike). And the
+ * interpreter's ceiling: the same tool run by T on itself with no router and no value domain (instructions per
+ * second), which the fast path, running the same executor plus its router, cannot beat.
  *
  * <p>The fast path runs with the metadata of the slow path's own run on that snapshot (the benchmark measures speed,
  * not coverage: a fallback is reported and the tool skipped). Each timed round runs slow, then fast, so the
@@ -59,7 +63,7 @@ public final class BenchPathsCommand implements Callable<Integer> {
 
   /** Medians of one (build, tool). */
   private record Row(String build, String snapshot, String tool, long instructions, double openMs, double slowMs,
-      double fastMs, double slowExecMs, double fastExecMs) {
+      double fastMs, double slowExecMs, double fastExecMs, double plainMips) {
     double ratio() {
       return slowMs / fastMs;
     }
@@ -189,7 +193,25 @@ public final class BenchPathsCommand implements Callable<Integer> {
       instructions = s.instructions();
     }
     return new Row(build, e.getId(), tool.name(), instructions, openMs, median(slowMs), median(fastMs),
-        median(slowExec), median(fastExec));
+        median(slowExec), median(fastExec), plainMips(fast.slow().machine(), tool));
+  }
+
+  /** Median M instructions/s of {@code tool} run by T on itself: no router, no value domain, no U. */
+  private double plainMips(KernelMachine machine, InspectionTool tool) {
+    double[] mips = new double[runs];
+    RowContext context = new RowContext("reference", "reference", machine.reference().kernelBuild());
+    for (int i = -warmups; i < runs; i++) {
+      long start = System.nanoTime();
+      try {
+        machine.runTool(tool, context);
+      } catch (ToolException e) {
+        return Double.NaN; // T's own tool failing says nothing about the paths
+      }
+      if (i >= 0) {
+        mips[i] = machine.instructions() / ((System.nanoTime() - start) / 1e3);
+      }
+    }
+    return median(mips);
   }
 
   private static double median(double[] values) {
@@ -201,19 +223,22 @@ public final class BenchPathsCommand implements Callable<Integer> {
 
   private static void print(PrintStream out, List<Row> rows) {
     out.println();
-    out.printf("%-21s %-8s %-12s %12s | %7s | %9s %9s %7s | %10s %10s %7s | %9s %9s%n", "build", "tool", "snapshot",
+    out.printf("%-21s %-8s %-12s %12s | %7s | %9s %9s %7s | %10s %10s %7s | %9s %9s | %9s %7s%n", "build", "tool", "snapshot",
         "instructions", "open ms", "slow ms", "fast ms", "ratio", "slow exec", "fast exec", "ratio", "slow M/s",
-        "fast M/s");
+        "fast M/s", "plain M/s", "ceiling");
     for (Row r : rows) {
       String snapshot = r.snapshot().substring(r.snapshot().indexOf('/') + 1);
-      out.printf("%-21s %-8s %-12s %,12d | %7.2f | %9.2f %9.2f %6.1fx | %10.2f %10.2f %6.1fx | %9.1f %9.1f%n",
-          r.build(), r.tool(), snapshot, r.instructions(), r.openMs(), r.slowMs(), r.fastMs(), r.ratio(), r.slowExecMs(), r.fastExecMs(),
-          r.executionRatio(), r.instructions() / r.slowExecMs() / 1e3, r.instructions() / r.fastExecMs() / 1e3);
+      double slowMips = r.instructions() / r.slowExecMs() / 1e3;
+      out.printf("%-21s %-8s %-12s %,12d | %7.2f | %9.2f %9.2f %6.1fx | %10.2f %10.2f %6.1fx | %9.1f %9.1f | %9.1f "
+              + "%6.1fx%n", r.build(), r.tool(), snapshot, r.instructions(), r.openMs(), r.slowMs(), r.fastMs(),
+          r.ratio(), r.slowExecMs(), r.fastExecMs(), r.executionRatio(), slowMips,
+          r.instructions() / r.fastExecMs() / 1e3, r.plainMips(), r.plainMips() / slowMips);
     }
     out.println("open ms: median time to open the snapshot and locate its kernel (once per snapshot, whatever the "
         + "tools); ms: median wall time of an inspection of the opened snapshot (T restored to its prepared "
         + "checkpoint, U's writes dropped, the tool); exec: of the tool's system calls alone; M/s: million "
-        + "instructions per second of execution");
+        + "instructions per second of execution; plain: T running the tool on itself, no router, no value domain "
+        + "(the interpreter's own speed); ceiling: plain / slow, the most any path on this interpreter can gain");
   }
 
   private static String loadAverage() {
