@@ -17,6 +17,8 @@ import io.hybridbridge.taint.slowpath.SlowPath;
 import io.hybridbridge.taint.slowpath.SlowPathException;
 import io.hybridbridge.taint.slowpath.UntrustedSnapshot;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,7 +35,9 @@ import picocli.CommandLine.Option;
  * writes dropped, the tool), of the tool's system calls alone, instructions per second, and the ratios; and the
  * median time to open the snapshot, which an inspection of several tools pays once (both paths alike). And the
  * interpreter's ceiling: the same tool run by T on itself with no router and no value domain (instructions per
- * second), which the fast path, running the same executor plus its router, cannot beat.
+ * second), which the fast path, running the same executor plus its router, cannot beat. Besides wall time, the
+ * thread's CPU time of each inspection: on a shared machine whose load average exceeds its cores, wall time mostly
+ * measures the other processes; CPU time does not (instructions per second are computed from it).
  *
  * <p>The fast path runs with the metadata of the slow path's own run on that snapshot (the benchmark measures speed,
  * not coverage: a fallback is reported and the tool skipped). Each timed round runs slow, then fast, so the
@@ -43,6 +47,8 @@ import picocli.CommandLine.Option;
     description = "Benchmark the slow path (taint) against the fast path (memoized metadata) on the same snapshot, "
         + "per kernel build and tool: median wall time, instructions per second, ratio.")
 public final class BenchPathsCommand implements Callable<Integer> {
+  private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
+
   @Option(names = "--references", paramLabel = "DIR",
       description = "Dataset with references and fleet snapshots (default: ${DEFAULT-VALUE}).")
   Path dataset = ReferenceStore.defaultDatasetDirectory();
@@ -63,9 +69,13 @@ public final class BenchPathsCommand implements Callable<Integer> {
 
   /** Medians of one (build, tool). */
   private record Row(String build, String snapshot, String tool, long instructions, double openMs, double slowMs,
-      double fastMs, double slowExecMs, double fastExecMs, double plainMips) {
+      double fastMs, double slowCpuMs, double fastCpuMs, double slowExecMs, double fastExecMs, double plainMips) {
     double ratio() {
       return slowMs / fastMs;
+    }
+
+    double cpuRatio() {
+      return slowCpuMs / fastCpuMs;
     }
 
     double executionRatio() {
@@ -172,16 +182,22 @@ public final class BenchPathsCommand implements Callable<Integer> {
     }
     double[] slowMs = new double[runs];
     double[] fastMs = new double[runs];
+    double[] slowCpu = new double[runs];
+    double[] fastCpu = new double[runs];
     double[] slowExec = new double[runs];
     double[] fastExec = new double[runs];
     long instructions = 0;
     for (int i = 0; i < runs; i++) {
       long start = System.nanoTime();
+      long cpu = CPU.getCurrentThreadCpuTime();
       SlowPath.Inspection s = fast.slow().inspect(u, tool);
+      slowCpu[i] = (CPU.getCurrentThreadCpuTime() - cpu) / 1e6;
       slowMs[i] = (System.nanoTime() - start) / 1e6;
       slowExec[i] = s.executionTime().toNanos() / 1e6;
       start = System.nanoTime();
+      cpu = CPU.getCurrentThreadCpuTime();
       FastPath.Inspection f = fast.inspect(u, tool, metadata);
+      fastCpu[i] = (CPU.getCurrentThreadCpuTime() - cpu) / 1e6;
       fastMs[i] = (System.nanoTime() - start) / 1e6;
       fastExec[i] = f.executionTime().toNanos() / 1e6;
       if (f.fellBack() || f.instructions() != s.instructions() || !f.rows().equals(s.rows())) {
@@ -193,7 +209,7 @@ public final class BenchPathsCommand implements Callable<Integer> {
       instructions = s.instructions();
     }
     return new Row(build, e.getId(), tool.name(), instructions, openMs, median(slowMs), median(fastMs),
-        median(slowExec), median(fastExec), plainMips(fast.slow().machine(), tool));
+        median(slowCpu), median(fastCpu), median(slowExec), median(fastExec), plainMips(fast.slow().machine(), tool));
   }
 
   /** Median M instructions/s of {@code tool} run by T on itself: no router, no value domain, no U. */
@@ -201,14 +217,14 @@ public final class BenchPathsCommand implements Callable<Integer> {
     double[] mips = new double[runs];
     RowContext context = new RowContext("reference", "reference", machine.reference().kernelBuild());
     for (int i = -warmups; i < runs; i++) {
-      long start = System.nanoTime();
+      long cpu = CPU.getCurrentThreadCpuTime();
       try {
         machine.runTool(tool, context);
       } catch (ToolException e) {
         return Double.NaN; // T's own tool failing says nothing about the paths
       }
       if (i >= 0) {
-        mips[i] = machine.instructions() / ((System.nanoTime() - start) / 1e3);
+        mips[i] = machine.instructions() / ((CPU.getCurrentThreadCpuTime() - cpu) / 1e3);
       }
     }
     return median(mips);
@@ -223,22 +239,25 @@ public final class BenchPathsCommand implements Callable<Integer> {
 
   private static void print(PrintStream out, List<Row> rows) {
     out.println();
-    out.printf("%-21s %-8s %-12s %12s | %7s | %9s %9s %7s | %10s %10s %7s | %9s %9s | %9s %7s%n", "build", "tool", "snapshot",
-        "instructions", "open ms", "slow ms", "fast ms", "ratio", "slow exec", "fast exec", "ratio", "slow M/s",
-        "fast M/s", "plain M/s", "ceiling");
+    out.printf("%-21s %-8s %-12s %12s | %7s | %9s %9s %6s | %9s %9s %6s | %6s | %6s %6s %6s %7s%n", "build", "tool",
+        "snapshot", "instructions", "open ms", "slow ms", "fast ms", "ratio", "slow cpu", "fast cpu", "ratio",
+        "exec", "slow", "fast", "plain", "ceiling");
     for (Row r : rows) {
       String snapshot = r.snapshot().substring(r.snapshot().indexOf('/') + 1);
-      double slowMips = r.instructions() / r.slowExecMs() / 1e3;
-      out.printf("%-21s %-8s %-12s %,12d | %7.2f | %9.2f %9.2f %6.1fx | %10.2f %10.2f %6.1fx | %9.1f %9.1f | %9.1f "
-              + "%6.1fx%n", r.build(), r.tool(), snapshot, r.instructions(), r.openMs(), r.slowMs(), r.fastMs(),
-          r.ratio(), r.slowExecMs(), r.fastExecMs(), r.executionRatio(), slowMips,
-          r.instructions() / r.fastExecMs() / 1e3, r.plainMips(), r.plainMips() / slowMips);
+      double slowMips = r.instructions() / r.slowCpuMs() / 1e3;
+      out.printf("%-21s %-8s %-12s %,12d | %7.2f | %9.2f %9.2f %5.1fx | %9.2f %9.2f %5.1fx | %5.1fx | %6.1f %6.1f "
+              + "%6.1f %6.1fx%n", r.build(), r.tool(), snapshot, r.instructions(), r.openMs(), r.slowMs(), r.fastMs(),
+          r.ratio(), r.slowCpuMs(), r.fastCpuMs(), r.cpuRatio(), r.executionRatio(), slowMips,
+          r.instructions() / r.fastCpuMs() / 1e3, r.plainMips(), r.plainMips() / slowMips);
     }
-    out.println("open ms: median time to open the snapshot and locate its kernel (once per snapshot, whatever the "
-        + "tools); ms: median wall time of an inspection of the opened snapshot (T restored to its prepared "
-        + "checkpoint, U's writes dropped, the tool); exec: of the tool's system calls alone; M/s: million "
-        + "instructions per second of execution; plain: T running the tool on itself, no router, no value domain "
-        + "(the interpreter's own speed); ceiling: plain / slow, the most any path on this interpreter can gain");
+    out.println("""
+        open ms: median time to open the snapshot and locate its kernel (once per snapshot, whatever its tools).
+        ms: median wall time of an inspection of the opened snapshot (T restored to its prepared checkpoint, U's
+          writes dropped, the tool); cpu: median CPU time of the same (the thread's: what the load of other
+          processes does not inflate); exec: wall-time ratio of the tool's system calls alone.
+        slow, fast, plain: million instructions per CPU second; plain: T running the tool on itself, no router, no
+          value domain, no U (the interpreter's own speed; small on tools that find little on a clean reference);
+          ceiling: plain / slow, what any path on this interpreter could gain over the slow one.""");
   }
 
   private static String loadAverage() {
