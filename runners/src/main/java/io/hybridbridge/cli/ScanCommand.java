@@ -16,7 +16,7 @@ import io.hybridbridge.runners.RunnerOptions;
 import io.hybridbridge.runners.Runners;
 import io.hybridbridge.runners.SetupException;
 import io.hybridbridge.schemas.ScanTarget;
-import io.hybridbridge.taint.cli.TrainCommand;
+import io.hybridbridge.fastexec.cli.TrainCommand;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
