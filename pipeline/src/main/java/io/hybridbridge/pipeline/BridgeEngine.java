@@ -10,6 +10,7 @@ import io.hybridbridge.pipeline.engine.InspectionEngine;
 import io.hybridbridge.pipeline.engine.InspectionOutcome;
 import io.hybridbridge.pipeline.engine.MetadataView;
 import io.hybridbridge.pipeline.engine.SnapshotInspector;
+import io.hybridbridge.pipeline.engine.SnapshotSession;
 import io.hybridbridge.schemas.SnapshotRef;
 import io.hybridbridge.schemas.TrainingMetadata;
 import io.hybridbridge.taint.metadata.Metadata;
@@ -87,12 +88,37 @@ public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
     @Override
     public InspectionOutcome<TrainingMetadata> inspect(SnapshotRef snapshot, InspectionTool tool,
         MetadataView<TrainingMetadata> metadata) {
-      String id = snapshot.getTarget().getId();
-      Optional<TrainingMetadata> unit = metadata.get(BuildTool.of(snapshot, tool.name()));
-      try {
-        FastPath fast = fastPath(snapshot.getReferenceId());
-        try (UntrustedSnapshot untrusted = UntrustedSnapshot.of(SnapshotFiles.open(snapshot.getTarget().getPath()),
-            id, snapshot.getTarget().getVmId())) {
+      try (SnapshotSession<TrainingMetadata> session = session(snapshot)) {
+        return session.inspect(tool, metadata);
+      }
+    }
+
+    /** Opens the snapshot (and locates its kernel) at the first tool, once; a failure to open fails every tool. */
+    @Override
+    public SnapshotSession<TrainingMetadata> session(SnapshotRef snapshot) {
+      return new Session(snapshot);
+    }
+
+    private final class Session implements SnapshotSession<TrainingMetadata> {
+      private final SnapshotRef snapshot;
+      private UntrustedSnapshot untrusted;
+      private FastPath fast;
+      private String cannotOpen;
+
+      Session(SnapshotRef snapshot) {
+        this.snapshot = snapshot;
+      }
+
+      @Override
+      public InspectionOutcome<TrainingMetadata> inspect(InspectionTool tool, MetadataView<TrainingMetadata> metadata) {
+        if (untrusted == null && cannotOpen == null) {
+          open();
+        }
+        if (cannotOpen != null) {
+          return InspectionOutcome.failed(cannotOpen, 0, 0);
+        }
+        Optional<TrainingMetadata> unit = metadata.get(BuildTool.of(snapshot, tool.name()));
+        try {
           if (unit.isEmpty()) {
             SlowPath.Inspection run = fast.slow().inspect(untrusted, tool);
             return InspectionOutcome.slow(run.rows(), run.metadata(), run.instructions(),
@@ -102,15 +128,33 @@ public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
           return run.fellBack()
               ? InspectionOutcome.fallback(List.of(run.fallback()), run.instructions(), run.redirectedInstructions())
               : InspectionOutcome.fast(run.rows(), run.instructions(), run.redirectedInstructions());
+        } catch (SlowPathException e) {
+          return InspectionOutcome.failed(e.reason() + ": " + e.getMessage(), 0, 0);
+        } catch (MetadataException e) {
+          return InspectionOutcome.failed("metadata of " + BuildTool.of(snapshot, tool.name()) + ": "
+              + e.getMessage(), 0, 0);
         }
-      } catch (SlowPathException e) {
-        return InspectionOutcome.failed(e.reason() + ": " + e.getMessage(), 0, 0);
-      } catch (MetadataException e) {
-        return InspectionOutcome.failed("metadata of " + BuildTool.of(snapshot, tool.name()) + ": " + e.getMessage(),
-            0, 0);
-      } catch (IOException | SnapshotFormatException e) {
-        return InspectionOutcome.failed("cannot open " + snapshot.getTarget().getPath() + ": " + e.getMessage(), 0,
-            0);
+      }
+
+      private void open() {
+        String path = snapshot.getTarget().getPath();
+        try {
+          fast = fastPath(snapshot.getReferenceId());
+          untrusted = UntrustedSnapshot.of(SnapshotFiles.open(path), snapshot.getTarget().getId(),
+              snapshot.getTarget().getVmId());
+        } catch (SlowPathException e) {
+          cannotOpen = e.reason() + ": " + e.getMessage();
+        } catch (IOException | SnapshotFormatException e) {
+          cannotOpen = "cannot open " + path + ": " + e.getMessage();
+        }
+      }
+
+      @Override
+      public void close() {
+        if (untrusted != null) {
+          untrusted.close();
+          untrusted = null;
+        }
       }
     }
 

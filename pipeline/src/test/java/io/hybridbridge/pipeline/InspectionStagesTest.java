@@ -9,6 +9,7 @@ import io.hybridbridge.emulator.tools.Tools;
 import io.hybridbridge.pipeline.StatusRows.Effort;
 import io.hybridbridge.pipeline.engine.BuildTool;
 import io.hybridbridge.schemas.FallbackRow;
+import io.hybridbridge.schemas.ModuleRow;
 import io.hybridbridge.schemas.ScanOutcome;
 import io.hybridbridge.schemas.SnapshotRef;
 import io.hybridbridge.schemas.StatusRow;
@@ -116,6 +117,41 @@ public class InspectionStagesTest {
     PAssert.that(out.get(outputs.learnt))
         .containsInAnyOrder(KV.of(new BuildTool("b2", "system"), List.of("s1")));
     p.run().waitUntilFinish();
+  }
+
+  @Test
+  public void eachSnapshotIsOpenedOnceForAllItsToolsAndOneToolsFallbackKeepsTheOthersRows() {
+    InspectionOutputs<List<String>> outputs = new InspectionOutputs<>(List.of(Tools.SYSTEM, Tools.LSMOD));
+    PCollectionView<Map<BuildTool, List<String>>> metadata = p
+        .apply("metadata", Create.of(KV.of(new BuildTool("b1", "system"), List.of("s2")),
+            KV.of(new BuildTool("b1", "lsmod"), List.of("s1"))).withCoder(UNITS))
+        .apply(View.asMap());
+    PCollectionTuple out = identified(snapshot("b1-one-session-a", "b1", "s2"),
+        snapshot("b1-one-session-b", "b1", "s1"))
+        .apply(new Inspect<>(ENGINE, outputs, metadata));
+
+    PAssert.that(out.get(outputs.status)).satisfies(rows -> {
+      assertThat(rows).extracting(StatusRow::getSnapshotId, StatusRow::getTool, StatusRow::getOutcome)
+          .containsExactlyInAnyOrder(tuple("b1-one-session-a", "system", ScanOutcome.OK_FAST),
+              tuple("b1-one-session-b", "lsmod", ScanOutcome.OK_FAST));
+      return null;
+    });
+    PAssert.that(out.get(outputs.tables().get("system"))).satisfies(rows -> {
+      assertThat(rows).extracting(r -> ((SystemRow) r).getSnapshotId()).containsExactly("b1-one-session-a");
+      return null;
+    });
+    PAssert.that(out.get(outputs.tables().get("modules"))).satisfies(rows -> {
+      assertThat(rows).extracting(r -> ((ModuleRow) r).getSnapshotId()).containsExactly("b1-one-session-b");
+      return null;
+    });
+    PAssert.that(out.get(outputs.retry)).satisfies(retries -> {
+      assertThat(retries).extracting(r -> r.getKey().tool() + " " + r.getValue().getKey().getTarget().getId())
+          .containsExactlyInAnyOrder("lsmod b1-one-session-a", "system b1-one-session-b");
+      return null;
+    });
+    p.run().waitUntilFinish();
+    assertThat(ScriptedEngine.SESSIONS.get("b1-one-session-a")).hasValue(1);
+    assertThat(ScriptedEngine.SESSIONS.get("b1-one-session-b")).hasValue(1);
   }
 
   @Test
