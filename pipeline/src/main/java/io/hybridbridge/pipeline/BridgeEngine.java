@@ -1,5 +1,7 @@
 package io.hybridbridge.pipeline;
 
+import io.hybridbridge.emulator.kernel.Profile;
+import io.hybridbridge.emulator.kernel.ProfileException;
 import io.hybridbridge.emulator.kernel.ReferenceStore;
 import io.hybridbridge.emulator.snapshot.SnapshotFormatException;
 import io.hybridbridge.emulator.tools.InspectionTool;
@@ -11,6 +13,7 @@ import io.hybridbridge.pipeline.engine.InspectionOutcome;
 import io.hybridbridge.pipeline.engine.MetadataView;
 import io.hybridbridge.pipeline.engine.SnapshotInspector;
 import io.hybridbridge.pipeline.engine.SnapshotSession;
+import io.hybridbridge.schemas.MetadataRow;
 import io.hybridbridge.schemas.SnapshotRef;
 import io.hybridbridge.schemas.TrainingMetadata;
 import io.hybridbridge.taint.metadata.Metadata;
@@ -64,6 +67,25 @@ public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
       return Metadata.merge(older, newer);
     } catch (MetadataException e) {
       throw new EngineException("cannot merge metadata: " + e.getMessage(), e);
+    }
+  }
+
+  /** Symbols come from the profile of the reference the unit was trained on (its /proc/kallsyms). */
+  @Override
+  public List<MetadataRow> metadataRows(BuildTool key, String kernelBuild, long storeVersion,
+      TrainingMetadata unit) throws EngineException {
+    String referenceId = unit.getProvenance().getReference();
+    try {
+      ReferenceStore references = References.shared(referencesDir);
+      ReferenceStore.Reference reference = references.references().stream()
+          .filter(r -> r.id().equals(referenceId)).findFirst()
+          .orElseThrow(() -> new EngineException("metadata of " + key + " was trained on reference " + referenceId
+              + ", which " + references.directory() + " does not list"));
+      Profile profile = reference.profile();
+      return MetadataRows.of(unit, kernelBuild, storeVersion,
+          pcOffset -> profile.symbolAt(pcOffset).map(Object::toString));
+    } catch (IOException | ProfileException e) {
+      throw new EngineException("symbols of reference " + referenceId + ": " + e.getMessage(), e);
     }
   }
 

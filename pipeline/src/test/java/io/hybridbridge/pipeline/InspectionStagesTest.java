@@ -9,6 +9,7 @@ import io.hybridbridge.emulator.tools.Tools;
 import io.hybridbridge.pipeline.StatusRows.Effort;
 import io.hybridbridge.pipeline.engine.BuildTool;
 import io.hybridbridge.schemas.FallbackRow;
+import io.hybridbridge.schemas.MetadataRow;
 import io.hybridbridge.schemas.ModuleRow;
 import io.hybridbridge.schemas.ScanOutcome;
 import io.hybridbridge.schemas.SnapshotRef;
@@ -203,8 +204,10 @@ public class InspectionStagesTest {
     PCollection<KV<BuildTool, List<String>>> deltas = p.apply("deltas",
         Create.of(KV.of(ps, List.of("s3")), KV.of(ps, List.of("s2")), KV.of(lsmod, List.of("s4"))).withCoder(UNITS));
 
-    PCollection<Long> committed = PCollectionList.of(trained).and(deltas).apply(new MergeMetadata<>(ENGINE, store));
-    PAssert.that(committed).containsInAnyOrder(2L);
+    PCollection<KV<BuildTool, KV<Long, List<String>>>> committed = PCollectionList.of(trained).and(deltas)
+        .apply(new MergeMetadata<>(ENGINE, store));
+    PAssert.that(committed).containsInAnyOrder(KV.of(ps, KV.of(2L, List.of("s1", "s2", "s3"))),
+        KV.of(lsmod, KV.of(2L, List.of("s1", "s4"))), KV.of(untouched, KV.of(2L, List.of("s9"))));
     p.run().waitUntilFinish();
 
     assertThat(store.read().number()).isEqualTo(2);
@@ -216,11 +219,38 @@ public class InspectionStagesTest {
   @Test
   public void aRunThatLearntNothingCommitsNoVersion() {
     MemoryStore<List<String>> store = new MemoryStore<>("nothing-learnt", ENGINE);
-    PCollection<Long> committed = PCollectionList.of(p.apply("none", Create.empty(UNITS)))
+    PCollection<KV<BuildTool, KV<Long, List<String>>>> committed = PCollectionList.of(p.apply("none",
+            Create.empty(UNITS)))
         .apply(new MergeMetadata<>(ENGINE, store));
     PAssert.that(committed).empty();
     p.run().waitUntilFinish();
     assertThat(store.read().number()).isZero();
+  }
+
+  @Test
+  public void theMetadataTableHasTheNewestUnitOfEachBuildAndToolOfTheScan() {
+    KvCoder<BuildTool, KV<Long, List<String>>> versioned = MergeMetadata.versionedCoder(ENGINE);
+    BuildTool b1System = new BuildTool("b1", "system");
+    PCollection<KV<BuildTool, KV<Long, List<String>>>> read = p.apply("read", Create.of(
+        KV.of(b1System, KV.of(3L, List.of("s1"))), KV.of(new BuildTool("b1", "lsmod"), KV.of(3L, List.of("s1"))),
+        KV.of(new BuildTool("b1", "ps"), KV.of(3L, List.of("s1"))),
+        KV.of(new BuildTool("b-not-scanned", "system"), KV.of(3L, List.of("s1")))).withCoder(versioned));
+    PCollection<KV<BuildTool, KV<Long, List<String>>>> committed = p.apply("committed", Create.of(
+        KV.of(b1System, KV.of(4L, List.of("s1", "s2"))), KV.of(new BuildTool("b2", "system"),
+            KV.of(4L, List.of("s7"))), KV.of(new BuildTool("b1", "lsmod"), KV.of(4L, List.of("s1"))))
+        .withCoder(versioned));
+    PCollection<MetadataRow> rows = PCollectionList.of(read).and(committed).apply(new MetadataTable<>(ENGINE,
+        List.of("system", "lsmod"), MetadataTable.buildsOf(identified(snapshot("b1-a", "b1", "s1"),
+            snapshot("b1-b", "b1", "s2"), snapshot("b2-a", "b2", "s7")))));
+
+    PAssert.that(rows).satisfies(all -> {
+      assertThat(all).extracting(MetadataRow::getKernelBuild, MetadataRow::getTool, MetadataRow::getStoreVersion,
+          MetadataRow::getSymbol).containsExactlyInAnyOrder(
+          tuple("build-b1", "system", 4L, "s1"), tuple("build-b1", "system", 4L, "s2"),
+          tuple("build-b1", "lsmod", 4L, "s1"), tuple("build-b2", "system", 4L, "s7"));
+      return null;
+    });
+    p.run().waitUntilFinish();
   }
 
   private PCollection<KV<String, SnapshotRef>> identified(SnapshotRef... snapshots) {
