@@ -138,23 +138,42 @@ public final class X86Decoder implements AutoCloseable {
     }
   }
 
+  /** Built by the first decoder of the JVM, under the class lock ({@link #open}). */
   private static Tables sharedTables;
 
-  private static synchronized Tables tables(long handle) {
-    if (sharedTables == null) {
-      sharedTables = new Tables(handle);
-    }
-    return sharedTables;
-  }
-
-  private X86Decoder(long handle) {
+  private X86Decoder(long handle) throws DecodeException {
     this.handle = handle;
     this.insn = CapstoneNative.cs_malloc(handle);
-    this.tables = tables(handle);
+    if (sharedTables == null) {
+      sharedTables = new Tables(handle);
+      this.tables = sharedTables;
+      firstDecode();
+    } else {
+      this.tables = sharedTables;
+    }
   }
 
-  /** Opens a decoder over Debian's libcapstone.so.4 in 64-bit mode with operand details. */
-  public static X86Decoder open() throws DecodeException {
+  /**
+   * Capstone 4 sorts a static table on the first decode of the process ({@code X86_insn_reg_intel}: instructions
+   * whose accumulator operand the opcode implies), with no lock: threads decoding for the first time at once left it
+   * unsorted for good, and from then on {@code add eax, imm32} and its kin decoded with their register operand
+   * missing, in every decoder of the JVM. So the first decoder decodes one such instruction while it holds the lock
+   * {@link #open} takes, and checks it.
+   */
+  private void firstDecode() throws DecodeException {
+    byte[] addEax = {0x05, 0x01, 0x00, 0x00, 0x00};
+    Instruction add = decode(0, addEax, 0, addEax.length);
+    if (add.operandCount != 2) {
+      throw new DecodeException("Capstone decodes 'add eax, 1' with " + add.operandCount + " operands: its "
+          + "implicit-register table was damaged before this JVM's first decoder was opened");
+    }
+  }
+
+  /**
+   * Opens a decoder over Debian's libcapstone.so.4 in 64-bit mode with operand details. Synchronized: Capstone's
+   * lazy global initialization (its architecture table in cs_open, the sort above) must not run in two threads.
+   */
+  public static synchronized X86Decoder open() throws DecodeException {
     if (CapstoneNative.LOAD_FAILURE != null) {
       throw new DecodeException("cannot load " + CapstoneNative.LIBRARY + " (Debian package libcapstone4): "
           + CapstoneNative.LOAD_FAILURE.getMessage(), CapstoneNative.LOAD_FAILURE);
@@ -169,7 +188,12 @@ public final class X86Decoder implements AutoCloseable {
       CapstoneNative.cs_close(h);
       throw new DecodeException("cs_option(detail): " + CapstoneNative.cs_strerror(err));
     }
-    return new X86Decoder(h[0]);
+    try {
+      return new X86Decoder(h[0]);
+    } catch (DecodeException | RuntimeException e) {
+      CapstoneNative.cs_close(h);
+      throw e;
+    }
   }
 
   /**

@@ -154,6 +154,18 @@ final class KdumpSnapshot implements Snapshot {
       throw new SnapshotFormatException(TRUNCATED, String.format(
           "%s: %d page descriptors at offset %d run past the end of the file", name, dumped, descriptorsOffset));
     }
+    if (dumped > 0) {
+      // Page data follows the descriptors in frame order, so a file cut short loses the last page's data first;
+      // saying so here names the real cause instead of a hole in the page tables found much later.
+      ByteBuffer last = source.read(descriptorsOffset + (dumped - 1) * DESCRIPTOR_SIZE, DESCRIPTOR_SIZE);
+      long dataOffset = last.getLong(0);
+      int dataSize = last.getInt(8);
+      if (dataOffset >= 0 && dataSize > 0 && !source.contains(dataOffset, dataSize)) {
+        throw new SnapshotFormatException(TRUNCATED, String.format(
+            "%s: the last dumped page's data (%d bytes at offset %d) is past the end of the %d-byte file", name,
+            dataSize, dataOffset, source.size()));
+      }
+    }
     return new KdumpSnapshot(source, sizeBytes, maxFrames, bitmapOffset, descriptorsOffset, rankBefore,
         List.copyOf(ranges), notes);
   }

@@ -146,6 +146,8 @@ class MalformedInputTest {
     le(notes).putLong(4096 + 56, 1L << 40);
     assertThat(reasonOpening(notes)).isEqualTo(TOO_LARGE);
     assertThat(reasonOpening(Arrays.copyOf(kdump(), 300))).isEqualTo(TRUNCATED);
+    byte[] whole = kdump();
+    assertThat(reasonOpening(Arrays.copyOf(whole, whole.length - 1))).isEqualTo(TRUNCATED); // last page's data cut
   }
 
   @Test
