@@ -36,14 +36,6 @@ import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
  * (emulator + taint analysis) on the same kernel machine, whose rows come with the metadata it recorded.
  */
 public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
-  /**
-   * Kernel machines are opened one at a time in a JVM. Measured: when 4–8 threads of a fresh JVM open machines at
-   * once, in about one run in four every machine of that JVM then stops with a NullPointerException in
-   * {@code Executor.read} (an operand missing from a decoded instruction), however many are opened afterwards;
-   * opened one at a time, none did in eight runs. Opening takes about a second, once per build and thread.
-   */
-  private static final Object OPENING = new Object();
-
   private final String referencesDir;
 
   /** @param referencesDir a dataset directory whose manifest.json lists the references */
@@ -187,9 +179,7 @@ public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
             .filter(r -> r.id().equals(referenceId)).findFirst()
             .orElseThrow(() -> new SlowPathException(SlowPathException.Reason.REFERENCE, "no reference " + referenceId
                 + " in " + references.directory()));
-        synchronized (OPENING) {
-          fast = FastPath.open(reference);
-        }
+        fast = FastPath.open(reference);
         byReference.put(referenceId, fast);
       }
       return fast;
