@@ -103,7 +103,7 @@ public final class FastPath implements AutoCloseable {
    * What one fast inspection produced: rows, or (when {@link #fellBack()}) no rows and the fallback.
    *
    * @param redirectedInstructions distinct (instruction, operand) pairs redirected at least once
-   * @param untabled accesses the table did not decide that needed no decision from training: {@code lea}'s operand,
+   * @param untabled accesses the table did not decide that needed no decision from training:
    *     operands whose address uses no register but RSP or RIP (the policy decides them from the address alone),
    *     reads whose bytes T and U hold alike
    * @param wallTime the whole inspection (reset, T's preparation, U plugged in, the tool)

@@ -4,8 +4,6 @@ import io.hybridbridge.emulator.cpu.AccessRouter;
 import io.hybridbridge.emulator.cpu.AddressSpace;
 import io.hybridbridge.emulator.cpu.Cpu;
 import io.hybridbridge.emulator.cpu.MemoryAccess;
-import io.hybridbridge.emulator.decode.DecodeException;
-import io.hybridbridge.emulator.decode.Instruction;
 import io.hybridbridge.emulator.decode.MemoryRole;
 import io.hybridbridge.emulator.decode.Operand;
 import io.hybridbridge.emulator.decode.Reg;
@@ -59,7 +57,7 @@ final class FastRouter implements AccessRouter {
 
   /**
    * @param policy the slow path's policy, for accesses whose decision does not depend on taint
-   * @param machine the machine (the decoded instruction of a stack access is read from its CPU's code cache)
+   * @param machine the machine
    * @param untrusted the U-through-T space
    * @param layout T's layout (call-site contexts are hashed as the slow path hashes them)
    * @param untrustedSpace the CPU's index of the U-through-T space
@@ -96,7 +94,7 @@ final class FastRouter implements AccessRouter {
     }
     int operand = access.operand();
     if (operand == MemoryAccess.STACK) {
-      calls.onStackAccess(instruction(pc), access);
+      calls.onStackAccess(access.instruction(), access);
       return 0;
     }
     if (operand == MemoryAccess.SYSTEM) {
@@ -128,11 +126,9 @@ final class FastRouter implements AccessRouter {
   }
 
   /**
-   * An access the table cannot decide. Three kinds need no decision from training, and are counted ({@link
+   * An access the table cannot decide. Two kinds need no decision from training, and are counted ({@link
    * #untabled()}); anything else stops the run.
    * <ul>
-   *   <li>The memory operand of {@code lea}: it computes an address and reads nothing (the CPU still reports it as a
-   *       read; the slow path records it alike).
    *   <li>An explicit operand whose address uses no register but RSP or RIP: its address carries no taint on the slow
    *       path either (segment bases are T's), so the slow path's own {@link RedirectPolicy} decides it from the
    *       address alone, here as there: RSP-based operands are T's stack; a constant address (a global, {@code
@@ -143,12 +139,7 @@ final class FastRouter implements AccessRouter {
    */
   private int undecided(Reason reason, MemoryAccess access) {
     if (access.operand() >= 0) {
-      Instruction insn = instruction(access.pc());
-      Operand m = insn.memory;
-      if (insn.mnemonic.memoryRole(0) == MemoryRole.ADDRESS_ONLY) {
-        untabled++;
-        return 0;
-      }
+      Operand m = access.instruction().memory;
       if (m.base == Reg.RSP) {
         untabled++;
         return policy.redirects(RedirectPolicy.Operand.STACK_BASED, 0, access.address()) ? untrustedSpace : 0;
@@ -170,14 +161,6 @@ final class FastRouter implements AccessRouter {
       return local.read(address, size) == untrusted.read(address, size);
     } catch (MemoryAccessException e) {
       return false; // a fault on either side: which one the kernel sees depends on the decision
-    }
-  }
-
-  private Instruction instruction(long pc) {
-    try {
-      return cpu.instruction(pc); // executing, so decoded: the CPU's code-page cache answers
-    } catch (MemoryAccessException | DecodeException e) {
-      throw new IllegalStateException("the executing instruction at " + Long.toHexString(pc) + " cannot be read", e);
     }
   }
 

@@ -1,5 +1,7 @@
 package io.hybridbridge.pipeline;
 
+import io.hybridbridge.emulator.kernel.Profile;
+import io.hybridbridge.emulator.kernel.ProfileException;
 import io.hybridbridge.emulator.kernel.ReferenceStore;
 import io.hybridbridge.emulator.snapshot.SnapshotFormatException;
 import io.hybridbridge.emulator.tools.InspectionTool;
@@ -10,6 +12,8 @@ import io.hybridbridge.pipeline.engine.InspectionEngine;
 import io.hybridbridge.pipeline.engine.InspectionOutcome;
 import io.hybridbridge.pipeline.engine.MetadataView;
 import io.hybridbridge.pipeline.engine.SnapshotInspector;
+import io.hybridbridge.pipeline.engine.SnapshotSession;
+import io.hybridbridge.schemas.MetadataRow;
 import io.hybridbridge.schemas.SnapshotRef;
 import io.hybridbridge.schemas.TrainingMetadata;
 import io.hybridbridge.taint.metadata.Metadata;
@@ -32,14 +36,6 @@ import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
  * (emulator + taint analysis) on the same kernel machine, whose rows come with the metadata it recorded.
  */
 public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
-  /**
-   * Kernel machines are opened one at a time in a JVM. Measured: when 4–8 threads of a fresh JVM open machines at
-   * once, in about one run in four every machine of that JVM then stops with a NullPointerException in
-   * {@code Executor.read} (an operand missing from a decoded instruction), however many are opened afterwards;
-   * opened one at a time, none did in eight runs. Opening takes about a second, once per build and thread.
-   */
-  private static final Object OPENING = new Object();
-
   private final String referencesDir;
 
   /** @param referencesDir a dataset directory whose manifest.json lists the references */
@@ -66,6 +62,25 @@ public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
     }
   }
 
+  /** Symbols come from the profile of the reference the unit was trained on (its /proc/kallsyms). */
+  @Override
+  public List<MetadataRow> metadataRows(BuildTool key, String kernelBuild, long storeVersion,
+      TrainingMetadata unit) throws EngineException {
+    String referenceId = unit.getProvenance().getReference();
+    try {
+      ReferenceStore references = References.shared(referencesDir);
+      ReferenceStore.Reference reference = references.references().stream()
+          .filter(r -> r.id().equals(referenceId)).findFirst()
+          .orElseThrow(() -> new EngineException("metadata of " + key + " was trained on reference " + referenceId
+              + ", which " + references.directory() + " does not list"));
+      Profile profile = References.profile(reference);
+      return MetadataRows.of(unit, kernelBuild, storeVersion,
+          pcOffset -> profile.symbolAt(pcOffset).map(Object::toString));
+    } catch (IOException | ProfileException e) {
+      throw new EngineException("symbols of reference " + referenceId + ": " + e.getMessage(), e);
+    }
+  }
+
   @Override
   public SnapshotInspector<TrainingMetadata> open() throws EngineException {
     try {
@@ -87,12 +102,37 @@ public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
     @Override
     public InspectionOutcome<TrainingMetadata> inspect(SnapshotRef snapshot, InspectionTool tool,
         MetadataView<TrainingMetadata> metadata) {
-      String id = snapshot.getTarget().getId();
-      Optional<TrainingMetadata> unit = metadata.get(BuildTool.of(snapshot, tool.name()));
-      try {
-        FastPath fast = fastPath(snapshot.getReferenceId());
-        try (UntrustedSnapshot untrusted = UntrustedSnapshot.of(SnapshotFiles.open(snapshot.getTarget().getPath()),
-            id, snapshot.getTarget().getVmId())) {
+      try (SnapshotSession<TrainingMetadata> session = session(snapshot)) {
+        return session.inspect(tool, metadata);
+      }
+    }
+
+    /** Opens the snapshot (and locates its kernel) at the first tool, once; a failure to open fails every tool. */
+    @Override
+    public SnapshotSession<TrainingMetadata> session(SnapshotRef snapshot) {
+      return new Session(snapshot);
+    }
+
+    private final class Session implements SnapshotSession<TrainingMetadata> {
+      private final SnapshotRef snapshot;
+      private UntrustedSnapshot untrusted;
+      private FastPath fast;
+      private String cannotOpen;
+
+      Session(SnapshotRef snapshot) {
+        this.snapshot = snapshot;
+      }
+
+      @Override
+      public InspectionOutcome<TrainingMetadata> inspect(InspectionTool tool, MetadataView<TrainingMetadata> metadata) {
+        if (untrusted == null && cannotOpen == null) {
+          open();
+        }
+        if (cannotOpen != null) {
+          return InspectionOutcome.failed(cannotOpen, 0, 0);
+        }
+        Optional<TrainingMetadata> unit = metadata.get(BuildTool.of(snapshot, tool.name()));
+        try {
           if (unit.isEmpty()) {
             SlowPath.Inspection run = fast.slow().inspect(untrusted, tool);
             return InspectionOutcome.slow(run.rows(), run.metadata(), run.instructions(),
@@ -102,15 +142,33 @@ public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
           return run.fellBack()
               ? InspectionOutcome.fallback(List.of(run.fallback()), run.instructions(), run.redirectedInstructions())
               : InspectionOutcome.fast(run.rows(), run.instructions(), run.redirectedInstructions());
+        } catch (SlowPathException e) {
+          return InspectionOutcome.failed(e.reason() + ": " + e.getMessage(), 0, 0);
+        } catch (MetadataException e) {
+          return InspectionOutcome.failed("metadata of " + BuildTool.of(snapshot, tool.name()) + ": "
+              + e.getMessage(), 0, 0);
         }
-      } catch (SlowPathException e) {
-        return InspectionOutcome.failed(e.reason() + ": " + e.getMessage(), 0, 0);
-      } catch (MetadataException e) {
-        return InspectionOutcome.failed("metadata of " + BuildTool.of(snapshot, tool.name()) + ": " + e.getMessage(),
-            0, 0);
-      } catch (IOException | SnapshotFormatException e) {
-        return InspectionOutcome.failed("cannot open " + snapshot.getTarget().getPath() + ": " + e.getMessage(), 0,
-            0);
+      }
+
+      private void open() {
+        String path = snapshot.getTarget().getPath();
+        try {
+          fast = fastPath(snapshot.getReferenceId());
+          untrusted = UntrustedSnapshot.of(SnapshotFiles.open(path), snapshot.getTarget().getId(),
+              snapshot.getTarget().getVmId());
+        } catch (SlowPathException e) {
+          cannotOpen = e.reason() + ": " + e.getMessage();
+        } catch (IOException | SnapshotFormatException e) {
+          cannotOpen = "cannot open " + path + ": " + e.getMessage();
+        }
+      }
+
+      @Override
+      public void close() {
+        if (untrusted != null) {
+          untrusted.close();
+          untrusted = null;
+        }
       }
     }
 
@@ -121,9 +179,7 @@ public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
             .filter(r -> r.id().equals(referenceId)).findFirst()
             .orElseThrow(() -> new SlowPathException(SlowPathException.Reason.REFERENCE, "no reference " + referenceId
                 + " in " + references.directory()));
-        synchronized (OPENING) {
-          fast = FastPath.open(reference);
-        }
+        fast = FastPath.open(reference);
         byReference.put(referenceId, fast);
       }
       return fast;

@@ -6,7 +6,9 @@ import io.hybridbridge.pipeline.engine.InspectionEngine;
 import io.hybridbridge.pipeline.engine.InspectionOutcome;
 import io.hybridbridge.pipeline.engine.MetadataView;
 import io.hybridbridge.pipeline.engine.SnapshotInspector;
+import io.hybridbridge.pipeline.engine.SnapshotSession;
 import io.hybridbridge.schemas.SnapshotRef;
+import java.util.function.Supplier;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,12 +53,37 @@ abstract class EngineFn<InputT, OutputT, M> extends DoFn<InputT, OutputT> {
    */
   record Timed<M>(InspectionOutcome<M> outcome, long wallMillis, String engineBug) {}
 
+  /** One timed inspection of {@code snapshot} on its own. */
   Timed<M> inspect(SnapshotRef snapshot, InspectionTool tool, MetadataView<M> metadata) {
+    return timed(snapshot, tool, () -> inspector.inspect(snapshot, tool, metadata));
+  }
+
+  /** One timed inspection of {@code snapshot} in {@code session} (opened by {@link #session}). */
+  Timed<M> inspect(SnapshotSession<M> session, SnapshotRef snapshot, InspectionTool tool,
+      MetadataView<M> metadata) {
+    return timed(snapshot, tool, () -> session.inspect(tool, metadata));
+  }
+
+  /**
+   * {@code snapshot} opened once for several tools. An engine that throws here has every tool of the session fail
+   * as INTERNAL with that exception.
+   */
+  SnapshotSession<M> session(SnapshotRef snapshot) {
+    try {
+      return inspector.session(snapshot);
+    } catch (RuntimeException e) {
+      return (tool, metadata) -> {
+        throw e;
+      };
+    }
+  }
+
+  private Timed<M> timed(SnapshotRef snapshot, InspectionTool tool, Supplier<InspectionOutcome<M>> call) {
     long start = System.nanoTime();
     InspectionOutcome<M> outcome = null;
     String bug = null;
     try {
-      outcome = inspector.inspect(snapshot, tool, metadata);
+      outcome = call.get();
       if (outcome == null) {
         bug = "engine " + engine.name() + " returned no outcome";
       }

@@ -6,14 +6,11 @@ import io.hybridbridge.pipeline.engine.BuildTool;
 import io.hybridbridge.pipeline.engine.InspectionEngine;
 import io.hybridbridge.pipeline.engine.InspectionOutcome;
 import io.hybridbridge.pipeline.engine.MetadataView;
+import io.hybridbridge.pipeline.engine.SnapshotSession;
 import io.hybridbridge.schemas.FallbackRow;
 import io.hybridbridge.schemas.SnapshotRef;
-import java.util.List;
+import io.hybridbridge.schemas.StatusRow;
 import java.util.Map;
-import org.apache.beam.sdk.coders.KvCoder;
-import org.apache.beam.sdk.coders.StringUtf8Coder;
-import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
-import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.Reshuffle;
@@ -23,10 +20,12 @@ import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.PCollectionView;
 
 /**
- * Fast execution (DESIGN §4): every identified snapshot with every tool, one engine call per (snapshot, tool), with
- * the run's metadata (store version + this run's training) as a side input. Rows go to their tables with an
- * OK_FAST (or, where no metadata exists, OK_SLOW) status row; a fallback writes its {@code fallbacks} rows and sends
- * the pair to {@link Retrain}; a failure is a FAILED status row. Outputs: {@link InspectionOutputs}.
+ * Fast execution (DESIGN §4): every identified snapshot with every tool, with the run's metadata (store version +
+ * this run's training) as a side input. One element is one snapshot: it is opened once ({@link SnapshotSession})
+ * and each tool runs on it in turn, each with its own timing and outcome. Rows go to their tables with an OK_FAST
+ * (or, where no metadata exists, OK_SLOW) status row; a fallback writes its {@code fallbacks} rows and sends the
+ * (snapshot, tool) to {@link Retrain}; a failure is a FAILED status row. One tool's fallback or failure leaves the
+ * other tools' rows as they are. Outputs: {@link InspectionOutputs}.
  */
 final class Inspect<M> extends PTransform<PCollection<KV<String, SnapshotRef>>, PCollectionTuple> {
   private final InspectionEngine<M> engine;
@@ -41,34 +40,16 @@ final class Inspect<M> extends PTransform<PCollection<KV<String, SnapshotRef>>, 
 
   @Override
   public PCollectionTuple expand(PCollection<KV<String, SnapshotRef>> identified) {
-    PCollection<KV<String, SnapshotRef>> pairs = identified
-        .apply("Each tool", ParDo.of(new EachToolFn(outputs.toolNames())))
-        .setCoder(KvCoder.of(StringUtf8Coder.of(), AvroCoder.of(SnapshotRef.class)))
-        // (snapshot, tool) runs cost seconds each: spread them over workers rather than keep them fused with
-        // the few bundles that identification produced.
-        .apply("Spread runs", Reshuffle.viaRandomKey());
-    return outputs.withCoders(pairs.apply("Run tool", ParDo.of(new InspectFn<>(engine, outputs, metadata))
+    PCollection<KV<String, SnapshotRef>> snapshots = identified
+        // A snapshot's tools cost seconds: spread snapshots over workers rather than keep them fused with the few
+        // bundles that identification produced.
+        .apply("Spread snapshots", Reshuffle.viaRandomKey());
+    return outputs.withCoders(snapshots.apply("Run tools", ParDo.of(new InspectFn<>(engine, outputs, metadata))
         .withSideInputs(metadata)
         .withOutputTags(outputs.status, outputs.others(outputs.status))), engine.metadataCoder());
   }
 
-  /** (build, snapshot) to (tool, snapshot) for every tool. */
-  static final class EachToolFn extends DoFn<KV<String, SnapshotRef>, KV<String, SnapshotRef>> {
-    private final List<String> tools;
-
-    EachToolFn(List<String> tools) {
-      this.tools = List.copyOf(tools);
-    }
-
-    @ProcessElement
-    public void process(@Element KV<String, SnapshotRef> snapshot, OutputReceiver<KV<String, SnapshotRef>> out) {
-      for (String tool : tools) {
-        out.output(KV.of(tool, snapshot.getValue()));
-      }
-    }
-  }
-
-  static final class InspectFn<M> extends EngineFn<KV<String, SnapshotRef>, io.hybridbridge.schemas.StatusRow, M> {
+  static final class InspectFn<M> extends EngineFn<KV<String, SnapshotRef>, StatusRow, M> {
     private final InspectionOutputs<M> outputs;
     private final PCollectionView<Map<BuildTool, M>> metadata;
 
@@ -80,10 +61,20 @@ final class Inspect<M> extends PTransform<PCollection<KV<String, SnapshotRef>>, 
     }
 
     @ProcessElement
-    public void process(@Element KV<String, SnapshotRef> pair, MultiOutputReceiver out, ProcessContext context) {
-      InspectionTool tool = InspectionOutputs.tool(pair.getKey());
-      SnapshotRef snapshot = pair.getValue();
-      Timed<M> run = inspect(snapshot, tool, MetadataView.of(context.sideInput(metadata)));
+    public void process(@Element KV<String, SnapshotRef> identified, MultiOutputReceiver out,
+        ProcessContext context) {
+      SnapshotRef snapshot = identified.getValue();
+      MetadataView<M> view = MetadataView.of(context.sideInput(metadata));
+      try (SnapshotSession<M> session = session(snapshot)) {
+        for (String name : outputs.toolNames()) {
+          runTool(session, snapshot, InspectionOutputs.tool(name), view, out);
+        }
+      }
+    }
+
+    private void runTool(SnapshotSession<M> session, SnapshotRef snapshot, InspectionTool tool,
+        MetadataView<M> view, MultiOutputReceiver out) {
+      Timed<M> run = inspect(session, snapshot, tool, view);
       InspectionOutcome<M> outcome = run.outcome();
       Effort effort = new Effort(run.wallMillis(), outcome.instructions(), outcome.redirectedInstructions(),
           outcome.fallbacks().size());

@@ -21,10 +21,12 @@ import org.apache.beam.sdk.values.PCollectionList;
 
 /**
  * Merges what this run learnt (training, slow runs, re-training deltas) per (build, tool) and commits it to the
- * store once, as its next version (DESIGN §4). The output is the committed version number, or nothing when the run
- * learnt nothing; the Parquet tables wait for it, so a failed commit leaves them uncommitted too.
+ * store once, as its next version (DESIGN §4). The output is every unit of the committed version, with its number,
+ * or nothing when the run learnt nothing; the Parquet tables wait for it, so a failed commit leaves them
+ * uncommitted too.
  */
-final class MergeMetadata<M> extends PTransform<PCollectionList<KV<BuildTool, M>>, PCollection<Long>> {
+final class MergeMetadata<M>
+    extends PTransform<PCollectionList<KV<BuildTool, M>>, PCollection<KV<BuildTool, KV<Long, M>>>> {
   private static final String ONE_COMMIT = "next version";
 
   private final InspectionEngine<M> engine;
@@ -36,7 +38,7 @@ final class MergeMetadata<M> extends PTransform<PCollectionList<KV<BuildTool, M>
   }
 
   @Override
-  public PCollection<Long> expand(PCollectionList<KV<BuildTool, M>> learnt) {
+  public PCollection<KV<BuildTool, KV<Long, M>>> expand(PCollectionList<KV<BuildTool, M>> learnt) {
     KvCoder<BuildTool, M> unitCoder = KvCoder.of(BuildTool.coder(), engine.metadataCoder());
     return learnt
         .apply("All learnt", Flatten.pCollections())
@@ -47,7 +49,12 @@ final class MergeMetadata<M> extends PTransform<PCollectionList<KV<BuildTool, M>
         .setCoder(KvCoder.of(StringUtf8Coder.of(), unitCoder))
         .apply("Gather", GroupByKey.create())
         .apply("Commit next version", ParDo.of(new CommitFn<>(store)))
-        .setCoder(VarLongCoder.of());
+        .setCoder(versionedCoder(engine));
+  }
+
+  /** The coder of a unit with the number of the store version it belongs to. */
+  static <M> KvCoder<BuildTool, KV<Long, M>> versionedCoder(InspectionEngine<M> engine) {
+    return KvCoder.of(BuildTool.coder(), KvCoder.of(VarLongCoder.of(), engine.metadataCoder()));
   }
 
   /** Folds every unit learnt for one (build, tool) into one. */
@@ -69,7 +76,7 @@ final class MergeMetadata<M> extends PTransform<PCollectionList<KV<BuildTool, M>
     }
   }
 
-  static final class CommitFn<M> extends DoFn<KV<String, Iterable<KV<BuildTool, M>>>, Long> {
+  static final class CommitFn<M> extends DoFn<KV<String, Iterable<KV<BuildTool, M>>>, KV<BuildTool, KV<Long, M>>> {
     private final MetadataStore<M> store;
 
     CommitFn(MetadataStore<M> store) {
@@ -77,11 +84,12 @@ final class MergeMetadata<M> extends PTransform<PCollectionList<KV<BuildTool, M>
     }
 
     @ProcessElement
-    public void process(@Element KV<String, Iterable<KV<BuildTool, M>>> all, OutputReceiver<Long> out)
-        throws EngineException {
+    public void process(@Element KV<String, Iterable<KV<BuildTool, M>>> all,
+        OutputReceiver<KV<BuildTool, KV<Long, M>>> out) throws EngineException {
       Map<BuildTool, M> learnt = new HashMap<>();
       all.getValue().forEach(unit -> learnt.put(unit.getKey(), unit.getValue()));
-      out.output(store.commit(learnt));
+      MetadataStore.Version<M> committed = store.commit(learnt);
+      committed.units().forEach((key, unit) -> out.output(KV.of(key, KV.of(committed.number(), unit))));
       ScanCounters.counter(ScanCounters.METADATA_COMMITS).inc();
     }
   }

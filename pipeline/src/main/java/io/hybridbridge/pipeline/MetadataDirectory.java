@@ -23,21 +23,24 @@ public final class MetadataDirectory implements io.hybridbridge.pipeline.engine.
   @Override
   public Version<TrainingMetadata> read() throws EngineException {
     try {
-      MetadataStore.Version latest = MetadataStore.open(Path.of(directory)).latest();
-      Map<BuildTool, TrainingMetadata> units = new HashMap<>();
-      latest.units().forEach((key, unit) -> units.put(new BuildTool(key.buildId(), key.tool()), unit));
-      return new Version<>(latest.number(), units);
+      return version(MetadataStore.open(Path.of(directory)).latest());
     } catch (MetadataException e) {
       throw new EngineException("metadata store " + directory + ": " + e.getMessage(), e);
     }
   }
 
   @Override
-  public long commit(Map<BuildTool, TrainingMetadata> learnt) throws EngineException {
+  public Version<TrainingMetadata> commit(Map<BuildTool, TrainingMetadata> learnt) throws EngineException {
     try {
-      return MetadataStore.open(Path.of(directory)).commit(learnt.values()).number();
+      return version(MetadataStore.open(Path.of(directory)).commit(learnt.values()));
     } catch (MetadataException e) {
       throw new EngineException("metadata store " + directory + ": " + e.getMessage(), e);
     }
+  }
+
+  private static Version<TrainingMetadata> version(MetadataStore.Version version) {
+    Map<BuildTool, TrainingMetadata> units = new HashMap<>();
+    version.units().forEach((key, unit) -> units.put(new BuildTool(key.buildId(), key.tool()), unit));
+    return new Version<>(version.number(), units);
   }
 }

@@ -6,6 +6,7 @@ import io.hybridbridge.pipeline.engine.EngineException;
 import io.hybridbridge.pipeline.engine.InspectionEngine;
 import io.hybridbridge.pipeline.engine.MetadataStore;
 import io.hybridbridge.schemas.FallbackRow;
+import io.hybridbridge.schemas.MetadataRow;
 import io.hybridbridge.schemas.ScanTarget;
 import io.hybridbridge.schemas.SnapshotRef;
 import io.hybridbridge.schemas.SnapshotRow;
@@ -39,6 +40,7 @@ import org.apache.beam.sdk.values.TupleTag;
  * Inspect per (snapshot, tool) ─► rows, status ────────────────────────────────────► tool tables, status
  *     └─► fallbacks ─► Retrain per (build, tool) ─► rows, status ──────────────────► fallbacks, tool tables, status
  * learnt (Train, slow runs, Retrain) ─► MergeMetadata ─► store version n+1 ─► (tables commit after it)
+ * version n+1 (or n if nothing was learnt) ─► MetadataTable: entries of the scan's (build, tool)s ──► metadata
  * </pre>
  * Without an engine ({@link #identifyOnly}) the scan stops after identification: tables {@code snapshots} and
  * {@code status}. The output is the list of committed table directories.
@@ -47,6 +49,7 @@ public final class Scan<M> extends PTransform<PCollection<ScanTarget>, PCollecti
   public static final String SNAPSHOTS = "snapshots";
   public static final String STATUS = "status";
   public static final String FALLBACKS = "fallbacks";
+  public static final String METADATA = "metadata";
 
   /**
    * The engine a scan runs, its metadata store, and the store's version the scan starts from.
@@ -108,22 +111,26 @@ public final class Scan<M> extends PTransform<PCollection<ScanTarget>, PCollecti
     }
 
     InspectionEngine<M> inspection = engine.engine();
-    KvCoder<BuildTool, M> unitCoder = KvCoder.of(BuildTool.coder(), inspection.metadataCoder());
-    PCollection<KV<BuildTool, M>> base = targets.getPipeline()
-        .apply("Store version " + engine.base().number(), Create.of(entries(engine.base().units()))
-            .withCoder(unitCoder));
+    PCollection<KV<BuildTool, KV<Long, M>>> read = targets.getPipeline()
+        .apply("Store version " + engine.base().number(), Create.of(versioned(engine.base()))
+            .withCoder(MergeMetadata.versionedCoder(inspection)));
     InspectionOutputs<M> outputs = new InspectionOutputs<>(tools);
 
     PCollection<KV<BuildTool, M>> trained = identified.apply("Train",
         new Train<>(inspection, outputs.toolNames(), engine.base().units().keySet(), trainingSamples));
-    PCollectionView<Map<BuildTool, M>> runMetadata = PCollectionList.of(base).and(trained)
+    PCollectionView<Map<BuildTool, M>> runMetadata = PCollectionList.of(read
+            .apply("Units read", ParDo.of(new DropVersionFn<>()))
+            .setCoder(KvCoder.of(BuildTool.coder(), inspection.metadataCoder())))
+        .and(trained)
         .apply("Store and trained", Flatten.pCollections())
         .apply("Metadata as map", View.asMap());
     PCollectionTuple inspected = identified.apply("Inspect", new Inspect<>(inspection, outputs, runMetadata));
     PCollectionTuple retrained = inspected.get(outputs.retry).apply("Retrain", new Retrain<>(inspection, outputs));
-    PCollection<Long> committed = PCollectionList.of(trained).and(inspected.get(outputs.learnt))
-        .and(retrained.get(outputs.learnt))
+    PCollection<KV<BuildTool, KV<Long, M>>> committed = PCollectionList.of(trained)
+        .and(inspected.get(outputs.learnt)).and(retrained.get(outputs.learnt))
         .apply("Merge metadata", new MergeMetadata<>(inspection, engine.store()));
+    PCollection<MetadataRow> metadataRows = PCollectionList.of(read).and(committed).apply("Metadata rows",
+        new MetadataTable<>(inspection, outputs.toolNames(), MetadataTable.buildsOf(identified)));
 
     PCollection<StatusRow> status = PCollectionList.of(identify.get(Identify.FAILED))
         .and(inspected.get(outputs.status)).and(retrained.get(outputs.status))
@@ -131,7 +138,8 @@ public final class Scan<M> extends PTransform<PCollection<ScanTarget>, PCollecti
     PCollection<FallbackRow> fallbacks = inspected.get(outputs.fallbacks);
     PCollectionTuple tables = PCollectionTuple.of(new TupleTag<>(SNAPSHOTS), snapshots)
         .and(new TupleTag<>(STATUS), status)
-        .and(new TupleTag<>(FALLBACKS), fallbacks);
+        .and(new TupleTag<>(FALLBACKS), fallbacks)
+        .and(new TupleTag<>(METADATA), metadataRows);
     for (Map.Entry<String, TupleTag<SpecificRecord>> table : outputs.tables().entrySet()) {
       tables = tables.and(new TupleTag<>(table.getKey()), PCollectionList.of(inspected.get(table.getValue()))
           .and(retrained.get(table.getValue()))
@@ -140,8 +148,17 @@ public final class Scan<M> extends PTransform<PCollection<ScanTarget>, PCollecti
     return tables.apply("Write tables", output.waitingFor(committed));
   }
 
-  private static <M> List<KV<BuildTool, M>> entries(Map<BuildTool, M> units) {
-    return units.entrySet().stream().map(unit -> KV.of(unit.getKey(), unit.getValue())).toList();
+  private static <M> List<KV<BuildTool, KV<Long, M>>> versioned(MetadataStore.Version<M> version) {
+    return version.units().entrySet().stream()
+        .map(unit -> KV.of(unit.getKey(), KV.of(version.number(), unit.getValue()))).toList();
+  }
+
+  /** A unit without the number of its version. */
+  static final class DropVersionFn<M> extends DoFn<KV<BuildTool, KV<Long, M>>, KV<BuildTool, M>> {
+    @ProcessElement
+    public void process(@Element KV<BuildTool, KV<Long, M>> unit, OutputReceiver<KV<BuildTool, M>> out) {
+      out.output(KV.of(unit.getKey(), unit.getValue().getValue()));
+    }
   }
 
   /** The {@code snapshots} row of an identified snapshot. */

@@ -1,15 +1,17 @@
 package io.hybridbridge.pipeline;
 
-import io.hybridbridge.emulator.tools.InspectionTool;
 import io.hybridbridge.pipeline.engine.BuildTool;
 import io.hybridbridge.pipeline.engine.EngineException;
 import io.hybridbridge.pipeline.engine.InspectionEngine;
 import io.hybridbridge.pipeline.engine.InspectionOutcome;
 import io.hybridbridge.pipeline.engine.MetadataView;
+import io.hybridbridge.pipeline.engine.SnapshotSession;
 import io.hybridbridge.schemas.SnapshotRef;
 import java.io.Serializable;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.transforms.PTransform;
@@ -74,27 +76,33 @@ final class Train<M> extends PTransform<PCollection<KV<String, SnapshotRef>>, PC
       this.known = known;
     }
 
+    /** Each sample is opened once for every tool it trains. */
     @ProcessElement
     public void process(@Element KV<String, List<SnapshotRef>> build, OutputReceiver<KV<BuildTool, M>> out)
         throws EngineException {
-      for (String name : tools) {
-        BuildTool key = new BuildTool(build.getKey(), name);
-        if (known.contains(key)) {
-          continue;
-        }
-        InspectionTool tool = InspectionOutputs.tool(name);
-        M learnt = null;
-        for (SnapshotRef sample : build.getValue()) {
-          InspectionOutcome<M> outcome = inspect(sample, tool, MetadataView.none()).outcome();
-          if (outcome.learnt().isPresent()) {
-            learnt = learnt == null ? outcome.learnt().get() : engine().merge(learnt, outcome.learnt().get());
-          } else {
-            LOG.warn("training {} on {} gave no metadata: {}", key, sample.getTarget().getId(), outcome);
-            ScanCounters.counter(ScanCounters.TRAINING_FAILED).inc();
+      List<String> untrained = tools.stream().filter(name -> !known.contains(new BuildTool(build.getKey(), name)))
+          .toList();
+      Map<String, M> learnt = new HashMap<>();
+      for (SnapshotRef sample : build.getValue()) {
+        try (SnapshotSession<M> session = session(sample)) {
+          for (String name : untrained) {
+            InspectionOutcome<M> outcome = inspect(session, sample, InspectionOutputs.tool(name), MetadataView.none())
+                .outcome();
+            if (outcome.learnt().isPresent()) {
+              M earlier = learnt.get(name);
+              M unit = outcome.learnt().get();
+              learnt.put(name, earlier == null ? unit : engine().merge(earlier, unit));
+            } else {
+              LOG.warn("training {}/{} on {} gave no metadata: {}", build.getKey(), name, sample.getTarget().getId(),
+                  outcome);
+              ScanCounters.counter(ScanCounters.TRAINING_FAILED).inc();
+            }
           }
         }
-        if (learnt != null) {
-          out.output(KV.of(key, learnt));
+      }
+      for (String name : untrained) {
+        if (learnt.containsKey(name)) {
+          out.output(KV.of(new BuildTool(build.getKey(), name), learnt.get(name)));
           ScanCounters.counter(ScanCounters.TRAINED).inc();
         }
       }

@@ -9,6 +9,8 @@ import io.hybridbridge.emulator.tools.Tools;
 import io.hybridbridge.pipeline.StatusRows.Effort;
 import io.hybridbridge.pipeline.engine.BuildTool;
 import io.hybridbridge.schemas.FallbackRow;
+import io.hybridbridge.schemas.MetadataRow;
+import io.hybridbridge.schemas.ModuleRow;
 import io.hybridbridge.schemas.ScanOutcome;
 import io.hybridbridge.schemas.SnapshotRef;
 import io.hybridbridge.schemas.StatusRow;
@@ -119,6 +121,41 @@ public class InspectionStagesTest {
   }
 
   @Test
+  public void eachSnapshotIsOpenedOnceForAllItsToolsAndOneToolsFallbackKeepsTheOthersRows() {
+    InspectionOutputs<List<String>> outputs = new InspectionOutputs<>(List.of(Tools.SYSTEM, Tools.LSMOD));
+    PCollectionView<Map<BuildTool, List<String>>> metadata = p
+        .apply("metadata", Create.of(KV.of(new BuildTool("b1", "system"), List.of("s2")),
+            KV.of(new BuildTool("b1", "lsmod"), List.of("s1"))).withCoder(UNITS))
+        .apply(View.asMap());
+    PCollectionTuple out = identified(snapshot("b1-one-session-a", "b1", "s2"),
+        snapshot("b1-one-session-b", "b1", "s1"))
+        .apply(new Inspect<>(ENGINE, outputs, metadata));
+
+    PAssert.that(out.get(outputs.status)).satisfies(rows -> {
+      assertThat(rows).extracting(StatusRow::getSnapshotId, StatusRow::getTool, StatusRow::getOutcome)
+          .containsExactlyInAnyOrder(tuple("b1-one-session-a", "system", ScanOutcome.OK_FAST),
+              tuple("b1-one-session-b", "lsmod", ScanOutcome.OK_FAST));
+      return null;
+    });
+    PAssert.that(out.get(outputs.tables().get("system"))).satisfies(rows -> {
+      assertThat(rows).extracting(r -> ((SystemRow) r).getSnapshotId()).containsExactly("b1-one-session-a");
+      return null;
+    });
+    PAssert.that(out.get(outputs.tables().get("modules"))).satisfies(rows -> {
+      assertThat(rows).extracting(r -> ((ModuleRow) r).getSnapshotId()).containsExactly("b1-one-session-b");
+      return null;
+    });
+    PAssert.that(out.get(outputs.retry)).satisfies(retries -> {
+      assertThat(retries).extracting(r -> r.getKey().tool() + " " + r.getValue().getKey().getTarget().getId())
+          .containsExactlyInAnyOrder("lsmod b1-one-session-a", "system b1-one-session-b");
+      return null;
+    });
+    p.run().waitUntilFinish();
+    assertThat(ScriptedEngine.SESSIONS.get("b1-one-session-a")).hasValue(1);
+    assertThat(ScriptedEngine.SESSIONS.get("b1-one-session-b")).hasValue(1);
+  }
+
+  @Test
   public void reTrainingAnswersOnTheSlowPathCountingBothRunsAndLearnsTheDelta() {
     InspectionOutputs<List<String>> outputs = new InspectionOutputs<>(List.of(Tools.SYSTEM));
     Effort fastRun = new Effort(3, 400, 4, 1);
@@ -167,8 +204,10 @@ public class InspectionStagesTest {
     PCollection<KV<BuildTool, List<String>>> deltas = p.apply("deltas",
         Create.of(KV.of(ps, List.of("s3")), KV.of(ps, List.of("s2")), KV.of(lsmod, List.of("s4"))).withCoder(UNITS));
 
-    PCollection<Long> committed = PCollectionList.of(trained).and(deltas).apply(new MergeMetadata<>(ENGINE, store));
-    PAssert.that(committed).containsInAnyOrder(2L);
+    PCollection<KV<BuildTool, KV<Long, List<String>>>> committed = PCollectionList.of(trained).and(deltas)
+        .apply(new MergeMetadata<>(ENGINE, store));
+    PAssert.that(committed).containsInAnyOrder(KV.of(ps, KV.of(2L, List.of("s1", "s2", "s3"))),
+        KV.of(lsmod, KV.of(2L, List.of("s1", "s4"))), KV.of(untouched, KV.of(2L, List.of("s9"))));
     p.run().waitUntilFinish();
 
     assertThat(store.read().number()).isEqualTo(2);
@@ -180,11 +219,38 @@ public class InspectionStagesTest {
   @Test
   public void aRunThatLearntNothingCommitsNoVersion() {
     MemoryStore<List<String>> store = new MemoryStore<>("nothing-learnt", ENGINE);
-    PCollection<Long> committed = PCollectionList.of(p.apply("none", Create.empty(UNITS)))
+    PCollection<KV<BuildTool, KV<Long, List<String>>>> committed = PCollectionList.of(p.apply("none",
+            Create.empty(UNITS)))
         .apply(new MergeMetadata<>(ENGINE, store));
     PAssert.that(committed).empty();
     p.run().waitUntilFinish();
     assertThat(store.read().number()).isZero();
+  }
+
+  @Test
+  public void theMetadataTableHasTheNewestUnitOfEachBuildAndToolOfTheScan() {
+    KvCoder<BuildTool, KV<Long, List<String>>> versioned = MergeMetadata.versionedCoder(ENGINE);
+    BuildTool b1System = new BuildTool("b1", "system");
+    PCollection<KV<BuildTool, KV<Long, List<String>>>> read = p.apply("read", Create.of(
+        KV.of(b1System, KV.of(3L, List.of("s1"))), KV.of(new BuildTool("b1", "lsmod"), KV.of(3L, List.of("s1"))),
+        KV.of(new BuildTool("b1", "ps"), KV.of(3L, List.of("s1"))),
+        KV.of(new BuildTool("b-not-scanned", "system"), KV.of(3L, List.of("s1")))).withCoder(versioned));
+    PCollection<KV<BuildTool, KV<Long, List<String>>>> committed = p.apply("committed", Create.of(
+        KV.of(b1System, KV.of(4L, List.of("s1", "s2"))), KV.of(new BuildTool("b2", "system"),
+            KV.of(4L, List.of("s7"))), KV.of(new BuildTool("b1", "lsmod"), KV.of(4L, List.of("s1"))))
+        .withCoder(versioned));
+    PCollection<MetadataRow> rows = PCollectionList.of(read).and(committed).apply(new MetadataTable<>(ENGINE,
+        List.of("system", "lsmod"), MetadataTable.buildsOf(identified(snapshot("b1-a", "b1", "s1"),
+            snapshot("b1-b", "b1", "s2"), snapshot("b2-a", "b2", "s7")))));
+
+    PAssert.that(rows).satisfies(all -> {
+      assertThat(all).extracting(MetadataRow::getKernelBuild, MetadataRow::getTool, MetadataRow::getStoreVersion,
+          MetadataRow::getSymbol).containsExactlyInAnyOrder(
+          tuple("build-b1", "system", 4L, "s1"), tuple("build-b1", "system", 4L, "s2"),
+          tuple("build-b1", "lsmod", 4L, "s1"), tuple("build-b2", "system", 4L, "s7"));
+      return null;
+    });
+    p.run().waitUntilFinish();
   }
 
   private PCollection<KV<String, SnapshotRef>> identified(SnapshotRef... snapshots) {

@@ -35,7 +35,7 @@ final class MemoryStore<M> implements MetadataStore<M> {
   }
 
   @Override
-  public long commit(Map<BuildTool, M> learnt) throws EngineException {
+  public Version<M> commit(Map<BuildTool, M> learnt) throws EngineException {
     synchronized (VERSIONS) {
       List<Map<BuildTool, ?>> versions = VERSIONS.get(name);
       Map<BuildTool, M> next = new HashMap<>(units(versions.get(versions.size() - 1)));
@@ -44,7 +44,7 @@ final class MemoryStore<M> implements MetadataStore<M> {
         next.put(unit.getKey(), old == null ? unit.getValue() : engine.merge(old, unit.getValue()));
       }
       versions.add(Map.copyOf(next));
-      return versions.size() - 1;
+      return new Version<>(versions.size() - 1, next);
     }
   }
 

@@ -6,6 +6,7 @@ import io.hybridbridge.emulator.tools.CapturedKernel;
 import io.hybridbridge.emulator.tools.InspectionTool;
 import io.hybridbridge.emulator.tools.RowContext;
 import io.hybridbridge.emulator.tools.Tools;
+import io.hybridbridge.pipeline.engine.MetadataStore;
 import io.hybridbridge.schemas.ManifestEntry;
 import io.hybridbridge.schemas.ModuleRow;
 import io.hybridbridge.schemas.MountRow;
@@ -14,6 +15,7 @@ import io.hybridbridge.schemas.ScanTarget;
 import io.hybridbridge.schemas.SnapshotRole;
 import io.hybridbridge.schemas.SocketRow;
 import io.hybridbridge.schemas.SystemRow;
+import io.hybridbridge.schemas.TrainingMetadata;
 import java.nio.file.Path;
 import java.time.LocalDate;
 import java.util.ArrayList;
@@ -118,9 +120,14 @@ class ScanDatasetTest {
     Map<String, Long> warm = scan(targets, references, store, out, WARM);
     assertThat(warm).containsEntry(ScanCounters.OK_FAST, (long) pairs).doesNotContainKeys(ScanCounters.FAILED,
         ScanCounters.OK_SLOW, ScanCounters.TRAINED, ScanCounters.FALLBACKS, ScanCounters.METADATA_COMMITS);
-    assertThat(new MetadataDirectory(store).read().number()).isEqualTo(1);
+    MetadataStore.Version<TrainingMetadata> written = new MetadataDirectory(store).read();
+    assertThat(written.number()).isEqualTo(1);
 
     try (Duck sql = new Duck(out)) {
+      List<String> entries = written.units().values().stream().flatMap(unit -> unit.getEntries().stream()
+          .map(e -> String.join("|", unit.getBuildId(), unit.getTool(), String.valueOf(e.getPcOffset()),
+              String.valueOf(e.getOperand()), e.getDecision().name(), String.valueOf(e.getContexts().size()))))
+          .sorted().toList();
       for (LocalDate night : List.of(COLD, WARM)) {
         String on = " scan_date = DATE '" + night + "'";
         assertThat(sql.rows("SELECT snapshot_id, vm_id, kernel_build, failure_kind FROM {t:status}"
@@ -130,7 +137,24 @@ class ScanDatasetTest {
         assertThat(sql.value("SELECT count(*) FROM {t:status} WHERE outcome <> 'FAILED' AND instructions > 0"
             + " AND redirected_instructions > 0 AND failure_kind IS NULL AND" + on)).isEqualTo(String.valueOf(pairs));
         assertThat(groundTruthDifferences(sql, on, known, targets, dataset)).as("night %s", night).isEmpty();
+        // The metadata table is the store version the cold scan wrote (and the warm one read), entry for entry.
+        assertThat(sql.rows("SELECT concat_ws('|', build_id, tool, pc_offset, operand, decision, contexts)"
+            + " FROM {t:metadata} WHERE store_version = 1 AND" + on + " ORDER BY 1").stream().map(r -> r.get(0))
+            .toList()).as("metadata of night %s", night).isEqualTo(entries);
+        assertThat(sql.value("SELECT count(*) FROM {t:metadata} m WHERE (reference_id = '' OR len(trained_on) = 0"
+            + " OR NOT EXISTS (SELECT 1 FROM {t:snapshots} s WHERE s.scan_date = m.scan_date"
+            + " AND s.build_id = m.build_id AND s.kernel_build = m.kernel_build)) AND" + on)).isEqualTo("0");
+        assertThat(sql.value("SELECT count(*) FROM {t:metadata} WHERE symbol LIKE '%+0x%' AND" + on))
+            .isNotEqualTo("0");
       }
+      assertThat(entries).hasSizeGreaterThan((int) (builds * Tools.ALL.size()));
+      // Every fallback of the cold scan is an entry of the metadata that scan wrote, with the same symbol.
+      assertThat(sql.value("SELECT count(*) FROM {t:fallbacks} WHERE scan_date = DATE '" + COLD + "'"))
+          .isEqualTo(String.valueOf(fallbacks));
+      assertThat(sql.rows("SELECT f.snapshot_id, f.tool, f.pc_offset, f.symbol FROM {t:fallbacks} f"
+          + " WHERE NOT EXISTS (SELECT 1 FROM {t:metadata} m WHERE m.scan_date = f.scan_date"
+          + " AND m.build_id = f.build_id AND m.tool = f.tool AND m.pc_offset = f.pc_offset"
+          + " AND m.symbol IS NOT DISTINCT FROM f.symbol)")).isEmpty();
       assertThat(sql.value("SELECT reason FROM {t:status} WHERE snapshot_id = 'unknown-build' LIMIT 1"))
           .contains("no reference for kernel build " + UNKNOWN_BUILD);
       assertThat(sql.value("SELECT reason FROM {t:status} WHERE snapshot_id = 'truncated' LIMIT 1"))

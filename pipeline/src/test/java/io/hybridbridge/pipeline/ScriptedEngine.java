@@ -5,6 +5,7 @@ import io.hybridbridge.pipeline.engine.BuildTool;
 import io.hybridbridge.pipeline.engine.InspectionOutcome;
 import io.hybridbridge.pipeline.engine.MetadataView;
 import io.hybridbridge.pipeline.engine.SnapshotInspector;
+import io.hybridbridge.pipeline.engine.SnapshotSession;
 import io.hybridbridge.schemas.FallbackRow;
 import io.hybridbridge.schemas.ModuleRow;
 import io.hybridbridge.schemas.ScanTarget;
@@ -12,6 +13,8 @@ import io.hybridbridge.schemas.SnapshotRef;
 import io.hybridbridge.schemas.SystemRow;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.Optional;
 import org.apache.avro.specific.SpecificRecord;
 
@@ -25,6 +28,8 @@ import org.apache.avro.specific.SpecificRecord;
 final class ScriptedEngine extends StringSetMetadataEngine {
   static final long FAST_INSTRUCTIONS = 1_000;
   static final long SLOW_INSTRUCTIONS = 50_000;
+  /** Sessions opened per snapshot id, in this JVM (Direct runner): a scan opens each snapshot once for its tools. */
+  static final Map<String, AtomicInteger> SESSIONS = new ConcurrentHashMap<>();
 
   @Override
   public String name() {
@@ -62,6 +67,12 @@ final class ScriptedEngine extends StringSetMetadataEngine {
             .setBuildId(snapshot.getBuildId()).setTool(tool.name()).setPcOffset(0xffffffff81000000L)
             .setReason("unseen shape " + shape).setInstructionsBefore(FAST_INSTRUCTIONS / 2).build()),
             FAST_INSTRUCTIONS / 2, 5);
+      }
+
+      @Override
+      public SnapshotSession<List<String>> session(SnapshotRef snapshot) {
+        SESSIONS.computeIfAbsent(snapshot.getTarget().getId(), id -> new AtomicInteger()).incrementAndGet();
+        return SnapshotInspector.super.session(snapshot);
       }
 
       @Override

@@ -6,6 +6,7 @@ import io.hybridbridge.emulator.tools.InspectionTool;
 import io.hybridbridge.emulator.tools.ToolException;
 import io.hybridbridge.emulator.tools.Tools;
 import io.hybridbridge.pipeline.Engines;
+import io.hybridbridge.pipeline.MetadataDirectory;
 import io.hybridbridge.pipeline.ParquetTables;
 import io.hybridbridge.pipeline.Scan;
 import io.hybridbridge.pipeline.ScanCounters;
@@ -15,8 +16,10 @@ import io.hybridbridge.pipeline.engine.EngineException;
 import io.hybridbridge.runners.RunnerOptions;
 import io.hybridbridge.runners.Runners;
 import io.hybridbridge.runners.SetupException;
+import io.hybridbridge.runners.flink.FlinkJobCounters;
+import io.hybridbridge.runners.flink.FlinkRest;
 import io.hybridbridge.schemas.ScanTarget;
-import io.hybridbridge.taint.cli.TrainCommand;
+import io.hybridbridge.fastexec.cli.TrainCommand;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,6 +31,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.beam.runners.direct.DirectRunner;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
@@ -45,7 +52,8 @@ import picocli.CommandLine.Option;
     description = {"Inspect memory snapshots: identify each one's kernel build and reference, run the tools, and write "
         + "Parquet tables under OUT/scan_date=D/<table>/ (committed atomically).",
         "Tables: snapshots, status (one row per snapshot and tool, and one per snapshot that failed before any tool), "
-            + "fallbacks, and one per tool (processes, modules, sockets, system, mounts).",
+            + "fallbacks, metadata (one row per entry of the metadata store version the scan wrote or read), and one per "
+            + "tool (processes, modules, sockets, system, mounts).",
         "--tools none identifies the snapshots only (tables snapshots and status)."})
 public final class ScanCommand implements Callable<Integer> {
   /** Exit code of a usage or input error (nothing ran). */
@@ -122,6 +130,10 @@ public final class ScanCommand implements Callable<Integer> {
     List<InspectionTool> toolList = toolList();
     Path referenceDir = references != null ? references : ReferenceStore.defaultDatasetDirectory();
     requireReferences(referenceDir);
+    requireWritable(out, "--out");
+    if (!toolList.isEmpty()) {
+      requireWritable(metadata, "--metadata");
+    }
     Optional<Scan.Engine<?>> engine = toolList.isEmpty() ? Optional.empty()
         : Optional.of(Engines.real(referenceDir, metadata));
     LocalDate date = scanDate != null ? scanDate : LocalDate.now();
@@ -149,16 +161,23 @@ public final class ScanCommand implements Callable<Integer> {
     long start = System.nanoTime();
     PipelineResult result;
     PipelineResult.State state;
+    ScheduledExecutorService clusterProgress = Runners.isRemoteFlink(options)
+        ? showFlinkProgress(options.getFlinkMaster(), options.getJobName(), targets.size(), toolList.size()) : null;
     try {
       result = pipeline.run();
       state = direct ? waitShowingProgress(result, targets.size(), toolList.size()) : result.waitUntilFinish();
     } catch (RuntimeException e) {
       System.err.println("hb scan: the job failed: " + SmokeTestCommand.rootCause(e));
       return 1;
+    } finally {
+      if (clusterProgress != null) {
+        clusterProgress.shutdownNow();
+      }
     }
     double seconds = (System.nanoTime() - start) / 1e9;
     Map<String, Long> counters = ScanCounters.read(result);
-    printSummary(state, seconds, targets.size(), toolList, counters, date);
+    printSummary(state, seconds, targets.size(), toolList, counters, date,
+        engine.map(e -> e.base().number()).orElse(-1L));
     return state == PipelineResult.State.DONE ? 0 : 1;
   }
 
@@ -170,6 +189,30 @@ public final class ScanCommand implements Callable<Integer> {
       return Tools.parseList(tools);
     } catch (ToolException e) {
       throw new UsageException(e.getMessage() + " (or all, none)");
+    }
+  }
+
+  /** The newest version of the metadata store, or "?" when it cannot be read. */
+  private String newestVersion() {
+    try {
+      return String.valueOf(new MetadataDirectory(metadata).read().number());
+    } catch (EngineException e) {
+      return "? (" + e.getMessage() + ")";
+    }
+  }
+
+  /**
+   * A directory the scan writes into must be one it can write, checked before the job runs (a job would find out
+   * only at its end, after all the work).
+   */
+  private static void requireWritable(Path dir, String option) throws UsageException {
+    try {
+      Files.createDirectories(dir);
+    } catch (IOException e) {
+      throw new UsageException(option + " " + dir + ": cannot create it: " + e.getMessage());
+    }
+    if (!Files.isDirectory(dir) || !Files.isWritable(dir)) {
+      throw new UsageException(option + " " + dir + ": not a writable directory");
     }
   }
 
@@ -211,6 +254,39 @@ public final class ScanCommand implements Callable<Integer> {
     }
   }
 
+  /**
+   * Polls the cluster's REST API every 2 s while the (blocking) submission to a Flink cluster runs, and prints a
+   * progress line from the job's Beam counters whenever it changes, marked "(running)". The counters lag by up to
+   * one TaskManager heartbeat (Flink's {@code heartbeat.interval}).
+   */
+  private static ScheduledExecutorService showFlinkProgress(String master, String jobName, int snapshots,
+      int tools) {
+    FlinkRest rest = FlinkRest.ofMaster(master);
+    AtomicReference<String> last = new AtomicReference<>("");
+    ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor(task -> {
+      Thread thread = new Thread(task, "flink-progress");
+      thread.setDaemon(true);
+      return thread;
+    });
+    poller.scheduleWithFixedDelay(() -> {
+      try {
+        FlinkJobCounters.read(rest, jobName, ScanCounters.NAMESPACE)
+            .filter(sample -> sample.state().equals("RUNNING")).ifPresent(sample -> {
+              if (last.get().isEmpty()) {
+                FlinkCommand.progress("job " + sample.jobId() + " running on " + rest.base() + " (its dashboard)");
+              }
+              String line = progressLine(sample.counters(), snapshots, tools) + " (running)";
+              if (!line.equals(last.getAndSet(line))) {
+                FlinkCommand.progress(line);
+              }
+            });
+      } catch (IOException | RuntimeException e) {
+        // not submitted yet, or the REST API is busy: the next poll tries again
+      }
+    }, 2, 2, TimeUnit.SECONDS);
+    return poller;
+  }
+
   static String progressLine(Map<String, Long> c, int snapshots, int tools) {
     long identified = c.getOrDefault(ScanCounters.IDENTIFIED, 0L);
     long failedEarly = c.getOrDefault(ScanCounters.IDENTIFY_FAILED, 0L);
@@ -227,14 +303,16 @@ public final class ScanCommand implements Callable<Integer> {
     return line.toString();
   }
 
+  /** @param versionRead the metadata store version the scan started from (unused without tools) */
   private void printSummary(PipelineResult.State state, double seconds, int snapshots, List<InspectionTool> toolList,
-      Map<String, Long> c, LocalDate date) {
+      Map<String, Long> c, LocalDate date, long versionRead) {
     Path output = out.toAbsolutePath().normalize();
     System.out.printf("scan %s in %.1f s: %s%n", state, seconds, progressLine(c, snapshots, toolList.size()));
     if (!toolList.isEmpty()) {
       System.out.printf("rows %d; metadata store %s: %s%n", c.getOrDefault(ScanCounters.ROWS, 0L),
           metadata.toAbsolutePath(), c.getOrDefault(ScanCounters.METADATA_COMMITS, 0L) > 0
-              ? "one new version with what this scan learnt" : "unchanged");
+              ? "read version " + versionRead + ", wrote version " + newestVersion() + " with what this scan learnt"
+              : "version " + versionRead + " read, unchanged");
     }
     if (state != PipelineResult.State.DONE) {
       return;
@@ -249,6 +327,10 @@ public final class ScanCommand implements Callable<Integer> {
         + " AS avg_ms FROM %s GROUP BY ALL ORDER BY ALL; SELECT scan_date, snapshot_id, vm_id, tool, failure_kind,"
         + " reason FROM %s WHERE outcome = 'FAILED' ORDER BY ALL\"%n", table(output, Scan.STATUS),
         table(output, Scan.STATUS));
+    if (!toolList.isEmpty()) {
+      System.out.printf("  duckdb -c \"SELECT kernel_build, tool, store_version, decision, count(*) AS entries FROM %s"
+          + " WHERE scan_date = DATE '%s' GROUP BY ALL ORDER BY ALL\"%n", table(output, Scan.METADATA), date);
+    }
     if (toolList.stream().anyMatch(t -> t.table().equals("processes"))) {
       System.out.printf("  duckdb -c \"SELECT snapshot_id, vm_id, kernel_build, pid, ppid, comm, cmdline FROM %s"
           + " WHERE scan_date = DATE '%s' ORDER BY ALL\"%n", table(output, "processes"), date);
@@ -264,6 +346,7 @@ public final class ScanCommand implements Callable<Integer> {
     Set<String> tables = new LinkedHashSet<>(List.of(Scan.SNAPSHOTS, Scan.STATUS));
     if (!toolList.isEmpty()) {
       tables.add(Scan.FALLBACKS);
+      tables.add(Scan.METADATA);
       toolList.forEach(tool -> tables.add(tool.table()));
     }
     return tables;

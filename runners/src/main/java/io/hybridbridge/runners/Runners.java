@@ -2,7 +2,6 @@ package io.hybridbridge.runners;
 
 import io.hybridbridge.runners.flink.FlinkRest;
 import java.io.IOException;
-import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -78,10 +77,10 @@ public final class Runners {
    * another Flink minor version would otherwise fail only after minutes of retries, with a stack trace.
    */
   private static void requireCompatibleCluster(String master) throws SetupException {
-    URI rest = URI.create("http://" + master);
+    FlinkRest rest = FlinkRest.ofMaster(master);
     String version;
     try {
-      version = new FlinkRest(rest).overview().flinkVersion();
+      version = rest.overview().flinkVersion();
     } catch (IOException | IllegalArgumentException e) {
       throw new SetupException("no Flink cluster answers at --flinkMaster=" + master + " (" + e.getMessage()
           + "); start one with `hb flink start` or give the JobManager's REST address as --flinkMaster=host:port", e);

@@ -68,6 +68,13 @@ class ScanClusterIT {
         (System.nanoTime() - start) / 1e9);
     assertThat(flink.exit()).as(flink.err()).isZero();
     assertThat(flink.out()).contains("inspected 30/30").contains("trained 15");
+    // Progress while the job ran on the cluster, from its REST API: lines marked "(running)", at least one of
+    // them before the last (snapshot, tool) was done.
+    List<String> running = flink.err().lines().filter(line -> line.endsWith("(running)")).toList();
+    assertThat(running).as(flink.err()).isNotEmpty()
+        .anySatisfy(line -> assertThat(line).doesNotContain("inspected 30/30"));
+    assertThat(flink.err()).contains("running on http://127.0.0.1:" + spec.restPort());
+    running.forEach(line -> System.out.println("FIGURE progress on the cluster: " + line));
     List<FlinkRest.Job> ran = new FlinkRest(java.net.URI.create("http://127.0.0.1:" + spec.restPort())).jobs()
         .stream().filter(job -> job.name().startsWith("hb-scan-") && !before.contains(job.id())).toList();
     assertThat(ran).singleElement().satisfies(job -> {
@@ -85,6 +92,10 @@ class ScanClusterIT {
       assertSameRows(table, onFlink, onDirect, "*");
     }
     assertSameRows("status", onFlink, onDirect, "* EXCLUDE (wall_ms)");
+    // (when each unit was written differs; the order of trained_on is the order its parts were merged in)
+    assertSameRows("metadata", onFlink, onDirect, "* EXCLUDE (trained_millis, trained_on), list_sort(trained_on)");
+    assertThat(ScanCommandTest.sql("SELECT count(*) FROM " + table(onFlink, "metadata")).get(0).get(0))
+        .isNotEqualTo("0");
     assertThat(ScanCommandTest.sql("SELECT count(*) FROM " + table(onFlink, "processes")).get(0).get(0))
         .isNotEqualTo("0");
     assertThat(ScanCommandTest.sql("SELECT snapshot_id, failure_kind FROM " + table(onFlink, "status")

@@ -39,6 +39,13 @@ class ScanCommandTest {
     assertThat(noReferences.err()).contains("no trusted references in " + dir);
     assertThat(CliRun.hb("scan", "--snapshots", dir + "/nothing/*.elf", "--out", out, "--tools", "none").err())
         .contains("no snapshot file matches");
+    Path aFile = Files.writeString(dir.resolve("a-file"), "");
+    CliRun outIsAFile = CliRun.hb("scan", "--manifest", list.toString(), "--out", aFile.resolve("out").toString(),
+        "--tools", "none");
+    assertThat(outIsAFile.exit()).isEqualTo(ScanCommand.USAGE);
+    assertThat(outIsAFile.err()).contains("--out " + aFile.resolve("out") + ": cannot create it");
+    assertThat(CliRun.hb("scan", "--manifest", list.toString(), "--out", out, "--tools", "ps",
+        "--metadata", aFile.toString()).err()).contains("--metadata " + aFile + ": cannot create it");
   }
 
   @Test
@@ -68,7 +75,8 @@ class ScanCommandTest {
     assertThat(run.exit()).as(run.err()).isZero();
     // One snapshot per build: each is its build's training sample, then runs fast on what it taught.
     assertThat(run.out()).contains("inspected 4/4 (fast 4, slow 0, failed 0) | trained 4 | fallbacks 0")
-        .contains("metadata store " + store + ": one new version")
+        .contains("metadata store " + store + ": read version 0, wrote version 1")
+        .contains(out.resolve("scan_date=2025-08-02/metadata").toString())
         .contains(out.resolve("scan_date=2025-08-02/system").toString())
         .contains(out.resolve("scan_date=2025-08-02/modules").toString());
     List<List<String>> byTool = sql(queries(run.out()).get(0));
@@ -76,6 +84,9 @@ class ScanCommandTest {
         "6.1.0-53-amd64 lsmod OK_FAST 1", "6.1.0-53-amd64 system OK_FAST 1",
         "6.12.95+deb12-amd64 lsmod OK_FAST 1", "6.12.95+deb12-amd64 system OK_FAST 1", "null null FAILED 1");
     assertThat(store.resolve("v000001")).isDirectory();
+    assertThat(sql(queries(run.out()).get(2))).extracting(row -> String.join(" ", row.subList(0, 3))).contains(
+        "6.1.0-53-amd64 lsmod 1", "6.1.0-53-amd64 system 1", "6.12.95+deb12-amd64 lsmod 1",
+        "6.12.95+deb12-amd64 system 1").allSatisfy(row -> assertThat(row).endsWith(" 1"));
     assertThat(sql("SELECT snapshot_id, vm_id, release FROM read_parquet('" + out + "/*/system/*.parquet')"
         + " ORDER BY 1")).containsExactly(List.of("db-1", "vm-db-1", "6.12.95+deb12-amd64"),
         List.of("web-1", "vm-web-1", "6.1.0-53-amd64"));

@@ -101,14 +101,14 @@ final class Executor {
       case MOV: mov(i); break;
       case MOVZX:
         read(i.op1, a);
-        a.shadow = shadow.extend(a.shadow, i.op1.size, size, false);
+        a.shadow = shadowExtend(a.shadow, i.op1.size, size, false);
         write(i.op0, a);
         break;
       case MOVSX:
       case MOVSXD:
         read(i.op1, a);
         a.bits = signExtend(a.bits, i.op1.size) & mask(size);
-        a.shadow = shadow.extend(a.shadow, i.op1.size, size, true);
+        a.shadow = shadowExtend(a.shadow, i.op1.size, size, true);
         write(i.op0, a);
         break;
       case LEA:
@@ -125,7 +125,7 @@ final class Executor {
         read(i.op0, a);
         a.bits = size == 8 ? Long.reverseBytes(a.bits)
             : size == 4 ? Integer.reverseBytes((int) a.bits) & 0xffffffffL : 0; // 16-bit: undefined, zero
-        a.shadow = shadow.combine(ShadowOp.BSWAP, size, a.shadow, 0);
+        a.shadow = shadowCombine(ShadowOp.BSWAP, size, a.shadow, 0);
         write(i.op0, a);
         break;
       case CBW: widenAccumulator(1, 2); break;
@@ -137,7 +137,7 @@ final class Executor {
       case PUSH: push(i); break;
       case POP: pop(i); break;
       case PUSHFQ:
-        a.set(s.rflags() & ~RF, shadow.fromFlags(8));
+        a.set(s.rflags() & ~RF, shadowFromFlags(8));
         push(a, 8);
         break;
       case POPFQ:
@@ -152,13 +152,13 @@ final class Executor {
         break;
       case ENTER: enter(i); break;
       case LAHF:
-        a.set(s.arithmeticFlags() & 0xd5 | 2, shadow.fromFlags(1));
+        a.set(s.arithmeticFlags() & 0xd5 | 2, shadowFromFlags(1));
         writeRegister(RAX, 1, true, a);
         break;
       case SAHF:
         readRegister(RAX, 1, true, a);
         s.setArithmeticFlags((s.arithmeticFlags() & OF) | (a.bits & (SF | ZF | AF | PF | CF)));
-        shadow.setFlags(a.shadow);
+        shadowSetFlags(a.shadow);
         break;
 
       case ADD: case ADC: case SUB: case SBB: case AND: case OR: case XOR:
@@ -180,15 +180,15 @@ final class Executor {
       case NOT:
         read(i.op0, a);
         a.bits = ~a.bits & mask(size);
-        a.shadow = shadow.combine(ShadowOp.NOT, size, a.shadow, 0);
+        a.shadow = shadowCombine(ShadowOp.NOT, size, a.shadow, 0);
         write(i.op0, a);
         break;
       case NEG:
         read(i.op0, a);
         s.lazy(CC_SUB, 0, a.bits, -a.bits, size, 0);
         a.bits = -a.bits & mask(size);
-        a.shadow = shadow.combine(ShadowOp.NEG, size, a.shadow, 0);
-        shadow.setFlags(a.shadow);
+        a.shadow = shadowCombine(ShadowOp.NEG, size, a.shadow, 0);
+        shadowSetFlags(a.shadow);
         write(i.op0, a);
         break;
       case INC:
@@ -198,8 +198,8 @@ final class Executor {
         long result = inc ? a.bits + 1 : a.bits - 1;
         s.lazy(inc ? CC_INC : CC_DEC, a.bits, 1, result, size, s.cf());
         a.bits = result & mask(size);
-        a.shadow = shadow.combine(inc ? ShadowOp.ADD : ShadowOp.SUB, size, a.shadow, 0);
-        shadow.setFlags(a.shadow);
+        a.shadow = shadowCombine(inc ? ShadowOp.ADD : ShadowOp.SUB, size, a.shadow, 0);
+        shadowSetFlags(a.shadow);
         write(i.op0, a);
         break;
       }
@@ -222,7 +222,7 @@ final class Executor {
         }
         break;
       case SETCC:
-        a.set(s.condition(i.condition) ? 1 : 0, shadow.fromFlags(1));
+        a.set(s.condition(i.condition) ? 1 : 0, shadowFromFlags(1));
         write(i.op0, a);
         break;
       case CMOVCC:
@@ -231,7 +231,7 @@ final class Executor {
         if (s.condition(i.condition)) {
           a.bits = b.bits;
         }
-        a.shadow = shadow.combine(ShadowOp.SELECT, size, a.shadow, b.shadow);
+        a.shadow = shadowCombine(ShadowOp.SELECT, size, a.shadow, b.shadow);
         write(i.op0, a); // also when false: a 32-bit destination is zero-extended either way
         break;
       case JMP:
@@ -400,9 +400,9 @@ final class Executor {
   }
 
   private long addressShadow(Operand m) {
-    long base = m.base >= 0 && m.base != Reg.RIP ? shadow.register(m.base, 0, 8) : 0;
-    long index = m.index >= 0 ? shadow.register(m.index, 0, 8) : 0;
-    return shadow.combine(ShadowOp.ADDRESS, 8, base, index);
+    long base = m.base >= 0 && m.base != Reg.RIP ? shadowRegister(m.base, 0, 8) : 0;
+    long index = m.index >= 0 ? shadowRegister(m.index, 0, 8) : 0;
+    return shadowCombine(ShadowOp.ADDRESS, 8, base, index);
   }
 
   private AddressSpace route(MemoryAccess x, long address, int size, int operand, MemoryRole role,
@@ -411,6 +411,7 @@ final class Executor {
       return spaces[0]; // the fast path: nobody looks at the access
     }
     x.pc = pc;
+    x.instruction = insn;
     x.operand = operand;
     x.address = address;
     x.size = size;
@@ -432,7 +433,7 @@ final class Executor {
         return;
       case Operand.MEM:
         v.bits = space.read(ea, o.size);
-        v.shadow = shadow.load(explicitAccess);
+        v.shadow = shadowLoad(explicitAccess);
         return;
       case Operand.SEGMENT:
         v.set(s.selectors[o.reg], 0);
@@ -450,7 +451,7 @@ final class Executor {
         return;
       case Operand.MEM:
         space.write(ea, o.size, v.bits);
-        shadow.store(explicitAccess, v.shadow);
+        shadowStore(explicitAccess, v.shadow);
         return;
       default:
         throw new UnimplementedInstructionException(insn.text + " (operand " + o + ")");
@@ -469,7 +470,7 @@ final class Executor {
 
   private void readRegister(int reg, int size, boolean high8, Value v) {
     v.bits = register(reg, size, high8);
-    v.shadow = shadow.register(reg, high8 ? 1 : 0, size);
+    v.shadow = shadowRegister(reg, high8 ? 1 : 0, size);
   }
 
   private void readRegister(int reg, int size, Value v) {
@@ -489,7 +490,7 @@ final class Executor {
           r[reg] = (r[reg] & ~0xffL) | (value & 0xff);
         }
     }
-    shadow.setRegister(reg, high8 ? 1 : 0, size, v.shadow);
+    shadowSetRegister(reg, high8 ? 1 : 0, size, v.shadow);
   }
 
   private void writeRegister(int reg, int size, Value v) {
@@ -505,13 +506,13 @@ final class Executor {
   private void loadImplicit(long address, int size, int operand, Value v) throws MemoryAccessException {
     AddressSpace m = route(implicitAccess, address, size, operand, READ, 0);
     v.bits = m.read(address, size);
-    v.shadow = shadow.load(implicitAccess);
+    v.shadow = shadowLoad(implicitAccess);
   }
 
   private void storeImplicit(long address, int size, int operand, Value v) throws MemoryAccessException {
     AddressSpace m = route(implicitAccess, address, size, operand, WRITE, 0);
     m.write(address, size, v.bits);
-    shadow.store(implicitAccess, v.shadow);
+    shadowStore(implicitAccess, v.shadow);
   }
 
   /** Pushes {@code v}: memory first, then RSP, so a faulting push changes nothing. */
@@ -587,8 +588,8 @@ final class Executor {
     long accumulator = c.bits;
     long destination = a.bits;
     s.lazy(CC_SUB, accumulator, destination, accumulator - destination, size, 0);
-    long flagsShadow = shadow.combine(ShadowOp.SUB, size, c.shadow, a.shadow);
-    shadow.setFlags(flagsShadow);
+    long flagsShadow = shadowCombine(ShadowOp.SUB, size, c.shadow, a.shadow);
+    shadowSetFlags(flagsShadow);
     if (accumulator == destination) {
       write(i.op0, b);
     } else {
@@ -613,8 +614,8 @@ final class Executor {
     readRegister(RDX, half, d);
     boolean equal = a.bits == c.bits && b.bits == d.bits;
     long flags = s.arithmeticFlags() & ~ZF;
-    shadow.setFlags(shadow.combine(ShadowOp.SUB, half, shadow.combine(ShadowOp.OR, half, a.shadow, b.shadow),
-        shadow.combine(ShadowOp.OR, half, c.shadow, d.shadow)));
+    shadowSetFlags(shadowCombine(ShadowOp.SUB, half, shadowCombine(ShadowOp.OR, half, a.shadow, b.shadow),
+        shadowCombine(ShadowOp.OR, half, c.shadow, d.shadow)));
     if (equal) {
       readRegister(RBX, half, c);
       readRegister(RCX, half, d);
@@ -632,7 +633,7 @@ final class Executor {
     explicitAccess.address = address;
     explicitAccess.size = size;
     v.bits = space.read(address, size);
-    v.shadow = shadow.load(explicitAccess);
+    v.shadow = shadowLoad(explicitAccess);
   }
 
   /** Stores low then high half, having checked both are writable (one write of the whole). */
@@ -645,9 +646,9 @@ final class Executor {
     space.write(address, bytes, 0, bytes.length);
     explicitAccess.address = address;
     explicitAccess.size = half;
-    shadow.store(explicitAccess, low.shadow);
+    shadowStore(explicitAccess, low.shadow);
     explicitAccess.address = address + half;
-    shadow.store(explicitAccess, high.shadow);
+    shadowStore(explicitAccess, high.shadow);
   }
 
   private void xadd(Instruction i, int size) throws MemoryAccessException, UnimplementedInstructionException {
@@ -667,7 +668,7 @@ final class Executor {
   private void widenAccumulator(int from, int to) {
     readRegister(RAX, from, a);
     a.bits = signExtend(a.bits, from) & mask(to);
-    a.shadow = shadow.extend(a.shadow, from, to, true);
+    a.shadow = shadowExtend(a.shadow, from, to, true);
     writeRegister(RAX, to, a);
   }
 
@@ -675,7 +676,7 @@ final class Executor {
   private void signIntoRdx(int size) {
     readRegister(RAX, size, a);
     long sign = msb(a.bits, size) != 0 ? mask(size) : 0;
-    a.set(sign, shadow.extend(shadow.slice(a.shadow, size - 1, 1), 1, size, true));
+    a.set(sign, shadowExtend(shadowSlice(a.shadow, size - 1, 1), 1, size, true));
     writeRegister(RDX, size, a);
   }
 
@@ -713,18 +714,18 @@ final class Executor {
     storeImplicit(rsp - 8, 8, MemoryAccess.STACK, a);
     long frameTemp = rsp - 8;
     if (level == 1) {
-      a.set(frameTemp, shadow.register(RSP, 0, 8));
+      a.set(frameTemp, shadowRegister(RSP, 0, 8));
       storeImplicit(rsp - 16, 8, MemoryAccess.STACK, a);
       rsp -= 8;
     }
     r[RSP] = rsp - 8 - frame;
-    writeRegister(RBP, 8, a.set(frameTemp, shadow.register(RSP, 0, 8)));
+    writeRegister(RBP, 8, a.set(frameTemp, shadowRegister(RSP, 0, 8)));
   }
 
   private void setRflagsFrom(long value) {
     long old = s.rflags();
     s.setRflags((old & ~WRITABLE_FLAGS) | (value & WRITABLE_FLAGS));
-    shadow.setFlags(a.shadow);
+    shadowSetFlags(a.shadow);
   }
 
   // ---------------------------------------------------------------- arithmetic
@@ -759,14 +760,14 @@ final class Executor {
     if (insn.zeroIdiom) {
       sh = 0; // xor r,r / sub r,r: the result does not depend on r
     } else {
-      sh = shadow.combine(op, size, x.shadow, y.shadow);
+      sh = shadowCombine(op, size, x.shadow, y.shadow);
       if (m == Mnemonic.ADC || m == Mnemonic.SBB) {
-        sh = shadow.combine(op, size, sh, shadow.fromFlags(size));
+        sh = shadowCombine(op, size, sh, shadowFromFlags(size));
       }
     }
     x.bits = result & mask(size);
     x.shadow = sh;
-    shadow.setFlags(sh);
+    shadowSetFlags(sh);
   }
 
   private void setCarry(long cf) {
@@ -856,9 +857,9 @@ final class Executor {
     }
     s.setArithmeticFlags(flags);
     a.bits = result;
-    a.shadow = shadow.combine(op, size, a.shadow, b.shadow);
+    a.shadow = shadowCombine(op, size, a.shadow, b.shadow);
     if (count != 0) {
-      shadow.setFlags(a.shadow);
+      shadowSetFlags(a.shadow);
     }
     write(i.op0, a);
   }
@@ -896,7 +897,7 @@ final class Executor {
       s.setArithmeticFlags(flagBits(cf, result, size, 0, msb(result ^ x, size)));
       a.bits = result;
     }
-    a.shadow = shadow.combine(ShadowOp.CONCAT, size, a.shadow, b.shadow);
+    a.shadow = shadowCombine(ShadowOp.CONCAT, size, a.shadow, b.shadow);
     write(i.op0, a);
   }
 
@@ -922,11 +923,11 @@ final class Executor {
       high = (product >> bits) & mask(size);
       overflow = signed ? product != signExtend(low, size) : high != 0;
     }
-    long sh = shadow.combine(ShadowOp.MUL, size, a.shadow, b.shadow);
+    long sh = shadowCombine(ShadowOp.MUL, size, a.shadow, b.shadow);
     setMultiplyFlags(low, size, overflow);
-    shadow.setFlags(sh);
+    shadowSetFlags(sh);
     if (size == 1) {
-      writeRegister(RAX, 2, c.set(high << 8 | low, shadow.extend(sh, 1, 2, false)));
+      writeRegister(RAX, 2, c.set(high << 8 | low, shadowExtend(sh, 1, 2, false)));
     } else {
       writeRegister(RAX, size, c.set(low, sh));
       writeRegister(RDX, size, d.set(high, sh));
@@ -948,9 +949,9 @@ final class Executor {
     long low = (x * y) & mask(size);
     boolean overflow = size == 8 ? Math.multiplyHigh(x, y) != ((x * y) >> 63) : x * y != signExtend(low, size);
     setMultiplyFlags(low, size, overflow);
-    a.shadow = shadow.combine(ShadowOp.MUL, size, a.shadow, b.shadow);
+    a.shadow = shadowCombine(ShadowOp.MUL, size, a.shadow, b.shadow);
     a.bits = low;
-    shadow.setFlags(a.shadow);
+    shadowSetFlags(a.shadow);
     write(i.op0, a);
   }
 
@@ -1001,12 +1002,12 @@ final class Executor {
         }
       }
     }
-    long sh = shadow.combine(ShadowOp.DIV, size,
-        shadow.combine(ShadowOp.CONCAT, size, a.shadow, c.shadow), b.shadow);
+    long sh = shadowCombine(ShadowOp.DIV, size,
+        shadowCombine(ShadowOp.CONCAT, size, a.shadow, c.shadow), b.shadow);
     quotient &= mask(size);
     remainder &= mask(size);
     if (size == 1) {
-      writeRegister(RAX, 2, d.set(remainder << 8 | quotient, shadow.extend(sh, 1, 2, false)));
+      writeRegister(RAX, 2, d.set(remainder << 8 | quotient, shadowExtend(sh, 1, 2, false)));
     } else {
       writeRegister(RAX, size, d.set(quotient, sh));
       writeRegister(RDX, size, d.set(remainder, sh));
@@ -1055,13 +1056,13 @@ final class Executor {
     long cf = (a.bits >>> bit) & 1;
     // CF is the bit; OF, SF, AF, PF are undefined and ZF unchanged: keep them all.
     s.setArithmeticFlags((s.arithmeticFlags() & ~CF) | cf);
-    shadow.setFlags(shadow.combine(ShadowOp.BIT_SCAN, size, a.shadow, b.shadow));
+    shadowSetFlags(shadowCombine(ShadowOp.BIT_SCAN, size, a.shadow, b.shadow));
     if (i.mnemonic == Mnemonic.BT) {
       return;
     }
     long m = 1L << bit;
     a.bits = i.mnemonic == Mnemonic.BTS ? a.bits | m : i.mnemonic == Mnemonic.BTR ? a.bits & ~m : a.bits ^ m;
-    a.shadow = shadow.combine(ShadowOp.OR, size, a.shadow, b.shadow);
+    a.shadow = shadowCombine(ShadowOp.OR, size, a.shadow, b.shadow);
     write(i.op0, a);
   }
 
@@ -1097,8 +1098,8 @@ final class Executor {
         break;
     }
     s.setArithmeticFlags(flags);
-    long sh = shadow.combine(ShadowOp.BIT_SCAN, size, b.shadow, 0);
-    shadow.setFlags(sh);
+    long sh = shadowCombine(ShadowOp.BIT_SCAN, size, b.shadow, 0);
+    shadowSetFlags(sh);
     a.set(result, keepDestination ? a.shadow : sh);
     write(i.op0, a);
   }
@@ -1186,7 +1187,7 @@ final class Executor {
     Long star = s.msr(Msr.STAR);
     long flags = s.rflags() & ~RF;
     putConstant(RCX, returnRip);
-    writeRegister(Reg.R11, 8, d.set(flags, shadow.fromFlags(8)));
+    writeRegister(Reg.R11, 8, d.set(flags, shadowFromFlags(8)));
     s.setRflags(flags & ~(fmask == null ? 0 : fmask));
     int cs = star == null ? 0 : (int) (star >>> 32) & 0xfffc;
     s.selectors[Reg.CS] = cs;
@@ -1284,7 +1285,7 @@ final class Executor {
     for (int k = 0; k < 64; k++) {
       explicitAccess.address = ea + 8L * k;
       explicitAccess.size = 8;
-      shadow.store(explicitAccess, 0);
+      shadowStore(explicitAccess, 0);
     }
   }
 
@@ -1300,5 +1301,52 @@ final class Executor {
       throw new ArchitecturalFault(Fault.GP, 0, "fxrstor with reserved MXCSR bits 0x" + Long.toHexString(mxcsr));
     }
     // The FPU keeps no state: the image is checked and dropped.
+  }
+
+  // ---------------------------------------------------------------- the value domain
+  // Every dataflow report goes through these: without a domain (Shadow.NONE, the fast path) each is one
+  // field test, so the concrete semantics run without a call into the domain (JIT-visible, whatever the call site's
+  // type profile; both paths run in one JVM).
+
+  private long shadowRegister(int reg, int offset, int size) {
+    return tracking ? shadow.register(reg, offset, size) : 0;
+  }
+
+  private void shadowSetRegister(int reg, int offset, int size, long value) {
+    if (tracking) {
+      shadow.setRegister(reg, offset, size, value);
+    }
+  }
+
+  private long shadowLoad(MemoryAccess access) {
+    return tracking ? shadow.load(access) : 0;
+  }
+
+  private void shadowStore(MemoryAccess access, long value) {
+    if (tracking) {
+      shadow.store(access, value);
+    }
+  }
+
+  private long shadowCombine(ShadowOp op, int size, long x, long y) {
+    return tracking ? shadow.combine(op, size, x, y) : 0;
+  }
+
+  private long shadowExtend(long value, int fromSize, int toSize, boolean signed) {
+    return tracking ? shadow.extend(value, fromSize, toSize, signed) : 0;
+  }
+
+  private long shadowSlice(long value, int offset, int size) {
+    return tracking ? shadow.slice(value, offset, size) : 0;
+  }
+
+  private void shadowSetFlags(long value) {
+    if (tracking) {
+      shadow.setFlags(value);
+    }
+  }
+
+  private long shadowFromFlags(int size) {
+    return tracking ? shadow.fromFlags(size) : 0;
   }
 }

@@ -1,5 +1,7 @@
 package io.hybridbridge.emulator.cpu;
 
+import io.hybridbridge.emulator.decode.Instruction;
+
 import io.hybridbridge.emulator.decode.MemoryRole;
 
 /**
@@ -11,6 +13,7 @@ public final class MemoryAccess {
   public static final int STACK = -1, STRING_DESTINATION = -2, STRING_SOURCE = -3, SYSTEM = -4;
 
   long pc;
+  Instruction instruction;
   int operand;
   long address;
   int size;
@@ -21,6 +24,11 @@ public final class MemoryAccess {
   /** The pc of the instruction making the access. */
   public long pc() {
     return pc;
+  }
+
+  /** The decoded instruction making the access (a router needs no lookup by pc). */
+  public Instruction instruction() {
+    return instruction;
   }
 
   /**

@@ -37,6 +37,11 @@ public final class PagedMemory implements AddressSpace {
   private final FrameCache frames;
   private AddressTranslator translator;
   private final Map<Long, byte[]> privateFrames = new HashMap<>();
+  /**
+   * Pages written before a checkpoint ({@link #writtenPages}), read-only: between the private copies and the image.
+   * Empty: the image as dumped.
+   */
+  private Map<Long, byte[]> baseline = Map.of();
   private final List<ScratchWindow> windows = new ArrayList<>();
 
   private final long[] readTag = new long[TLB_SIZE];
@@ -90,9 +95,24 @@ public final class PagedMemory implements AddressSpace {
    * guest wrote (the translator must then be one over {@link #physical()} or the image, for the same root).
    */
   public void discardWrites() {
+    discardWrites(Map.of(), null);
+  }
+
+  /**
+   * Forgets every write since {@code pages} were taken ({@link #writtenPages}): memory shows those pages over the
+   * image, and the scratch windows hold {@code scratch} ({@link #scratchContents}; null: zeroed). What a machine does
+   * to start a run from a checkpoint. Translations survive as in {@link #discardWrites()} when {@code pages} is the
+   * baseline of the last call; other pages flush the TLB.
+   */
+  public void discardWrites(Map<Long, byte[]> pages, List<byte[][]> scratch) {
     privateFrames.clear();
-    for (ScratchWindow w : windows) {
-      w.clear();
+    for (int k = 0; k < windows.size(); k++) {
+      windows.get(k).restore(scratch == null ? null : scratch.get(k));
+    }
+    if (pages != baseline) {
+      baseline = pages;
+      flush();
+      return;
     }
     if (walkedPrivatePage) {
       flush();
@@ -107,6 +127,25 @@ public final class PagedMemory implements AddressSpace {
         fetchTag[i] = -1;
       }
     }
+  }
+
+  /**
+   * Every page written so far (the baseline's and the private copies, copied): read-only pages for a later
+   * {@link #discardWrites(Map, List)}.
+   */
+  public Map<Long, byte[]> writtenPages() {
+    Map<Long, byte[]> pages = new HashMap<>(baseline);
+    privateFrames.forEach((frame, page) -> pages.put(frame, page.clone()));
+    return java.util.Collections.unmodifiableMap(pages);
+  }
+
+  /** The scratch windows' contents, copied, in the order they were mapped. */
+  public List<byte[][]> scratchContents() {
+    List<byte[][]> contents = new ArrayList<>();
+    for (ScratchWindow w : windows) {
+      contents.add(w.contents());
+    }
+    return contents;
   }
 
   /** The guest-physical memory as this memory sees it: its private copies over the image. Read-only. */
@@ -288,7 +327,7 @@ public final class PagedMemory implements AddressSpace {
     if (own != null) {
       return own;
     }
-    byte[] shared = frames.frame(frame);
+    byte[] shared = shared(frame);
     if (access != Access.WRITE) {
       resolvedPrivate = false;
       return shared;
@@ -307,6 +346,12 @@ public final class PagedMemory implements AddressSpace {
     return copy;
   }
 
+  /** A physical page as the image and the baseline hold it (read-only). */
+  private byte[] shared(long frame) throws MemoryAccessException {
+    byte[] written = baseline.isEmpty() ? null : baseline.get(frame);
+    return written != null ? written : frames.frame(frame);
+  }
+
   /** Physical pages as this memory sees them: the private copy when there is one, else the image's. */
   private final class PhysicalView implements PhysicalMemory {
     private byte[] page(long frame) throws MemoryAccessException {
@@ -315,12 +360,12 @@ public final class PagedMemory implements AddressSpace {
         walkedPrivatePage = true;
         return own;
       }
-      return frames.frame(frame);
+      return shared(frame);
     }
 
     @Override
     public boolean hasPage(long pageFrame) {
-      return privateFrames.containsKey(pageFrame) || frames.hasPage(pageFrame);
+      return privateFrames.containsKey(pageFrame) || baseline.containsKey(pageFrame) || frames.hasPage(pageFrame);
     }
 
     @Override

@@ -54,6 +54,26 @@ public final class ScratchWindow {
     java.util.Arrays.fill(pages, null);
   }
 
+  /** A copy of the window's pages (null: never written, zero). */
+  byte[][] contents() {
+    byte[][] copy = new byte[pages.length][];
+    for (int i = 0; i < pages.length; i++) {
+      copy[i] = pages[i] == null ? null : pages[i].clone();
+    }
+    return copy;
+  }
+
+  /** Gives the window {@code contents} (copied; null: zeroed). */
+  void restore(byte[][] contents) {
+    if (contents == null) {
+      clear();
+      return;
+    }
+    for (int i = 0; i < pages.length; i++) {
+      pages[i] = contents[i] == null ? null : contents[i].clone();
+    }
+  }
+
   /** Copies {@code data} into the window at {@code address}. */
   public void put(long address, byte[] data) {
     check(address, data.length);

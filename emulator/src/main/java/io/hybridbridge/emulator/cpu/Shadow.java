@@ -4,7 +4,7 @@ package io.hybridbridge.emulator.cpu;
  * The pluggable value domain of the executor (DESIGN §9): every value the instruction semantics move or
  * compute carries, next to its concrete bits, a {@code long} "shadow" that this domain defines, and the
  * semantics report every dataflow step here. There is one definition of each instruction's semantics; the
- * fast path runs it with {@link #NONE} (all methods do nothing and return 0, and the JIT inlines them away),
+ * fast path runs it with {@link #NONE} (all methods do nothing and return 0; the executor then makes no call at all),
  * the slow path plugs a taint domain in without copying any semantics.
  *
  * <p>Conventions: a shadow of 0 means "nothing known / clean", and is what immediates and constants carry.

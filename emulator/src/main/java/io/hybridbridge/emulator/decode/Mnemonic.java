@@ -53,10 +53,17 @@ public enum Mnemonic {
     this.firstOperandRole = firstOperandRole;
   }
 
-  /** The role of an explicit memory operand at {@code operandIndex}. */
+  /**
+   * The role of an explicit memory operand at {@code operandIndex}. An instruction that only computes its memory
+   * operand's address (lea, whose memory operand is its second; nop, prefetch, clflush, invlpg) has it ADDRESS_ONLY
+   * at any index: nothing is read, so nothing is routed.
+   */
   public MemoryRole memoryRole(int operandIndex) {
     if (this == XCHG) {
       return READ_WRITE;
+    }
+    if (firstOperandRole == ADDRESS_ONLY) {
+      return ADDRESS_ONLY;
     }
     return operandIndex == 0 ? firstOperandRole : READ;
   }

@@ -255,13 +255,87 @@ public final class KernelMachine implements AutoCloseable {
       clock.restart(cpu);
       cpu.setClock(clock); // also undoes a clock set on the CPU for the last run
     }
-    runInstructions = 0;
-    runSyscalls = 0;
+    restartCounters(0, 0, List.of());
+  }
+
+  /** The run's counters, notes and distinct pcs as they were {@code instructions} into it. */
+  private void restartCounters(long instructions, long syscalls, List<String> notesSoFar) {
+    runInstructions = instructions;
+    runSyscalls = syscalls;
     notes.clear();
+    notes.addAll(notesSoFar);
     stoppedInKernel = false;
     if (runPcs != null) {
       runPcs.clear();
     }
+  }
+
+  /**
+   * The machine as it is now, between system calls of a run: every page written, the scratch window, the registers,
+   * the clock and the run's counters and notes. {@link #restore} starts a later run from here instead of from the
+   * pristine reference: what a run's fixed prologue (the slow and fast paths' preparation of T) costs once. The
+   * checkpoint's pages are copied, so it stays valid after the run goes on; it belongs to this machine.
+   *
+   * @throws IllegalStateException when the last system call stopped inside the kernel, or a run replaced the clock
+   */
+  public Checkpoint checkpoint() {
+    if (stoppedInKernel) {
+      throw new IllegalStateException("the last system call stopped inside the kernel: no checkpoint there");
+    }
+    if (clock == null) {
+      throw new IllegalStateException("the clock is not calibrated");
+    }
+    return new Checkpoint(memory.writtenPages(), memory.scratchContents(), cpu.state().copy(), clock.elapsed(cpu),
+        runInstructions, runSyscalls, List.copyOf(notes));
+  }
+
+  /**
+   * What {@link #checkpoint} took: read-only pages and state; restoring copies what a run may change.
+   */
+  public static final class Checkpoint {
+    private final Map<Long, byte[]> pages;
+    private final List<byte[][]> scratch;
+    private final CpuState state;
+    private final long clockElapsed;
+    private final long instructions;
+    private final long syscalls;
+    private final List<String> notes;
+
+    private Checkpoint(Map<Long, byte[]> pages, List<byte[][]> scratch, CpuState state, long clockElapsed,
+        long instructions, long syscalls, List<String> notes) {
+      this.pages = pages;
+      this.scratch = scratch;
+      this.state = state;
+      this.clockElapsed = clockElapsed;
+      this.instructions = instructions;
+      this.syscalls = syscalls;
+      this.notes = notes;
+    }
+
+    /** Physical pages the run had written when the checkpoint was taken. */
+    public int pages() {
+      return pages.size();
+    }
+  }
+
+  /**
+   * Starts a new run from {@code checkpoint} (taken on this machine): as {@link #reset()}, but memory, registers,
+   * clock, counters and notes are the checkpoint's. A restore costs what a reset does, plus copying the few scratch
+   * pages; the checkpoint's pages are copied on their first write only.
+   */
+  public void restore(Checkpoint checkpoint) {
+    long cr3 = cpu.state().cr(3);
+    memory.discardWrites(checkpoint.pages, checkpoint.scratch);
+    for (PagedMemory overlay : overlays) {
+      overlay.discardWrites();
+    }
+    cpu.state().restore(checkpoint.state);
+    if (cr3 != checkpoint.state.cr(3)) {
+      memory.setTranslator(pageTables.forCr3(checkpoint.state.cr(3)));
+    }
+    clock.resume(cpu, checkpoint.clockElapsed);
+    cpu.setClock(clock);
+    restartCounters(checkpoint.instructions, checkpoint.syscalls, checkpoint.notes);
   }
 
   /**

@@ -39,6 +39,16 @@ final class SnapshotClock implements TscClock {
     startInstructions = cpu.instructionsRetired();
   }
 
+  /** Resumes a run whose counter had advanced {@code elapsed} ticks past {@link #start()} (a checkpoint). */
+  void resume(Cpu cpu, long elapsed) {
+    startInstructions = cpu.instructionsRetired() - elapsed;
+  }
+
+  /** Ticks the counter has advanced in this run. */
+  long elapsed(Cpu cpu) {
+    return cpu.instructionsRetired() - startInstructions;
+  }
+
   @Override
   public long read(Cpu cpu) {
     return start + (cpu.instructionsRetired() - startInstructions);

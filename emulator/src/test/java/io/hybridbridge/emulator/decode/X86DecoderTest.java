@@ -25,6 +25,9 @@ class X86DecoderTest {
     assertThat(i.op1).isEqualTo(Operand.memory(8, Reg.GS, Reg.RBX, Reg.RCX, 4, 0x10, false));
     assertThat(i.memoryIndex).isEqualTo((byte) 1);
     assertThat(i.memoryRole).isEqualTo(MemoryRole.READ);
+    Instruction lea = decode("48 8d 44 8b 10", 0x1000); // lea rax, [rbx+rcx*4+0x10]: reads nothing
+    assertThat(lea.memoryIndex).isEqualTo((byte) 1);
+    assertThat(lea.memoryRole).isEqualTo(MemoryRole.ADDRESS_ONLY);
   }
 
   @Test

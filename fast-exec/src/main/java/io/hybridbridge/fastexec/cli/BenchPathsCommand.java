@@ -3,7 +3,9 @@ package io.hybridbridge.fastexec.cli;
 import io.hybridbridge.datasets.DatasetException;
 import io.hybridbridge.datasets.Manifests;
 import io.hybridbridge.emulator.kernel.ReferenceStore;
+import io.hybridbridge.emulator.machine.KernelMachine;
 import io.hybridbridge.emulator.tools.InspectionTool;
+import io.hybridbridge.emulator.tools.RowContext;
 import io.hybridbridge.emulator.tools.ToolException;
 import io.hybridbridge.emulator.tools.Tools;
 import io.hybridbridge.fastexec.FastPath;
@@ -15,6 +17,8 @@ import io.hybridbridge.taint.slowpath.SlowPath;
 import io.hybridbridge.taint.slowpath.SlowPathException;
 import io.hybridbridge.taint.slowpath.UntrustedSnapshot;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,8 +31,13 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code hb bench paths}: the slow and the fast path side by side, per build and tool, on the same snapshot in one
- * run: median wall time of the whole inspection (opening the snapshot, the machine's reset, T's preparation, U
- * plugged in, the tool) and of the tool's system calls alone, instructions per second, and the ratios.
+ * run: median wall time of the whole inspection of an opened snapshot (T restored to its prepared checkpoint, U's
+ * writes dropped, the tool), of the tool's system calls alone, instructions per second, and the ratios; and the
+ * median time to open the snapshot, which an inspection of several tools pays once (both paths alike). And the
+ * interpreter's ceiling: the same tool run by T on itself with no router and no value domain (instructions per
+ * second), which the fast path, running the same executor plus its router, cannot beat. Besides wall time, the
+ * thread's CPU time of each inspection: on a shared machine whose load average exceeds its cores, wall time mostly
+ * measures the other processes; CPU time does not (instructions per second are computed from it).
  *
  * <p>The fast path runs with the metadata of the slow path's own run on that snapshot (the benchmark measures speed,
  * not coverage: a fallback is reported and the tool skipped). Each timed round runs slow, then fast, so the
@@ -38,6 +47,8 @@ import picocli.CommandLine.Option;
     description = "Benchmark the slow path (taint) against the fast path (memoized metadata) on the same snapshot, "
         + "per kernel build and tool: median wall time, instructions per second, ratio.")
 public final class BenchPathsCommand implements Callable<Integer> {
+  private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
+
   @Option(names = "--references", paramLabel = "DIR",
       description = "Dataset with references and fleet snapshots (default: ${DEFAULT-VALUE}).")
   Path dataset = ReferenceStore.defaultDatasetDirectory();
@@ -57,10 +68,14 @@ public final class BenchPathsCommand implements Callable<Integer> {
   int warmups;
 
   /** Medians of one (build, tool). */
-  private record Row(String build, String snapshot, String tool, long instructions, double slowMs, double fastMs,
-      double slowExecMs, double fastExecMs) {
+  private record Row(String build, String snapshot, String tool, long instructions, double openMs, double slowMs,
+      double fastMs, double slowCpuMs, double fastCpuMs, double slowExecMs, double fastExecMs, double plainMips) {
     double ratio() {
       return slowMs / fastMs;
+    }
+
+    double cpuRatio() {
+      return slowCpuMs / fastCpuMs;
     }
 
     double executionRatio() {
@@ -144,52 +159,75 @@ public final class BenchPathsCommand implements Callable<Integer> {
           return null;
         }
       }
-      for (int i = 0; i < warmups; i++) {
-        timedSlow(fast, path, e, tool);
-        timedFast(fast, path, e, tool, metadata);
-      }
-      double[] slowMs = new double[runs];
-      double[] fastMs = new double[runs];
-      double[] slowExec = new double[runs];
-      double[] fastExec = new double[runs];
-      long instructions = 0;
+      double[] openMs = new double[runs];
       for (int i = 0; i < runs; i++) {
         long start = System.nanoTime();
-        SlowPath.Inspection s = timedSlow(fast, path, e, tool);
-        slowMs[i] = (System.nanoTime() - start) / 1e6;
-        slowExec[i] = s.executionTime().toNanos() / 1e6;
-        start = System.nanoTime();
-        FastPath.Inspection f = timedFast(fast, path, e, tool, metadata);
-        fastMs[i] = (System.nanoTime() - start) / 1e6;
-        fastExec[i] = f.executionTime().toNanos() / 1e6;
-        if (f.fellBack() || f.instructions() != s.instructions()) {
-          System.err.printf("bench paths: %s %s: the fast run %s%n", e.getId(), tool.name(), f.fellBack()
-              ? "fell back" : "executed " + f.instructions() + " instructions, the slow one " + s.instructions());
-          return null;
-        }
-        instructions = s.instructions();
+        UntrustedSnapshot.open(path, e.getId(), e.getVmId()).close();
+        openMs[i] = (System.nanoTime() - start) / 1e6;
       }
-      return new Row(build, e.getId(), tool.name(), instructions, median(slowMs), median(fastMs), median(slowExec),
-          median(fastExec));
+      try (UntrustedSnapshot u = UntrustedSnapshot.open(path, e.getId(), e.getVmId())) {
+        return timed(fast, build, e, u, tool, metadata, median(openMs));
+      }
     }
     System.err.printf("bench paths: %s %s: every snapshot falls back on its own metadata%n", build, tool.name());
     return null;
   }
 
-  /** One whole slow inspection: the snapshot opened, inspected, closed. */
-  private static SlowPath.Inspection timedSlow(FastPath fast, Path path, ManifestEntry e, InspectionTool tool)
-      throws SlowPathException {
-    try (UntrustedSnapshot u = UntrustedSnapshot.open(path, e.getId(), e.getVmId())) {
-      return fast.slow().inspect(u, tool);
+  /** Warm-ups, then timed rounds (slow, then fast) of {@code tool} on the opened {@code u}. */
+  private Row timed(FastPath fast, String build, ManifestEntry e, UntrustedSnapshot u, InspectionTool tool,
+      TrainingMetadata metadata, double openMs) throws SlowPathException, MetadataException {
+    for (int i = 0; i < warmups; i++) {
+      fast.slow().inspect(u, tool);
+      fast.inspect(u, tool, metadata);
     }
+    double[] slowMs = new double[runs];
+    double[] fastMs = new double[runs];
+    double[] slowCpu = new double[runs];
+    double[] fastCpu = new double[runs];
+    double[] slowExec = new double[runs];
+    double[] fastExec = new double[runs];
+    long instructions = 0;
+    for (int i = 0; i < runs; i++) {
+      long start = System.nanoTime();
+      long cpu = CPU.getCurrentThreadCpuTime();
+      SlowPath.Inspection s = fast.slow().inspect(u, tool);
+      slowCpu[i] = (CPU.getCurrentThreadCpuTime() - cpu) / 1e6;
+      slowMs[i] = (System.nanoTime() - start) / 1e6;
+      slowExec[i] = s.executionTime().toNanos() / 1e6;
+      start = System.nanoTime();
+      cpu = CPU.getCurrentThreadCpuTime();
+      FastPath.Inspection f = fast.inspect(u, tool, metadata);
+      fastCpu[i] = (CPU.getCurrentThreadCpuTime() - cpu) / 1e6;
+      fastMs[i] = (System.nanoTime() - start) / 1e6;
+      fastExec[i] = f.executionTime().toNanos() / 1e6;
+      if (f.fellBack() || f.instructions() != s.instructions() || !f.rows().equals(s.rows())) {
+        System.err.printf("bench paths: %s %s: the fast run %s%n", e.getId(), tool.name(), f.fellBack()
+            ? "fell back" : f.instructions() != s.instructions() ? "executed " + f.instructions()
+            + " instructions, the slow one " + s.instructions() : "gave other rows than the slow one");
+        return null;
+      }
+      instructions = s.instructions();
+    }
+    return new Row(build, e.getId(), tool.name(), instructions, openMs, median(slowMs), median(fastMs),
+        median(slowCpu), median(fastCpu), median(slowExec), median(fastExec), plainMips(fast.slow().machine(), tool));
   }
 
-  /** One whole fast inspection: the snapshot opened, inspected, closed. */
-  private static FastPath.Inspection timedFast(FastPath fast, Path path, ManifestEntry e, InspectionTool tool,
-      TrainingMetadata metadata) throws SlowPathException, MetadataException {
-    try (UntrustedSnapshot u = UntrustedSnapshot.open(path, e.getId(), e.getVmId())) {
-      return fast.inspect(u, tool, metadata);
+  /** Median M instructions/s of {@code tool} run by T on itself: no router, no value domain, no U. */
+  private double plainMips(KernelMachine machine, InspectionTool tool) {
+    double[] mips = new double[runs];
+    RowContext context = new RowContext("reference", "reference", machine.reference().kernelBuild());
+    for (int i = -warmups; i < runs; i++) {
+      long cpu = CPU.getCurrentThreadCpuTime();
+      try {
+        machine.runTool(tool, context);
+      } catch (ToolException e) {
+        return Double.NaN; // T's own tool failing says nothing about the paths
+      }
+      if (i >= 0) {
+        mips[i] = machine.instructions() / ((CPU.getCurrentThreadCpuTime() - cpu) / 1e3);
+      }
     }
+    return median(mips);
   }
 
   private static double median(double[] values) {
@@ -201,16 +239,25 @@ public final class BenchPathsCommand implements Callable<Integer> {
 
   private static void print(PrintStream out, List<Row> rows) {
     out.println();
-    out.printf("%-21s %-8s %-12s %12s | %9s %9s %7s | %10s %10s %7s | %9s %9s%n", "build", "tool", "snapshot",
-        "instructions", "slow ms", "fast ms", "ratio", "slow exec", "fast exec", "ratio", "slow M/s", "fast M/s");
+    out.printf("%-21s %-8s %-12s %12s | %7s | %9s %9s %6s | %9s %9s %6s | %6s | %6s %6s %6s %7s%n", "build", "tool",
+        "snapshot", "instructions", "open ms", "slow ms", "fast ms", "ratio", "slow cpu", "fast cpu", "ratio",
+        "exec", "slow", "fast", "plain", "ceiling");
     for (Row r : rows) {
       String snapshot = r.snapshot().substring(r.snapshot().indexOf('/') + 1);
-      out.printf("%-21s %-8s %-12s %,12d | %9.2f %9.2f %6.1fx | %10.2f %10.2f %6.1fx | %9.1f %9.1f%n", r.build(),
-          r.tool(), snapshot, r.instructions(), r.slowMs(), r.fastMs(), r.ratio(), r.slowExecMs(), r.fastExecMs(),
-          r.executionRatio(), r.instructions() / r.slowExecMs() / 1e3, r.instructions() / r.fastExecMs() / 1e3);
+      double slowMips = r.instructions() / r.slowCpuMs() / 1e3;
+      out.printf("%-21s %-8s %-12s %,12d | %7.2f | %9.2f %9.2f %5.1fx | %9.2f %9.2f %5.1fx | %5.1fx | %6.1f %6.1f "
+              + "%6.1f %6.1fx%n", r.build(), r.tool(), snapshot, r.instructions(), r.openMs(), r.slowMs(), r.fastMs(),
+          r.ratio(), r.slowCpuMs(), r.fastCpuMs(), r.cpuRatio(), r.executionRatio(), slowMips,
+          r.instructions() / r.fastCpuMs() / 1e3, r.plainMips(), r.plainMips() / slowMips);
     }
-    out.println("ms: median wall time of the whole inspection (snapshot opened, machine reset, T prepared, tool); "
-        + "exec: of the tool's system calls alone; M/s: million instructions per second of execution");
+    out.println("""
+        open ms: median time to open the snapshot and locate its kernel (once per snapshot, whatever its tools).
+        ms: median wall time of an inspection of the opened snapshot (T restored to its prepared checkpoint, U's
+          writes dropped, the tool); cpu: median CPU time of the same (the thread's: what the load of other
+          processes does not inflate); exec: wall-time ratio of the tool's system calls alone.
+        slow, fast, plain: million instructions per CPU second; plain: T running the tool on itself, no router, no
+          value domain, no U (the interpreter's own speed; small on tools that find little on a clean reference);
+          ceiling: plain / slow, what any path on this interpreter could gain over the slow one.""");
   }
 
   private static String loadAverage() {

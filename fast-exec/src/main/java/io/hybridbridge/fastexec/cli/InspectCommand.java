@@ -11,7 +11,6 @@ import io.hybridbridge.fastexec.Inspector;
 import io.hybridbridge.fastexec.store.MetadataStore;
 import io.hybridbridge.schemas.TrainingMetadata;
 import io.hybridbridge.taint.cli.SnapshotNames;
-import io.hybridbridge.taint.cli.TrainCommand;
 import io.hybridbridge.taint.metadata.MetadataException;
 import io.hybridbridge.taint.slowpath.SlowPath;
 import io.hybridbridge.taint.slowpath.SlowPathException;

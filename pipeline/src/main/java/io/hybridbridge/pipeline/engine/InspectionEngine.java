@@ -1,6 +1,8 @@
 package io.hybridbridge.pipeline.engine;
 
+import io.hybridbridge.schemas.MetadataRow;
 import java.io.Serializable;
+import java.util.List;
 import org.apache.beam.sdk.coders.Coder;
 
 /**
@@ -30,4 +32,14 @@ public interface InspectionEngine<M> extends Serializable {
    * delta). Used to merge training, re-training and the store's current version into the next one.
    */
   M merge(M older, M newer) throws EngineException;
+
+  /**
+   * The rows of table {@code metadata} for one unit: one per entry, for analysts (which instructions are served
+   * from where, trained on what). Runs on a worker, once per (build, tool) of a scan.
+   *
+   * @param kernelBuild the build's name, as the scan identified it
+   * @param storeVersion the store version {@code unit} belongs to
+   */
+  List<MetadataRow> metadataRows(BuildTool key, String kernelBuild, long storeVersion, M unit)
+      throws EngineException;
 }

@@ -23,7 +23,7 @@ public interface MetadataStore<M> extends Serializable {
    * is what this run learnt per (build, tool), not merged with the store: if another run committed meanwhile, the
    * store merges into that run's version, so no run's learning is lost. Called once per run, on one worker.
    *
-   * @return the number of the version written
+   * @return the version written (all its units, not only those of {@code learnt})
    */
-  long commit(Map<BuildTool, M> learnt) throws EngineException;
+  Version<M> commit(Map<BuildTool, M> learnt) throws EngineException;
 }

@@ -27,6 +27,14 @@ public interface SnapshotInspector<M> extends AutoCloseable {
    */
   InspectionOutcome<M> inspect(SnapshotRef snapshot, InspectionTool tool, MetadataView<M> metadata);
 
+  /**
+   * {@code snapshot} for several tools in a row. By default each call is an {@link #inspect} of its own; an engine
+   * whose opening of a snapshot costs something overrides this to open it once.
+   */
+  default SnapshotSession<M> session(SnapshotRef snapshot) {
+    return (tool, metadata) -> inspect(snapshot, tool, metadata);
+  }
+
   @Override
   void close();
 

@@ -12,7 +12,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /** The few read-only calls of Flink's REST API that tell whether a cluster is up and what ran on it. */
 public final class FlinkRest {
@@ -25,6 +27,11 @@ public final class FlinkRest {
   /** A client of the REST endpoint at {@code base}, e.g. {@code http://127.0.0.1:8081}. */
   public FlinkRest(URI base) {
     this.base = base;
+  }
+
+  /** The REST API of {@code --flinkMaster=host:port}. */
+  public static FlinkRest ofMaster(String master) {
+    return new FlinkRest(URI.create("http://" + master));
   }
 
   public URI base() {
@@ -72,6 +79,18 @@ public final class FlinkRest {
       }
     }
     return -1;
+  }
+
+  /**
+   * {@code GET /jobs/<id>/accumulators}: the job's user accumulators by name, as the REST API shows them (their
+   * values as text). While the job runs, they are what the TaskManagers last reported with their heartbeats.
+   */
+  public Map<String, String> userAccumulators(String jobId) throws IOException {
+    Map<String, String> accumulators = new LinkedHashMap<>();
+    for (JsonNode a : get("/jobs/" + jobId + "/accumulators").path("user-task-accumulators")) {
+      accumulators.put(a.path("name").asText(), a.path("value").asText());
+    }
+    return accumulators;
   }
 
   private JsonNode get(String path) throws IOException {

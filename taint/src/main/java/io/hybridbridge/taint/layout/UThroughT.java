@@ -31,6 +31,12 @@ public final class UThroughT implements AddressSpace {
     return bridge;
   }
 
+  /** Forgets what inspections wrote to U: the next one sees U as dumped (U's page cache and TLB are kept). */
+  public void discardWrites() {
+    untrusted.discardWrites();
+    lastRead = 0;
+  }
+
   /** Pages of U this run has written (its private copies). */
   public int writtenPageCount() {
     return untrusted.privatePageCount();

@@ -32,6 +32,11 @@ import org.apache.avro.specific.SpecificRecord;
  * layout ({@link UThroughT}); the TSC counts from 0 (the clock rule below); the router and the shadow are plugged
  * in and the tool's script runs through the machine's system calls, refusing /proc listings it cannot trust.
  *
+ * <p>T's preparation runs once: the machine's state after it is a {@link KernelMachine.Checkpoint} that every later
+ * inspection starts from (the preparation is deterministic: same pristine state, same calls, same clock, so the
+ * state is the one running it again would give). U's view is kept by the {@link UntrustedSnapshot} across the
+ * tools inspected on it, its writes dropped before each.
+ *
  * <p>Not thread-safe: one per thread. It can inspect any number of snapshots of its build one after the other.
  */
 public final class BridgedMachine implements AutoCloseable {
@@ -45,6 +50,9 @@ public final class BridgedMachine implements AutoCloseable {
   private final int refusalIndex;
   private final long[] text;
   private final long[] syscallEntry;
+  /** T right after its preparation (taken at the first inspection), and the agent's pid it found. */
+  private KernelMachine.Checkpoint prepared;
+  private long agentPid;
 
   private BridgedMachine(KernelMachine machine) throws SlowPathException {
     this.machine = machine;
@@ -160,23 +168,10 @@ public final class BridgedMachine implements AutoCloseable {
               + "reference of the snapshot's own build", snapshot.id(), theirs.buildName(), theirs.buildId(),
           machine.reference().id(), identity.buildName(), identity.buildId()));
     }
-    UThroughT untrusted;
-    try {
-      PerCpuUnits units = PerCpuUnits.of(snapshot.kernel(), profile);
-      untrusted = new UThroughT(KernelMachine.copyOnWrite(snapshot.kernel().snapshot(), snapshot.kernel().layout()),
-          new LayoutBridge(machine.layout(), trustedUnits, snapshot.kernel().layout(), units));
-    } catch (KernelAnalysisException | IllegalArgumentException e) {
-      throw new SlowPathException(SlowPathException.Reason.SNAPSHOT, snapshot.id() + ": " + e.getMessage(), e);
-    }
     long start = System.nanoTime();
-    machine.reset();
-    long agentPid;
-    try {
-      agentPid = TrustedPreparation.prepare(machine);
-    } catch (MachineException e) {
-      throw new SlowPathException(SlowPathException.Reason.REFERENCE, "preparing the reference kernel: "
-          + e.getMessage(), e);
-    }
+    UThroughT untrusted = snapshot.view(this);
+    untrusted.discardWrites();
+    prepareTrusted();
     long firstInstruction = machine.instructions();
     long firstSyscall = machine.syscalls();
     // Time: TSC reads count from 0 at the start of the inspection. Every U boot's timekeeper took its last tick at a
@@ -202,6 +197,33 @@ public final class BridgedMachine implements AutoCloseable {
       machine.setShadow(Shadow.NONE);
       redirected.inspect(null);
     }
+  }
+
+  /** U through T's layout: a new view of {@code snapshot} (its memory copy-on-write). */
+  UThroughT view(UntrustedSnapshot snapshot) throws SlowPathException {
+    try {
+      PerCpuUnits units = PerCpuUnits.of(snapshot.kernel(), profile);
+      return new UThroughT(KernelMachine.copyOnWrite(snapshot.kernel().snapshot(), snapshot.kernel().layout()),
+          new LayoutBridge(machine.layout(), trustedUnits, snapshot.kernel().layout(), units));
+    } catch (KernelAnalysisException | IllegalArgumentException e) {
+      throw new SlowPathException(SlowPathException.Reason.SNAPSHOT, snapshot.id() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The machine as T's preparation leaves it: prepared once, restored from the checkpoint after. */
+  private void prepareTrusted() throws SlowPathException {
+    if (prepared != null) {
+      machine.restore(prepared);
+      return;
+    }
+    machine.reset();
+    try {
+      agentPid = TrustedPreparation.prepare(machine);
+    } catch (MachineException e) {
+      throw new SlowPathException(SlowPathException.Reason.REFERENCE, "preparing the reference kernel: "
+          + e.getMessage(), e);
+    }
+    prepared = machine.checkpoint();
   }
 
   @Override

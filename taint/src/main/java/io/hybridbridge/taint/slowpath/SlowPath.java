@@ -140,7 +140,7 @@ public final class SlowPath implements AutoCloseable {
   public Inspection inspect(UntrustedSnapshot snapshot, InspectionTool tool) throws SlowPathException {
     DecisionLog log = new DecisionLog();
     KernelMachine machine = bridge.machine();
-    TaintRouter router = new TaintRouter(shadow, policy, machine.decodeCache(), bridge.guard(accessBudget),
+    TaintRouter router = new TaintRouter(shadow, policy, bridge.guard(accessBudget),
         machine.layout(), bridge.untrustedSpace(), log);
     BridgedMachine.Run run = bridge.inspect(snapshot, tool, router, shadow, shadow::reset);
     return new Inspection(tool.name(), snapshot.id(), machine.reference().id(), bridge.identity(), run.rows(), log,

@@ -2,7 +2,6 @@ package io.hybridbridge.taint.slowpath;
 
 import io.hybridbridge.emulator.cpu.AccessRouter;
 import io.hybridbridge.emulator.cpu.MemoryAccess;
-import io.hybridbridge.emulator.decode.DecodeCache;
 import io.hybridbridge.emulator.decode.Instruction;
 import io.hybridbridge.emulator.decode.Reg;
 import io.hybridbridge.emulator.kernel.KernelLayout;
@@ -17,7 +16,6 @@ import io.hybridbridge.taint.shadow.TaintShadow;
 public final class TaintRouter implements AccessRouter {
   private final TaintShadow shadow;
   private final RedirectPolicy policy;
-  private final DecodeCache code;
   private final AccessGuard guard;
   private final long slide;
   private final int untrustedSpace;
@@ -29,11 +27,10 @@ public final class TaintRouter implements AccessRouter {
    *     live, so register shadows are cleared there (the driver sets arguments without the shadow knowing)
    * @param untrustedSpace the CPU's index of the U-through-T space
    */
-  public TaintRouter(TaintShadow shadow, RedirectPolicy policy, DecodeCache code, AccessGuard guard,
+  public TaintRouter(TaintShadow shadow, RedirectPolicy policy, AccessGuard guard,
       KernelLayout layout, int untrustedSpace, DecisionLog log) {
     this.shadow = shadow;
     this.policy = policy;
-    this.code = code;
     this.guard = guard;
     this.slide = layout.slide();
     this.untrustedSpace = untrustedSpace;
@@ -65,10 +62,7 @@ public final class TaintRouter implements AccessRouter {
     RedirectPolicy.Operand kind = RedirectPolicy.Operand.ADDRESSED;
     switch (operand) {
       case MemoryAccess.STACK: {
-        Instruction insn = code.get(pc);
-        if (insn != null) {
-          calls.onStackAccess(insn, access);
-        }
+        calls.onStackAccess(access.instruction(), access);
         return 0; // IMPLICIT_STACK: never redirected, not recorded (the fast path knows it too)
       }
       case MemoryAccess.SYSTEM:
@@ -80,8 +74,8 @@ public final class TaintRouter implements AccessRouter {
         addressShadow = shadow.registerShadow(Reg.RDI);
         break;
       default: {
-        Instruction insn = code.get(pc);
-        if (insn != null && insn.memory != null && insn.memory.base == Reg.RSP) {
+        Instruction insn = access.instruction();
+        if (insn.memory != null && insn.memory.base == Reg.RSP) {
           kind = RedirectPolicy.Operand.STACK_BASED;
         }
         addressShadow = access.addressShadow();

@@ -5,18 +5,27 @@ import io.hybridbridge.emulator.kernel.KernelAnalysisException;
 import io.hybridbridge.emulator.snapshot.Snapshot;
 import io.hybridbridge.emulator.snapshot.SnapshotFormatException;
 import io.hybridbridge.emulator.snapshot.Snapshots;
+import io.hybridbridge.taint.layout.UThroughT;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.IdentityHashMap;
+import java.util.Map;
 
 /**
  * An untrusted snapshot U opened for inspection: any format {@link Snapshots} reads, its kernel located (layout,
  * identity), and the names its rows carry.
+ *
+ * <p>Open it once and inspect every tool on it: the view of U each reference machine builds (U's page cache, its
+ * TLB, the layout bridge) is kept here across that machine's inspections, so the second tool on a snapshot no longer
+ * pays for opening it, locating its kernel or reading its pages again. Not thread-safe.
  */
 public final class UntrustedSnapshot implements AutoCloseable {
   private final String id;
   private final String vmId;
   private final Snapshot snapshot;
   private final GuestKernel kernel;
+  /** U through each machine's layout, by the {@link BridgedMachine} that built it. */
+  private final Map<BridgedMachine, UThroughT> views = new IdentityHashMap<>(2);
 
   private UntrustedSnapshot(String id, String vmId, Snapshot snapshot, GuestKernel kernel) {
     this.id = id;
@@ -63,8 +72,19 @@ public final class UntrustedSnapshot implements AutoCloseable {
     return kernel;
   }
 
+  /** U as {@code machine} sees it, built on its first inspection of this snapshot. */
+  UThroughT view(BridgedMachine machine) throws SlowPathException {
+    UThroughT view = views.get(machine);
+    if (view == null) {
+      view = machine.view(this);
+      views.put(machine, view);
+    }
+    return view;
+  }
+
   @Override
   public void close() {
+    views.clear();
     snapshot.close();
   }
 }

@@ -119,7 +119,7 @@ public final class SyntheticKernel implements AutoCloseable {
     int refused = cpu.addAddressSpace(refusal);
     AccessGuard guard = new AccessGuard(new long[] {LINK_TEXT + T_SLIDE, LINK_TEXT + T_SLIDE + 0x10000},
         new long[] {0, 0}, 1_000_000, refusal, refused);
-    router = new TaintRouter(shadow, policy, code, guard, T_LAYOUT, u, log);
+    router = new TaintRouter(shadow, policy, guard, T_LAYOUT, u, log);
     cpu.setRouter(router);
     cpu.setShadow(shadow);
     state.setCpl(0);

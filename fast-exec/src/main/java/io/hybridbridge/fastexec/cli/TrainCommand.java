@@ -1,32 +1,33 @@
-package io.hybridbridge.taint.cli;
+package io.hybridbridge.fastexec.cli;
 
 import io.hybridbridge.datasets.DatasetException;
 import io.hybridbridge.emulator.kernel.ReferenceStore;
 import io.hybridbridge.emulator.tools.InspectionTool;
 import io.hybridbridge.emulator.tools.ToolException;
 import io.hybridbridge.emulator.tools.Tools;
+import io.hybridbridge.fastexec.store.MetadataStore;
 import io.hybridbridge.schemas.RedirectDecision;
 import io.hybridbridge.schemas.TrainingMetadata;
-import io.hybridbridge.taint.metadata.Metadata;
+import io.hybridbridge.taint.cli.SnapshotNames;
 import io.hybridbridge.taint.metadata.MetadataException;
-import io.hybridbridge.taint.metadata.MetadataFiles;
 import io.hybridbridge.taint.slowpath.SlowPath;
 import io.hybridbridge.taint.slowpath.SlowPathException;
 import io.hybridbridge.taint.slowpath.UntrustedSnapshot;
-import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code hb train --build B --tool T}: the slow path on the build's reference over snapshots of the build, merged into
- * one training metadata file per tool.
+ * {@code hb train --build B --tool T}: the slow path on the build's reference over snapshots of the build; what the
+ * runs learnt is committed to the metadata store (the one {@code hb inspect} and {@code hb scan} read) as one new
+ * version, merged with what the store already held.
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
-    description = "Train the redirection metadata of a kernel build and tool: run the slow path over snapshots of the "
-        + "build and write one Avro metadata file per tool.")
+    description = "Train the redirection metadata of a kernel build and tools: run the slow path over snapshots of the "
+        + "build and commit what it learnt to the metadata store as one new version.")
 public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--build", required = true, paramLabel = "BUILD", description = "Kernel build, e.g. 6.1.0-53-amd64.")
   String build;
@@ -43,9 +44,8 @@ public final class TrainCommand implements Callable<Integer> {
       description = "Dataset with the build's reference (default: ${DEFAULT-VALUE}).")
   Path references = ReferenceStore.defaultDatasetDirectory();
 
-  @Option(names = "--out", paramLabel = "DIR",
-      description = "Where <build>/<tool>.metadata.avro go (default: ${DEFAULT-VALUE}).")
-  Path out = defaultMetadataDirectory();
+  @Option(names = "--store", paramLabel = "DIR", description = "Metadata store to commit to (default: ${DEFAULT-VALUE}).")
+  Path store = defaultMetadataDirectory().resolve("store");
 
   /** {@code ${HB_CACHE:-~/.cache/hybrid-bridge}/metadata}. */
   public static Path defaultMetadataDirectory() {
@@ -56,7 +56,7 @@ public final class TrainCommand implements Callable<Integer> {
   }
 
   @Override
-  public Integer call() throws IOException {
+  public Integer call() {
     List<InspectionTool> selected;
     List<SnapshotNames.Named> targets;
     ReferenceStore.Reference reference;
@@ -67,7 +67,7 @@ public final class TrainCommand implements Callable<Integer> {
       reference = ReferenceStore.open(references).references().stream()
           .filter(r -> r.kernelBuild().equals(build)).findFirst()
           .orElseThrow(() -> new IllegalArgumentException("no reference of build " + build + " in " + references));
-    } catch (ToolException | DatasetException | IllegalArgumentException e) {
+    } catch (ToolException | DatasetException | java.io.IOException | IllegalArgumentException e) {
       System.err.println("train: " + e.getMessage());
       return 2;
     }
@@ -75,23 +75,29 @@ public final class TrainCommand implements Callable<Integer> {
       System.err.println("train: no snapshots of build " + build + " to train on (give --snapshots)");
       return 2;
     }
+    List<TrainingMetadata> learnt = new ArrayList<>();
     try (SlowPath slow = SlowPath.open(reference)) {
-      for (InspectionTool tool : selected) {
-        TrainingMetadata merged = null;
-        for (SnapshotNames.Named target : targets) {
-          try (UntrustedSnapshot u = UntrustedSnapshot.open(target.path(), target.id(), target.vmId())) {
+      for (SnapshotNames.Named target : targets) {
+        try (UntrustedSnapshot u = UntrustedSnapshot.open(target.path(), target.id(), target.vmId())) {
+          for (InspectionTool tool : selected) { // one snapshot opened for all its tools
             SlowPath.Inspection run = slow.inspect(u, tool);
             System.out.println(run.summary() + "  [" + target.id() + "]");
-            merged = merged == null ? run.metadata() : Metadata.merge(merged, run.metadata());
+            learnt.add(run.metadata());
           }
         }
-        Path file = out.resolve(build).resolve(tool.name() + ".metadata.avro");
-        MetadataFiles.write(file, merged);
-        long mixed = merged.getEntries().stream().filter(e -> e.getDecision() == RedirectDecision.MIXED).count();
-        long redirected = merged.getEntries().stream().filter(e -> e.getDecision() != RedirectDecision.LOCAL).count();
-        System.out.printf("%s %s: %d entries (%d redirected or mixed, %d mixed) from %d snapshots -> %s%n", build,
-            tool.name(), merged.getEntries().size(), redirected, mixed, targets.size(), file);
       }
+      MetadataStore metadata = MetadataStore.open(store);
+      MetadataStore.Version version = metadata.commit(learnt);
+      String buildId = slow.identity().buildId();
+      for (InspectionTool tool : selected) {
+        TrainingMetadata unit = version.get(buildId, tool.name()).orElseThrow();
+        long mixed = unit.getEntries().stream().filter(e -> e.getDecision() == RedirectDecision.MIXED).count();
+        long redirected = unit.getEntries().stream().filter(e -> e.getDecision() != RedirectDecision.LOCAL).count();
+        System.out.printf("%s %s: %d entries (%d redirected or mixed, %d mixed), %d snapshots in its provenance%n",
+            build, tool.name(), unit.getEntries().size(), redirected, mixed,
+            unit.getProvenance().getSnapshots().size());
+      }
+      System.out.printf("store %s: version %d%n", metadata.directory(), version.number());
       return 0;
     } catch (SlowPathException | MetadataException e) {
       System.err.println("train: " + e.getMessage());
