@@ -66,14 +66,15 @@ public final class ScanBenchReport {
     line("");
     line("## Cost per snapshot as the list grows (ratio: to the smallest size of the same runner and store)");
     line("");
-    line("| runner | store | entries | s/snapshot (wall) | ratio | CPU s/snapshot | ratio | p50 ms | ratio |");
-    line("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    line("| runner | store | entries | distinct | s/snapshot (wall) | ratio | CPU s/snapshot | ratio | p50 ms | ratio |");
+    line("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     Map<String, ScanBench.Figures> smallest = new TreeMap<>();
     for (ScanBench.Figures f : figures) {
       String key = f.runner() + "/" + f.night();
       ScanBench.Figures base = smallest.computeIfAbsent(key, k -> f);
-      line(String.format("| %s | %s | %d | %.2f | %.2f | %.2f | %.2f | %d | %.2f |", f.runner().name().toLowerCase(),
-          f.night().name().toLowerCase(), f.entries(), f.secondsPerSnapshot(),
+      line(String.format("| %s | %s | %d | %d | %.2f | %.2f | %.2f | %.2f | %d | %.2f |",
+          f.runner().name().toLowerCase(), f.night().name().toLowerCase(), f.entries(), f.distinct(),
+          f.secondsPerSnapshot(),
           f.secondsPerSnapshot() / base.secondsPerSnapshot(), f.cpuSecondsPerSnapshot(),
           base.cpuSecondsPerSnapshot() == 0 ? 0 : f.cpuSecondsPerSnapshot() / base.cpuSecondsPerSnapshot(),
           f.p50Millis(),
@@ -82,16 +83,17 @@ public final class ScanBenchReport {
     line("");
     line("## Training: what the cold night cost more than the warm one (same list, same runner)");
     line("");
-    line("| runner | entries | cold wall s | warm wall s | cold − warm s | trained (build, tool) |");
-    line("|---|---:|---:|---:|---:|---:|");
+    line("| runner | entries | distinct | cold wall s | warm wall s | cold − warm s | trained (build, tool) |");
+    line("|---|---:|---:|---:|---:|---:|---:|");
     for (ScanBench.Figures cold : figures) {
       if (cold.night() != ScanBench.Night.COLD) {
         continue;
       }
       figures.stream().filter(w -> w.night() == ScanBench.Night.WARM && w.runner() == cold.runner()
-          && w.entries() == cold.entries()).findFirst().ifPresent(warm -> line(String.format(
-              "| %s | %d | %.1f | %.1f | %.1f | %d |", cold.runner().name().toLowerCase(), cold.entries(),
-              cold.wallSeconds(), warm.wallSeconds(), cold.wallSeconds() - warm.wallSeconds(), cold.trained())));
+          && w.entries() == cold.entries() && w.distinct() == cold.distinct()).findFirst()
+          .ifPresent(warm -> line(String.format("| %s | %d | %d | %.1f | %.1f | %.1f | %d |",
+              cold.runner().name().toLowerCase(), cold.entries(), cold.distinct(), cold.wallSeconds(),
+              warm.wallSeconds(), cold.wallSeconds() - warm.wallSeconds(), cold.trained())));
     }
     line("");
     if (!volatilitySnapshots.isEmpty()) {
