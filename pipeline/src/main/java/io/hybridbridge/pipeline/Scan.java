@@ -98,15 +98,18 @@ public final class Scan<M> extends PTransform<PCollection<ScanTarget>, PCollecti
   }
 
   @Override
-  public PCollection<String> expand(PCollection<ScanTarget> targets) {
+  public PCollection<String> expand(PCollection<ScanTarget> entries) {
+    PCollectionTuple once = entries.apply("One inspection per file", SameFile.once());
+    PCollection<ScanTarget> targets = once.get(SameFile.FILES);
+    PCollectionView<Map<String, Iterable<ScanTarget>>> copies = SameFile.copiesView(once);
     PCollectionTuple identify = targets.apply("Identify", Identify.against(Path.of(references)));
     PCollection<KV<String, SnapshotRef>> identified = identify.get(Identify.IDENTIFIED);
     PCollection<SnapshotRow> snapshots = identified
         .apply("Snapshot rows", ParDo.of(new SnapshotRowFn()))
         .setCoder(AvroCoder.of(SnapshotRow.class));
     if (engine == null) {
-      return PCollectionTuple.of(new TupleTag<>(SNAPSHOTS), snapshots)
-          .and(new TupleTag<>(STATUS), identify.get(Identify.FAILED))
+      return copied(PCollectionTuple.of(new TupleTag<>(SNAPSHOTS), snapshots)
+          .and(new TupleTag<>(STATUS), identify.get(Identify.FAILED)), copies)
           .apply("Write tables", output);
     }
 
@@ -145,7 +148,21 @@ public final class Scan<M> extends PTransform<PCollection<ScanTarget>, PCollecti
           .and(retrained.get(table.getValue()))
           .apply("All " + table.getKey(), Flatten.pCollections()));
     }
-    return tables.apply("Write tables", output.waitingFor(committed));
+    return copied(tables, copies).apply("Write tables", output.waitingFor(committed));
+  }
+
+  /** Every table with the rows of a file's first entry copied to its other entries ({@link SameFile}). */
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static PCollectionTuple copied(PCollectionTuple tables,
+      PCollectionView<Map<String, Iterable<ScanTarget>>> copies) {
+    PCollectionTuple result = PCollectionTuple.empty(tables.getPipeline());
+    for (Map.Entry<TupleTag<?>, PCollection<?>> table : tables.getAll().entrySet()) {
+      PCollection rows = table.getValue();
+      PCollection copiedRows = (PCollection) rows.apply("Copies of " + table.getKey().getId(),
+          SameFile.copiedRows(copies));
+      result = result.and((TupleTag) table.getKey(), copiedRows.setCoder(rows.getCoder()));
+    }
+    return result;
   }
 
   private static <M> List<KV<BuildTool, KV<Long, M>>> versioned(MetadataStore.Version<M> version) {

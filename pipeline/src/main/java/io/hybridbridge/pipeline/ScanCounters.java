@@ -32,6 +32,8 @@ public final class ScanCounters {
   public static final String FALLBACKS = "fallbacks";
   /** Rows written to the tool tables. */
   public static final String ROWS = "rows";
+  /** Rows of any table copied to a further entry of the same file ({@link SameFile}). */
+  public static final String COPIED_ROWS = "copied_rows";
   /** New metadata store versions committed. */
   public static final String METADATA_COMMITS = "metadata_commits";
 

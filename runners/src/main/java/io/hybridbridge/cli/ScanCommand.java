@@ -8,6 +8,7 @@ import io.hybridbridge.emulator.tools.Tools;
 import io.hybridbridge.pipeline.Engines;
 import io.hybridbridge.pipeline.MetadataDirectory;
 import io.hybridbridge.pipeline.ParquetTables;
+import io.hybridbridge.pipeline.SameFile;
 import io.hybridbridge.pipeline.Scan;
 import io.hybridbridge.pipeline.ScanCounters;
 import io.hybridbridge.pipeline.ScanInputException;
@@ -153,8 +154,11 @@ public final class ScanCommand implements Callable<Integer> {
     pipeline.apply("Snapshots", Create.of(targets).withCoder(AvroCoder.of(ScanTarget.class)))
         .apply("Scan", scan);
 
-    FlinkCommand.progress(String.format("scanning %d snapshot(s) with %s on %s%s; references %s; output %s",
-        targets.size(), engine.map(e -> names(toolList) + " (" + e.engine().name() + ")")
+    // A file listed under several entries is inspected once (SameFile): progress counts files.
+    int files = (int) SameFile.distinctFiles(targets);
+    FlinkCommand.progress(String.format("scanning %d snapshot(s)%s with %s on %s%s; references %s; output %s",
+        targets.size(), files == targets.size() ? "" : " in " + files + " distinct file(s), each inspected once",
+        engine.map(e -> names(toolList) + " (" + e.engine().name() + ")")
             .orElse("no tools (identification only)"),
         options.getRunner().getSimpleName(), Runners.isRemoteFlink(options) ? " at " + flinkMaster : "",
         referenceDir, out.toAbsolutePath()));
@@ -162,10 +166,10 @@ public final class ScanCommand implements Callable<Integer> {
     PipelineResult result;
     PipelineResult.State state;
     ScheduledExecutorService clusterProgress = Runners.isRemoteFlink(options)
-        ? showFlinkProgress(options.getFlinkMaster(), options.getJobName(), targets.size(), toolList.size()) : null;
+        ? showFlinkProgress(options.getFlinkMaster(), options.getJobName(), files, toolList.size()) : null;
     try {
       result = pipeline.run();
-      state = direct ? waitShowingProgress(result, targets.size(), toolList.size()) : result.waitUntilFinish();
+      state = direct ? waitShowingProgress(result, files, toolList.size()) : result.waitUntilFinish();
     } catch (RuntimeException e) {
       System.err.println("hb scan: the job failed: " + SmokeTestCommand.rootCause(e));
       return 1;
@@ -176,7 +180,7 @@ public final class ScanCommand implements Callable<Integer> {
     }
     double seconds = (System.nanoTime() - start) / 1e9;
     Map<String, Long> counters = ScanCounters.read(result);
-    printSummary(state, seconds, targets.size(), toolList, counters, date,
+    printSummary(state, seconds, files, toolList, counters, date,
         engine.map(e -> e.base().number()).orElse(-1L));
     return state == PipelineResult.State.DONE ? 0 : 1;
   }
@@ -309,7 +313,9 @@ public final class ScanCommand implements Callable<Integer> {
     Path output = out.toAbsolutePath().normalize();
     System.out.printf("scan %s in %.1f s: %s%n", state, seconds, progressLine(c, snapshots, toolList.size()));
     if (!toolList.isEmpty()) {
-      System.out.printf("rows %d; metadata store %s: %s%n", c.getOrDefault(ScanCounters.ROWS, 0L),
+      long copied = c.getOrDefault(ScanCounters.COPIED_ROWS, 0L);
+      System.out.printf("rows %d%s; metadata store %s: %s%n", c.getOrDefault(ScanCounters.ROWS, 0L),
+          copied == 0 ? "" : " (and " + copied + " rows of all tables copied to entries that list an inspected file)",
           metadata.toAbsolutePath(), c.getOrDefault(ScanCounters.METADATA_COMMITS, 0L) > 0
               ? "read version " + versionRead + ", wrote version " + newestVersion() + " with what this scan learnt"
               : "version " + versionRead + " read, unchanged");
