@@ -22,13 +22,17 @@ import org.apache.parquet.hadoop.util.HadoopInputFile;
  * What a scan's {@code status} table says about its speed: per snapshot the wall time of all its tools summed
  * (fast path plus slow path after a fallback, on the worker), the outcomes and the fallbacks.
  *
- * @param perSnapshotMillis sorted ascending, one value per snapshot that ran at least one tool
+ * @param perSnapshotMillis sorted ascending, one value per list entry that ran at least one tool
+ * @param perFileMillis the same for one entry per distinct file: a scan inspects a file listed under several
+ *     entries once and copies its rows, wall times included, to the others
  */
-record StatusLatencies(List<Long> perSnapshotMillis, int okFast, int okSlow, int failed, long fallbacks) {
+record StatusLatencies(List<Long> perSnapshotMillis, List<Long> perFileMillis, int okFast, int okSlow, int failed,
+    long fallbacks) {
 
   static StatusLatencies read(Path out, LocalDate date) throws BenchException {
     Path dir = ParquetTables.tableDir(out, date, Scan.STATUS);
     Map<String, Long> bySnapshot = new HashMap<>();
+    Map<String, String> firstEntryOfFile = new HashMap<>();
     int[] outcomes = new int[3];
     long fallbacks = 0;
     List<Path> files;
@@ -46,7 +50,9 @@ record StatusLatencies(List<Long> perSnapshotMillis, int okFast, int okSlow, int
             outcomes[2]++; // failed before any tool
             continue;
           }
-          bySnapshot.merge(row.get("snapshot_id").toString(), (Long) row.get("wall_ms"), Long::sum);
+          String id = row.get("snapshot_id").toString();
+          bySnapshot.merge(id, (Long) row.get("wall_ms"), Long::sum);
+          firstEntryOfFile.merge(row.get("path").toString(), id, (a, b) -> a.compareTo(b) <= 0 ? a : b);
           fallbacks += (Integer) row.get("fallbacks");
           switch (row.get("outcome").toString()) {
             case "OK_FAST" -> outcomes[0]++;
@@ -60,12 +66,15 @@ record StatusLatencies(List<Long> perSnapshotMillis, int okFast, int okSlow, int
     }
     List<Long> sorted = new ArrayList<>(bySnapshot.values());
     Collections.sort(sorted);
-    return new StatusLatencies(List.copyOf(sorted), outcomes[0], outcomes[1], outcomes[2], fallbacks);
+    List<Long> perFile = new ArrayList<>(firstEntryOfFile.values().stream().map(bySnapshot::get).toList());
+    Collections.sort(perFile);
+    return new StatusLatencies(List.copyOf(sorted), List.copyOf(perFile), outcomes[0], outcomes[1], outcomes[2],
+        fallbacks);
   }
 
-  /** All snapshots' tool time summed, in seconds: the work a fan-out of repeated files would not repeat. */
+  /** The tools' time summed over distinct files, in seconds: the inspection work the scan did. */
   double toolSeconds() {
-    return perSnapshotMillis.stream().mapToLong(Long::longValue).sum() / 1e3;
+    return perFileMillis.stream().mapToLong(Long::longValue).sum() / 1e3;
   }
 
   /** The nearest-rank percentile {@code p} (0–100) of the per-snapshot times, in ms; 0 when nothing ran. */
