@@ -260,7 +260,8 @@ public final class BenchPathsCommand implements Callable<Integer> {
           ceiling: plain / slow, what any path on this interpreter could gain over the slow one.""");
   }
 
-  private static String loadAverage() {
+  /** The host's 1, 5 and 15-minute load averages, which every benchmark prints beside its figures. */
+  public static String loadAverage() {
     try {
       String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
       return f[0] + " " + f[1] + " " + f[2];

@@ -1,5 +1,6 @@
 package io.hybridbridge.runners.bench;
 
+import io.hybridbridge.fastexec.cli.BenchPathsCommand;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -44,7 +45,7 @@ public final class ScanBenchReport {
     line("# hb bench scan, " + Instant.now());
     line("");
     line(String.format("machine: %d cores, %s RAM, load average %s", Runtime.getRuntime().availableProcessors(),
-        memTotal(), loadAverage()));
+        memTotal(), BenchPathsCommand.loadAverage()));
     line("fleet: " + plan.fleet() + "; sizes " + plan.sizes() + "; runners " + plan.runners() + "; stores "
         + plan.nights() + "; parallelism " + plan.parallelism() + "; scan JVM " + String.join(" ", plan.jvmOptions()));
     line("");
@@ -110,7 +111,7 @@ public final class ScanBenchReport {
       }
     }
     line("");
-    line("load average at the end: " + loadAverage());
+    line("load average at the end: " + BenchPathsCommand.loadAverage());
   }
 
   /** Peak per worker in MB, e.g. {@code taskmanager-1 812, taskmanager-2 790}, or one number for one worker. */
@@ -131,15 +132,6 @@ public final class ScanBenchReport {
   private static String shortName(String name) {
     int tm = name.lastIndexOf("taskmanager-");
     return tm >= 0 ? "tm" + name.substring(tm + "taskmanager-".length()) : name;
-  }
-
-  private static String loadAverage() {
-    try {
-      String[] parts = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
-      return parts[0] + " " + parts[1] + " " + parts[2];
-    } catch (IOException | ArrayIndexOutOfBoundsException e) {
-      return "unknown";
-    }
   }
 
   private static String memTotal() {
