@@ -170,6 +170,7 @@ public final class Cpu implements AutoCloseable {
    */
   public Stop run(long budget) {
     long executed = 0;
+    executor.pauses = 0;
     while (true) {
       if (executed >= budget) {
         return new Stop(Stop.Reason.BUDGET_EXHAUSTED, state.rip, "budget of " + budget + " instructions", null,

@@ -73,8 +73,11 @@ final class Executor {
 
   /** Iterations a rep-prefixed instruction may still make in this run (the rest of the budget). */
   long repAllowance;
-  /** Set by instructions that end the run (sysretq, iretq to user mode, hlt). */
+  /** Set by instructions that end the run (sysretq, iretq to user mode, hlt, a spin that cannot end). */
   Stop.Reason stopRequest;
+  /** {@code pause} instructions in this run; {@link #SPIN_LIMIT} of them end it. */
+  long pauses;
+  static final long SPIN_LIMIT = 1_000_000;
 
   Executor(Cpu cpu, CpuState state) {
     this.cpu = cpu;
@@ -280,7 +283,14 @@ final class Executor {
       case STAC: privileged(); s.setFlag(AC, true); break;
       case CLAC: privileged(); s.setFlag(AC, false); break;
 
-      case NOP: case PAUSE: case LFENCE: case MFENCE: case SFENCE: case PREFETCH: case CLFLUSH:
+      case PAUSE:
+        // A spin-wait. Nothing else runs here (one CPU, no interrupts, a snapshot that never changes), so a wait that
+        // goes on this long waits for something that cannot happen: e.g. a seqcount the snapshot caught odd.
+        if (++pauses >= SPIN_LIMIT) {
+          stopRequest = Stop.Reason.SPINNING;
+        }
+        break;
+      case NOP: case LFENCE: case MFENCE: case SFENCE: case PREFETCH: case CLFLUSH:
       case FNCLEX: case FNINIT: case EMMS: case FWAIT:
         break;
       case WBINVD: privileged(); break;

@@ -24,7 +24,9 @@ public record Stop(Reason reason, long pc, String detail, Fault fault, long inst
     /** An instruction the executor does not implement. */
     UNIMPLEMENTED,
     /** The memory image cannot serve an access (a hole, an unreadable page). */
-    MEMORY_ERROR
+    MEMORY_ERROR,
+    /** A spin-wait ({@code pause}) ran a million times: it waits for another CPU or an interrupt, none of which run. */
+    SPINNING
   }
 
   @Override

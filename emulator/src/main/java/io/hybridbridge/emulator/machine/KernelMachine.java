@@ -395,6 +395,9 @@ public final class KernelMachine implements AutoCloseable {
       }
       case HOOK -> new MachineException(hooksAt.get(stop.pc()).action() == KernelRealities.Action.STOP_DEATH
           ? MachineException.Reason.KERNEL_BUG : MachineException.Reason.WOULD_SLEEP, stop.pc(), call + stop.detail());
+      case SPINNING -> new MachineException(MachineException.Reason.SPINNING, stop.pc(), call + ("spins at %s: a wait"
+          + " loop for another CPU or an interrupt, which never come here (one CPU, a frozen snapshot), e.g. data"
+          + " the snapshot caught mid-update").formatted(at));
       case MEMORY_ERROR -> new MachineException(MachineException.Reason.MEMORY_ERROR, stop.pc(),
           call + "the snapshot cannot serve an access at " + at + ": " + stop.detail());
       default -> new MachineException(MachineException.Reason.UNEXPECTED_STOP, stop.pc(),

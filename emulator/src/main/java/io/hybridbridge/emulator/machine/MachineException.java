@@ -21,6 +21,8 @@ public class MachineException extends Exception {
     WOULD_SLEEP,
     /** The snapshot cannot serve a page the kernel needs (a hole, an unreadable page, a broken page table). */
     MEMORY_ERROR,
+    /** The kernel spins waiting for another CPU or an interrupt (e.g. a seqcount the snapshot caught mid-update). */
+    SPINNING,
     /** The run ended some other way (hlt, a return to user mode elsewhere than the agent). */
     UNEXPECTED_STOP,
   }

@@ -283,6 +283,27 @@ class InstructionTest {
   }
 
   @Test
+  void aSpinWaitThatCannotEndStopsTheRunAndABoundedOneDoesNot() throws Exception {
+    // Waiting for memory nothing will change (one CPU, no interrupts): stops at the millionth pause, not the budget.
+    try (TestMachine m = new TestMachine("1: pause; cmp qword ptr [rdi], 0; jne 1b; hlt")) {
+      m.state.set(RDI, TestMachine.DATA);
+      m.image.put(TestMachine.DATA, new byte[] {1});
+      Stop stop = m.cpu.run(50_000_000);
+      assertThat(stop.reason()).isEqualTo(Stop.Reason.SPINNING);
+      assertThat(stop.instructions()).isEqualTo(3 * Executor.SPIN_LIMIT - 2);
+      assertThat(stop.pc()).isEqualTo(TestMachine.CODE + 2);
+    }
+    // A wait that ends (a counted delay loop) runs to its end, and each run counts its own pauses.
+    try (TestMachine m = new TestMachine("1: pause; dec rcx; jnz 1b; hlt")) {
+      m.state.set(RCX, Executor.SPIN_LIMIT - 1);
+      assertThat(m.cpu.run(50_000_000).reason()).isEqualTo(Stop.Reason.HALTED);
+      m.state.set(RCX, Executor.SPIN_LIMIT - 1);
+      m.state.setRip(TestMachine.CODE);
+      assertThat(m.cpu.run(50_000_000).reason()).isEqualTo(Stop.Reason.HALTED);
+    }
+  }
+
+  @Test
   void hooksRunBeforeTheirPcAndCanStandInForAFunction() throws Exception {
     // call 1f (5 bytes) at +0, mov rbx, rax (3) at +5, call 2f (5) at +8, hlt at +13, 1: at +14, 2: at +20
     try (TestMachine m = new TestMachine("call 1f; mov rbx, rax; call 2f; hlt; 1: mov eax, 1; ret; 2: ud2")) {
