@@ -215,8 +215,8 @@ class RedirectionIsRealTest {
   /**
    * A snapshot frozen while a rename or a mount was under way: its {@code rename_lock}/{@code mount_lock} sequence is
    * odd. T's path walk samples these seqlocks around T's own dcache and mounts; with them in the policy's context
-   * they are T's and the inspection works; redirected, the walk would wait forever for U's writer (here: the access
-   * budget stops it). The evidence for those two entries.
+   * they are T's and the inspection works; redirected, the walk would wait forever for U's writer (here: the
+   * emulator sees a spin-wait that cannot end and stops it). The evidence for those two entries.
    */
   @Test
   void aSnapshotFrozenMidRenameOrMountIsInspectedWithTsPathWalkLocks() throws Exception {
@@ -239,7 +239,7 @@ class RedirectionIsRealTest {
               assertThat(slow.inspect(u, Tools.LSMOD).rows()).as(lock).isNotEmpty();
             } else {
               assertThatThrownBy(() -> slow.inspect(u, Tools.LSMOD)).as(lock + " redirected")
-                  .isInstanceOf(SlowPathException.class).hasMessageContaining("budget");
+                  .isInstanceOf(SlowPathException.class).hasMessageContaining("spins at");
             }
           }
         }
