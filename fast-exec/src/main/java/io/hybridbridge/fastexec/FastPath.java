@@ -1,6 +1,8 @@
 package io.hybridbridge.fastexec;
 
+import io.hybridbridge.emulator.cpu.Cpu;
 import io.hybridbridge.emulator.cpu.Shadow;
+import io.hybridbridge.emulator.cpu.TranslationException;
 import io.hybridbridge.emulator.kernel.KernelIdentity;
 import io.hybridbridge.emulator.kernel.ReferenceStore;
 import io.hybridbridge.emulator.tools.InspectionTool;
@@ -46,10 +48,50 @@ public final class FastPath implements AutoCloseable {
   /** The last metadata compiled per tool, by identity (Avro's equals and hashCode walk every entry). */
   private final Map<String, Compiled> compiled = new HashMap<>();
   private long accessBudget = SlowPath.DEFAULT_ACCESS_BUDGET;
+  private boolean translation = true;
+  private long inspections;
+  private String translationFailure;
+
+  /**
+   * Fast inspections this fast path runs before it translates blocks: a command that inspects one or two snapshots
+   * never pays for compiling; a fleet scan pays once per build and worker.
+   */
+  public static final int TRANSLATE_AFTER = 3;
+  /**
+   * A block is translated once it has run this many times per inspection on average: code that runs a few times is
+   * cheaper to interpret than to compile (twice: javac, then the JIT).
+   */
+  private static final int HOT = 64;
+  /** Hot block starts not translated yet that make a new translation worth its compilation at once. */
+  private static final int TRANSLATE_BATCH = 32;
+  /** Otherwise, new hot block starts are translated every this many inspections. */
+  private static final int TRANSLATE_EVERY = 16;
 
   private FastPath(SlowPath slow) {
     this.slow = slow;
     this.bridge = slow.bridge();
+    bridge.machine().cpu().setTranslation(true);
+  }
+
+  /**
+   * Whether fast inspections run translated blocks of T's code (JVM bytecode, {@code emulator}'s BlockTranslator)
+   * once this fast path has run {@link #TRANSLATE_AFTER} of them (default on), or only interpret. The slow path always
+   * interprets (its value domain rides along every instruction).
+   */
+  public void setTranslation(boolean on) {
+    translation = on;
+    bridge.machine().cpu().setTranslation(on);
+  }
+
+  /** Blocks of T's code translated so far. */
+  public int translatedBlocks() {
+    return bridge.machine().cpu().translatedBlocks();
+  }
+
+  /** Blocks translated so far, or why translation stopped (e.g. a Java runtime without a compiler). */
+  public String translationStatus() {
+    return translationFailure != null ? "translation off: " + translationFailure
+        : translatedBlocks() + " blocks translated";
   }
 
   /** Opens the kernel machine of {@code reference}, shared by the fast path and the slow path it falls back to. */
@@ -148,6 +190,35 @@ public final class FastPath implements AutoCloseable {
       throws SlowPathException {
     FastRouter router = new FastRouter(table, slow.policy(), bridge.guard(accessBudget), bridge.machine(),
         bridge.untrusted(), bridge.untrustedSpace());
+    try {
+      return inspect(snapshot, tool, router);
+    } finally {
+      translate();
+    }
+  }
+
+  /** Translates the hot block starts fast inspections met, when it is worth a compilation (see TRANSLATE_AFTER). */
+  private void translate() {
+    Cpu cpu = bridge.machine().cpu();
+    inspections++;
+    if (!translation || inspections < TRANSLATE_AFTER) {
+      return;
+    }
+    long hot = HOT * inspections;
+    int pending = cpu.pendingBlocks(hot);
+    if (pending == 0 || (pending < TRANSLATE_BATCH && inspections % TRANSLATE_EVERY != 0)) {
+      return;
+    }
+    try {
+      cpu.translatePending(hot);
+    } catch (TranslationException e) {
+      translationFailure = e.getMessage();
+      setTranslation(false); // interpreting gives the same rows; translationStatus() says why
+    }
+  }
+
+  private Inspection inspect(UntrustedSnapshot snapshot, InspectionTool tool, FastRouter router)
+      throws SlowPathException {
     long start = System.nanoTime();
     BridgedMachine.Run run;
     try {

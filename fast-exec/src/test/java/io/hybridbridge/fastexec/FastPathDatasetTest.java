@@ -87,6 +87,7 @@ class FastPathDatasetTest {
     Map<String, Integer> answeredByBuildTool = new LinkedHashMap<>();
     int inspections = 0;
     int fallbacks = 0;
+    Map<String, Integer> translatedByBuild = new LinkedHashMap<>();
     for (var build : byBuild().entrySet()) {
       List<ManifestEntry> snapshots = build.getValue();
       try (FastPath fast = FastPath.open(TestDataset.reference(build.getKey()))) {
@@ -98,7 +99,9 @@ class FastPathDatasetTest {
               inspections++;
               SlowPath.Inspection slow = fast.slow().inspect(u, tool);
               truthDifferences(e, tool, slow.rows()).forEach(d -> failures.add(what + " (slow): " + d));
+              boolean translated = fast.translatedBlocks() > 0;
               FastPath.Inspection run = fast.inspect(u, tool, metadata.get(tool.name()));
+              translatedByBuild.merge(build.getKey(), translated && !run.fellBack() ? 1 : 0, Integer::sum);
               answeredByBuildTool.merge(build.getKey() + " " + tool.name(), run.fellBack() ? 0 : 1, Integer::sum);
               if (run.fellBack()) {
                 fallbacks++;
@@ -112,12 +115,15 @@ class FastPathDatasetTest {
       }
     }
     System.out.printf("trained on one snapshot per build: %d inspections of other snapshots, %d answered by the "
-        + "fast path, %d fallbacks%n", inspections, inspections - fallbacks, fallbacks);
+        + "fast path (%s with translated blocks), %d fallbacks%n", inspections, inspections - fallbacks,
+        translatedByBuild, fallbacks);
     assertThat(failures).isEmpty();
     assertThat(inspections).isEqualTo((TestDataset.snapshots().size() - byBuild().size()) * Tools.ALL.size());
     assertThat(answeredByBuildTool).as("every tool of every build answered by the fast path at least once")
         .allSatisfy((key, answered) -> assertThat(answered).as(key).isPositive());
     assertThat(inspections - fallbacks).as("inspections the fast path answered").isGreaterThan(inspections / 2);
+    assertThat(translatedByBuild).as("answers that ran translated blocks (from the fast path's 3rd inspection on)")
+        .allSatisfy((build, translated) -> assertThat(translated).as(build).isGreaterThan(Tools.ALL.size()));
   }
 
   @Test

@@ -54,6 +54,24 @@ public final class Cpu implements AutoCloseable {
   private final byte[] fetchBuffer = new byte[X86Decoder.MAX_LENGTH];
   private java.util.function.LongConsumer pcObserver;
 
+  // Block translation (BlockTranslator): runs without a value domain run translated blocks where they have one, and
+  // record the block starts they interpret, to be translated by translatePending().
+  private boolean translation;
+  /** Block starts met so far: translated, or known to have no block (null value). */
+  private final Map<Long, BlockTranslator.Block> blocks = new HashMap<>();
+  /**
+   * blockTags[slot(pc)] / blockAt[slot(pc)]: a direct-mapped cache of {@link #blocks} for the run loop; countAt: the
+   * execution count of a start that has no block yet.
+   */
+  private final long[] blockTags = new long[1 << BLOCK_CACHE_BITS];
+  private final BlockTranslator.Block[] blockAt = new BlockTranslator.Block[1 << BLOCK_CACHE_BITS];
+  private final long[][] countAt = new long[1 << BLOCK_CACHE_BITS][];
+  private static final int BLOCK_CACHE_BITS = 14;
+  /** Block starts met without a block, and how many times each ran. */
+  private final Map<Long, long[]> pendingStarts = new java.util.LinkedHashMap<>();
+  /** The translated block running now (null: none), for precise faults and the retired count inside it. */
+  private BlockTranslator.Block running;
+
   /**
    * @param state the architectural state (shared, not copied: the caller may keep changing it between runs)
    * @param memory the local address space: code is fetched from it and it serves every access the router
@@ -68,6 +86,7 @@ public final class Cpu implements AutoCloseable {
     spaces.add(memory);
     executor.spaces = spaces.toArray(new AddressSpace[0]);
     java.util.Arrays.fill(codeTags, -1);
+    java.util.Arrays.fill(blockTags, -1);
   }
 
   public CpuState state() {
@@ -85,7 +104,7 @@ public final class Cpu implements AutoCloseable {
 
   /** Instructions retired since this CPU was created (a rep iteration counts as one). */
   public long instructionsRetired() {
-    return instructionsRetired;
+    return running == null ? instructionsRetired : instructionsRetired + executor.regionDone + executor.blockIndex;
   }
 
   /** Adds an address space a router may choose; returns its index (the local space is 0). */
@@ -139,6 +158,106 @@ public final class Cpu implements AutoCloseable {
     this.pcObserver = observer;
   }
 
+  /**
+   * Turns block translation on or off (off by default). On: runs without a value domain run the translated blocks of
+   * {@link #translatePending} instead of interpreting their instructions one by one, and count the block starts they
+   * interpret. Runs with a value domain, a pc observer, or less budget left than a block, always interpret.
+   */
+  public void setTranslation(boolean on) {
+    translation = on;
+  }
+
+  public boolean translation() {
+    return translation;
+  }
+
+  /** Block starts recorded and not translated yet that ran at least {@code executions} times. */
+  public int pendingBlocks(long executions) {
+    return (int) pendingStarts.values().stream().filter(c -> c[0] >= executions).count();
+  }
+
+  /** Blocks translated so far (since the last hook change). */
+  public int translatedBlocks() {
+    return (int) blocks.values().stream().filter(java.util.Objects::nonNull).count();
+  }
+
+  /**
+   * Translates the recorded block starts that ran at least {@code executions} times into JVM bytecode (one compilation
+   * by the JDK's compiler): later runs execute them. Colder starts stay recorded, and counted. Returns the number of
+   * blocks translated.
+   *
+   * @throws TranslationException no compiler in this Java runtime, or a translation that does not compile; the CPU
+   *     keeps interpreting
+   */
+  public int translatePending(long executions) throws TranslationException {
+    List<Long> starts = new ArrayList<>();
+    pendingStarts.forEach((pc, count) -> {
+      if (count[0] >= executions) {
+        starts.add(pc);
+      }
+    });
+    if (starts.isEmpty()) {
+      return 0;
+    }
+    starts.forEach(pendingStarts::remove);
+    Map<Long, BlockTranslator.Block> translated = BlockTranslator.translate(new BlockTranslator.Code() {
+      @Override
+      public Instruction instruction(long pc) throws MemoryAccessException, DecodeException {
+        return Cpu.this.instruction(pc);
+      }
+
+      @Override
+      public boolean hooked(long pc) {
+        return hooks.containsKey(pc);
+      }
+    }, starts);
+    for (long start : starts) {
+      blocks.put(start, translated.get(start));
+    }
+    emptyBlockCache();
+    return translated.size();
+  }
+
+  /** Translates the blocks at {@code starts} now (tests: the starts a run would record). */
+  int translate(java.util.Collection<Long> starts) throws TranslationException {
+    starts.forEach(pc -> pendingStarts.put(pc, new long[] {Long.MAX_VALUE}));
+    return translatePending(Long.MAX_VALUE);
+  }
+
+  /** Runs the blocks {@code other} translated (they hold no state of a CPU; the code must be the same). */
+  void adoptBlocks(Cpu other) {
+    blocks.putAll(other.blocks);
+    emptyBlockCache();
+  }
+
+  private void forgetBlocks() {
+    blocks.clear();
+    pendingStarts.clear();
+    emptyBlockCache();
+  }
+
+  private void emptyBlockCache() {
+    java.util.Arrays.fill(blockTags, -1);
+    java.util.Arrays.fill(blockAt, null);
+    java.util.Arrays.fill(countAt, null);
+  }
+
+  /** The translated block at {@code pc}, or null; counts pc as a block start to translate if it has no block yet. */
+  private BlockTranslator.Block block(long pc) {
+    int slot = (int) (pc ^ (pc >>> BLOCK_CACHE_BITS)) & ((1 << BLOCK_CACHE_BITS) - 1);
+    if (blockTags[slot] != pc) {
+      BlockTranslator.Block b = blocks.get(pc);
+      blockTags[slot] = pc;
+      blockAt[slot] = b;
+      countAt[slot] = b == null && !blocks.containsKey(pc) ? pendingStarts.computeIfAbsent(pc, k -> new long[1]) : null;
+    }
+    long[] count = countAt[slot];
+    if (count != null) {
+      count[0]++;
+    }
+    return blockAt[slot];
+  }
+
   /** Runs {@code hook} before every execution of the instruction at {@code pc} (replacing any other). */
   public void addHook(long pc, PcHook hook) {
     hooks.put(pc, hook);
@@ -151,6 +270,7 @@ public final class Cpu implements AutoCloseable {
   }
 
   private void tagHooks() {
+    forgetBlocks(); // a block may run past a pc that is hooked now
     java.util.Arrays.fill(hookTags, 0);
     for (long p : hooks.keySet()) {
       int slot = hookSlot(p);
@@ -171,6 +291,7 @@ public final class Cpu implements AutoCloseable {
   public Stop run(long budget) {
     long executed = 0;
     executor.pauses = 0;
+    boolean blockStart = true; // the run starts a block; so does the instruction after a branch
     while (true) {
       if (executed >= budget) {
         return new Stop(Stop.Reason.BUDGET_EXHAUSTED, state.rip, "budget of " + budget + " instructions", null,
@@ -179,6 +300,22 @@ public final class Cpu implements AutoCloseable {
       long pc = state.rip;
       Fault fault;
       try {
+        if (translation && blockStart && !executor.tracking && pcObserver == null
+            && budget - executed > BlockTranslator.MAX_INSTRUCTIONS) {
+          BlockTranslator.Block block = block(pc);
+          if (block != null) {
+            executor.regionDone = 0;
+            executor.blockIndex = 0;
+            running = block;
+            long steps = block.run(executor, state.gpr, state, budget - executed - BlockTranslator.MAX_INSTRUCTIONS);
+            running = null;
+            executed += steps;
+            instructionsRetired += steps;
+            // No block starts at a hooked pc. The region left its blocks, or ran its share of the budget: RIP is where to
+            // go on.
+            continue;
+          }
+        }
         long hookTag = hookTags[hookSlot(pc)];
         if (hookTag == pc || hookTag == SEVERAL_HOOKS) {
           PcHook hook = hooks.get(pc);
@@ -189,6 +326,7 @@ public final class Cpu implements AutoCloseable {
             }
             if (state.rip != pc) {
               executed++; // the hook stood in for the code at pc
+              blockStart = true;
               continue;
             }
           }
@@ -201,34 +339,45 @@ public final class Cpu implements AutoCloseable {
         long steps = executor.execute(insn, pc);
         executed += steps;
         instructionsRetired += steps;
+        blockStart = !translation || BlockTranslator.endsBlock(insn);
         if (executor.stopRequest != null) {
           Stop.Reason reason = executor.stopRequest;
           executor.stopRequest = null;
           return new Stop(reason, state.rip, insn.text, null, executed);
         }
         continue;
-      } catch (PageFaultException e) {
-        if (e.kind() == PageFaultException.Kind.TABLE_OUTSIDE_IMAGE) {
-          state.rip = pc; // the image is broken, not the guest's access
+      } catch (MemoryAccessException | ArchitecturalFault | DecodeException | UnimplementedInstructionException e) {
+        if (running != null) { // the region's instructions before the one that failed are done
+          long done = executor.regionDone + executor.blockIndex;
+          pc = executor.pc();
+          executed += done;
+          instructionsRetired += done;
+          running = null;
+        }
+        blockStart = true;
+        if (e instanceof PageFaultException p) {
+          if (p.kind() == PageFaultException.Kind.TABLE_OUTSIDE_IMAGE) {
+            state.rip = pc; // the image is broken, not the guest's access
+            return new Stop(Stop.Reason.MEMORY_ERROR, pc, p.getMessage(), null, executed);
+          }
+          if (p.kind() == PageFaultException.Kind.NON_CANONICAL) {
+            fault = new Fault(Fault.GP, pc, p.address(), 0, p.getMessage());
+          } else {
+            state.cr2 = p.address();
+            fault = new Fault(Fault.PF, pc, p.address(), p.errorCode(), p.getMessage());
+          }
+        } else if (e instanceof MemoryAccessException) {
+          state.rip = pc;
           return new Stop(Stop.Reason.MEMORY_ERROR, pc, e.getMessage(), null, executed);
-        }
-        if (e.kind() == PageFaultException.Kind.NON_CANONICAL) {
-          fault = new Fault(Fault.GP, pc, e.address(), 0, e.getMessage());
+        } else if (e instanceof ArchitecturalFault a) {
+          fault = new Fault(a.vector, pc, 0, a.errorCode, a.getMessage());
+        } else if (e instanceof DecodeException) {
+          fault = new Fault(Fault.UD, pc, 0, 0, e.getMessage());
         } else {
-          state.cr2 = e.address();
-          fault = new Fault(Fault.PF, pc, e.address(), e.errorCode(), e.getMessage());
+          state.rip = pc;
+          return new Stop(Stop.Reason.UNIMPLEMENTED, pc, "unimplemented instruction '" + e.getMessage() + "'", null,
+              executed);
         }
-      } catch (MemoryAccessException e) {
-        state.rip = pc;
-        return new Stop(Stop.Reason.MEMORY_ERROR, pc, e.getMessage(), null, executed);
-      } catch (ArchitecturalFault e) {
-        fault = new Fault(e.vector, pc, 0, e.errorCode, e.getMessage());
-      } catch (DecodeException e) {
-        fault = new Fault(Fault.UD, pc, 0, 0, e.getMessage());
-      } catch (UnimplementedInstructionException e) {
-        state.rip = pc;
-        return new Stop(Stop.Reason.UNIMPLEMENTED, pc, "unimplemented instruction '" + e.getMessage() + "'", null,
-            executed);
       }
       state.rip = pc; // the state before the faulting instruction
       if (faultHandler.handle(this, fault) != FaultHandler.Action.RESUME) {

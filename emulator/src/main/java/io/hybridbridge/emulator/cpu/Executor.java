@@ -363,6 +363,49 @@ final class Executor {
     return 1;
   }
 
+  // ---------------------------------------------------------------- entry points of translated blocks
+  // A translated block (BlockTranslator) runs its instructions' semantics inline and calls these for what must stay
+  // the interpreter's: the routing of every data access (so routers and the access protocol are the same for both)
+  // and whole instructions it does not translate. Each records which instruction of the block is executing, so a
+  // fault stops at that instruction with the state before it.
+
+  /** Instructions the running translated region has executed before the block that is executing. */
+  long regionDone;
+  /** The index, in the translated block that is executing, of the instruction that is executing. */
+  int blockIndex;
+
+  /** The pc of the instruction executing (or that last executed). */
+  long pc() {
+    return pc;
+  }
+
+  /**
+   * Routes the explicit memory operand of {@code i} at {@code address} (segment base included); {@code size},
+   * {@code operand} and {@code role} are those of the operand (constants in the block, so as not to read them from
+   * {@code i} on every execution).
+   */
+  AddressSpace explicit(Instruction i, long pc, int index, long address, int size, int operand, MemoryRole role) {
+    this.insn = i;
+    this.pc = pc;
+    blockIndex = index;
+    return route(explicitAccess, address, size, operand, role, 0);
+  }
+
+  /** Routes the 8-byte stack access of {@code i} (push, pop, call, ret) at {@code address}. */
+  AddressSpace stack(Instruction i, long pc, int index, long address, MemoryRole role) {
+    this.insn = i;
+    this.pc = pc;
+    blockIndex = index;
+    return route(implicitAccess, address, 8, MemoryAccess.STACK, role, 0);
+  }
+
+  /** Executes {@code i} with the interpreter, in the middle of a translated block. */
+  void interpret(Instruction i, long pc, int index)
+      throws MemoryAccessException, ArchitecturalFault, UnimplementedInstructionException {
+    blockIndex = index;
+    execute(i, pc);
+  }
+
   // ---------------------------------------------------------------- operands
 
   private void resolveMemoryOperand(Instruction i) throws UnimplementedInstructionException {

@@ -49,16 +49,18 @@ class DifferentialTest {
     List<String> failures = new ArrayList<>();
     int runs = 0;
     int faults = 0;
+    int translated = 0;
     for (int f = 0; f < forms.size(); f++) {
       Form form = forms.get(f);
       Random random = new Random(0x5eed ^ form.source().hashCode());
       DecodeCache cache = new DecodeCache("differential");
-      try (Unicorn uc = new Unicorn()) {
+      try (Unicorn uc = new Unicorn(); Cpu translator = translator(code.get(f), cache)) {
+        translated += translator.translatedBlocks();
         uc.map(CODE, 0x2000);
         uc.map(DATA, DATA_SIZE);
         uc.map(STACK, STACK_SIZE);
         for (int it = 0; it < ITERATIONS; it++) {
-          String failure = runOnce(form, code.get(f), random, uc, cache);
+          String failure = runOnce(form, code.get(f), random, uc, cache, translator);
           runs++;
           if (failure != null && failure.startsWith("fault:")) {
             faults++;
@@ -69,19 +71,33 @@ class DifferentialTest {
         }
       }
     }
-    String summary = "%d instruction forms, %d runs (%d ending in the same fault on both), %d disagreeing forms"
-        .formatted(forms.size(), runs, faults, failures.size());
+    String summary = ("%d instruction forms (%d in a translated block), %d runs, each interpreted and translated (%d "
+        + "ending in the same fault on both), %d disagreeing forms").formatted(forms.size(), translated, runs, faults,
+        failures.size());
     System.out.println("DifferentialTest: " + summary);
     Files.createDirectories(Path.of("target"));
     Files.writeString(Path.of("target", "differential-forms.txt"),
         summary + "\n" + String.join("\n", forms.stream().map(Form::source).toList()) + "\n");
     assertThat(failures).as(summary).isEmpty();
     assertThat(forms.size()).isGreaterThan(300);
+    assertThat(translated).as("forms that start a translated block").isGreaterThan(forms.size() * 3 / 4);
+  }
+
+  /**
+   * A CPU that has translated the block at the start of {@code code} (BlockTranslator): each run of the form runs it
+   * once interpreted and once translated, both compared with Unicorn.
+   */
+  private static Cpu translator(byte[] code, DecodeCache cache) throws Exception {
+    SparseImage image = new SparseImage().put(CODE, code).map(CODE, 0x2000);
+    Cpu cpu = new Cpu(new CpuState(), new PagedMemory(new FrameCache(image), image.identity()), cache);
+    cpu.addHook(CODE + code.length, c -> PcHook.Result.stop("end"));
+    cpu.translate(List.of(CODE));
+    return cpu;
   }
 
   /** Runs one random state on both CPUs; null when they agree, "fault:..." when both faulted. */
-  private static String runOnce(Form form, byte[] code, Random random, Unicorn uc, DecodeCache cache)
-      throws Exception {
+  private static String runOnce(Form form, byte[] code, Random random, Unicorn uc, DecodeCache cache,
+      Cpu translator) throws Exception {
     long end = CODE + code.length;
     long[] regs = new long[16];
     for (int i = 0; i < 16; i++) {
@@ -110,7 +126,20 @@ class DifferentialTest {
     uc.setMsr(Msr.KERNEL_GS_BASE, KERNEL_GS_BASE);
     int err = uc.run(CODE, end, 100_000);
 
-    // ours
+    for (boolean translated : new boolean[] {false, true}) {
+      String failure = ours(form, code, regs, flags, codePages, data, stack, err, uc, cache,
+          translated ? translator : null);
+      if (failure != null) {
+        return translated && !failure.startsWith("fault:") ? "translated: " + failure : failure;
+      }
+    }
+    return null;
+  }
+
+  /** Runs our CPU (interpreting, or running {@code translator}'s blocks) and compares it with Unicorn's run. */
+  private static String ours(Form form, byte[] code, long[] regs, long flags, byte[] codePages, byte[] data,
+      byte[] stack, int err, Unicorn uc, DecodeCache cache, Cpu translator) throws Exception {
+    long end = CODE + code.length;
     SparseImage image = new SparseImage().put(CODE, codePages).put(DATA, data).put(STACK, stack);
     PagedMemory memory = new PagedMemory(new FrameCache(image), image.identity());
     CpuState state = new CpuState();
@@ -125,6 +154,10 @@ class DifferentialTest {
     Stop stop;
     try (Cpu cpu = new Cpu(state, memory, cache)) {
       cpu.addHook(end, c -> PcHook.Result.stop("end"));
+      if (translator != null) {
+        cpu.adoptBlocks(translator);
+        cpu.setTranslation(true);
+      }
       stop = cpu.run(100_000);
     }
 

@@ -33,9 +33,9 @@ import picocli.CommandLine.Option;
  * {@code hb bench paths}: the slow and the fast path side by side, per build and tool, on the same snapshot in one
  * run: median wall time of the whole inspection of an opened snapshot (T restored to its prepared checkpoint, U's
  * writes dropped, the tool), of the tool's system calls alone, instructions per second, and the ratios; and the
- * median time to open the snapshot, which an inspection of several tools pays once (both paths alike). And the
- * interpreter's ceiling: the same tool run by T on itself with no router and no value domain (instructions per
- * second), which the fast path, running the same executor plus its router, cannot beat. Besides wall time, the
+ * median time to open the snapshot, which an inspection of several tools pays once (both paths alike). The fast path
+ * runs translated blocks (JVM bytecode); the same fast path interpreting, and T running the tool on itself
+ * interpreted with no router and no value domain ("plain"), are measured beside it. Besides wall time, the
  * thread's CPU time of each inspection: on a shared machine whose load average exceeds its cores, wall time mostly
  * measures the other processes; CPU time does not (instructions per second are computed from it).
  *
@@ -69,13 +69,18 @@ public final class BenchPathsCommand implements Callable<Integer> {
 
   /** Medians of one (build, tool). */
   private record Row(String build, String snapshot, String tool, long instructions, double openMs, double slowMs,
-      double fastMs, double slowCpuMs, double fastCpuMs, double slowExecMs, double fastExecMs, double plainMips) {
+      double fastMs, double slowCpuMs, double fastCpuMs, double interpretedCpuMs, double slowExecMs,
+      double fastExecMs, double plainMips, String translation) {
     double ratio() {
       return slowMs / fastMs;
     }
 
     double cpuRatio() {
       return slowCpuMs / fastCpuMs;
+    }
+
+    double interpretedRatio() {
+      return slowCpuMs / interpretedCpuMs;
     }
 
     double executionRatio() {
@@ -100,7 +105,8 @@ public final class BenchPathsCommand implements Callable<Integer> {
       System.err.println("bench paths: " + e.getMessage());
       return 2;
     }
-    out.printf("hb bench paths: %d warm-up and %d timed rounds per tool (slow, then fast), %d CPUs, load average %s%n",
+    out.printf("hb bench paths: %d warm-up and %d timed rounds per tool (slow, fast, fast interpreting), %d CPUs, load "
+        + "average %s%n",
         warmups, runs, Runtime.getRuntime().availableProcessors(), loadAverage());
     List<Row> rows = new ArrayList<>();
     int failures = 0;
@@ -173,17 +179,22 @@ public final class BenchPathsCommand implements Callable<Integer> {
     return null;
   }
 
-  /** Warm-ups, then timed rounds (slow, then fast) of {@code tool} on the opened {@code u}. */
+  /**
+   * Warm-ups, then timed rounds of {@code tool} on the opened {@code u}: slow, fast (translated blocks, once the fast
+   * path has translated them), fast interpreting.
+   */
   private Row timed(FastPath fast, String build, ManifestEntry e, UntrustedSnapshot u, InspectionTool tool,
       TrainingMetadata metadata, double openMs) throws SlowPathException, MetadataException {
     for (int i = 0; i < warmups; i++) {
       fast.slow().inspect(u, tool);
       fast.inspect(u, tool, metadata);
+      interpreted(fast, u, tool, metadata);
     }
     double[] slowMs = new double[runs];
     double[] fastMs = new double[runs];
     double[] slowCpu = new double[runs];
     double[] fastCpu = new double[runs];
+    double[] interpretedCpu = new double[runs];
     double[] slowExec = new double[runs];
     double[] fastExec = new double[runs];
     long instructions = 0;
@@ -200,32 +211,55 @@ public final class BenchPathsCommand implements Callable<Integer> {
       fastCpu[i] = (CPU.getCurrentThreadCpuTime() - cpu) / 1e6;
       fastMs[i] = (System.nanoTime() - start) / 1e6;
       fastExec[i] = f.executionTime().toNanos() / 1e6;
-      if (f.fellBack() || f.instructions() != s.instructions() || !f.rows().equals(s.rows())) {
-        System.err.printf("bench paths: %s %s: the fast run %s%n", e.getId(), tool.name(), f.fellBack()
-            ? "fell back" : f.instructions() != s.instructions() ? "executed " + f.instructions()
-            + " instructions, the slow one " + s.instructions() : "gave other rows than the slow one");
-        return null;
+      cpu = CPU.getCurrentThreadCpuTime();
+      FastPath.Inspection interpreted = interpreted(fast, u, tool, metadata);
+      interpretedCpu[i] = (CPU.getCurrentThreadCpuTime() - cpu) / 1e6;
+      for (FastPath.Inspection run : List.of(f, interpreted)) {
+        if (run.fellBack() || run.instructions() != s.instructions() || !run.rows().equals(s.rows())) {
+          System.err.printf("bench paths: %s %s: the fast run %s%n", e.getId(), tool.name(), run.fellBack()
+              ? "fell back" : run.instructions() != s.instructions() ? "executed " + run.instructions()
+              + " instructions, the slow one " + s.instructions() : "gave other rows than the slow one");
+          return null;
+        }
       }
       instructions = s.instructions();
     }
     return new Row(build, e.getId(), tool.name(), instructions, openMs, median(slowMs), median(fastMs),
-        median(slowCpu), median(fastCpu), median(slowExec), median(fastExec), plainMips(fast.slow().machine(), tool));
+        median(slowCpu), median(fastCpu), median(interpretedCpu), median(slowExec), median(fastExec),
+        plainMips(fast.slow().machine(), tool), fast.translationStatus());
   }
 
-  /** Median M instructions/s of {@code tool} run by T on itself: no router, no value domain, no U. */
+  /** The fast path with its translated blocks set aside: every instruction interpreted. */
+  private static FastPath.Inspection interpreted(FastPath fast, UntrustedSnapshot u, InspectionTool tool,
+      TrainingMetadata metadata) throws SlowPathException, MetadataException {
+    fast.setTranslation(false);
+    try {
+      return fast.inspect(u, tool, metadata);
+    } finally {
+      fast.setTranslation(true);
+    }
+  }
+
+  /** Median M instructions/s of {@code tool} run by T on itself, interpreted: no router, no value domain, no U. */
   private double plainMips(KernelMachine machine, InspectionTool tool) {
     double[] mips = new double[runs];
     RowContext context = new RowContext("reference", "reference", machine.reference().kernelBuild());
-    for (int i = -warmups; i < runs; i++) {
-      long cpu = CPU.getCurrentThreadCpuTime();
-      try {
-        machine.runTool(tool, context);
-      } catch (ToolException e) {
-        return Double.NaN; // T's own tool failing says nothing about the paths
+    boolean translation = machine.cpu().translation();
+    machine.cpu().setTranslation(false);
+    try {
+      for (int i = -warmups; i < runs; i++) {
+        long cpu = CPU.getCurrentThreadCpuTime();
+        try {
+          machine.runTool(tool, context);
+        } catch (ToolException e) {
+          return Double.NaN; // T's own tool failing says nothing about the paths
+        }
+        if (i >= 0) {
+          mips[i] = machine.instructions() / ((CPU.getCurrentThreadCpuTime() - cpu) / 1e3);
+        }
       }
-      if (i >= 0) {
-        mips[i] = machine.instructions() / ((CPU.getCurrentThreadCpuTime() - cpu) / 1e3);
-      }
+    } finally {
+      machine.cpu().setTranslation(translation);
     }
     return median(mips);
   }
@@ -239,25 +273,28 @@ public final class BenchPathsCommand implements Callable<Integer> {
 
   private static void print(PrintStream out, List<Row> rows) {
     out.println();
-    out.printf("%-21s %-8s %-12s %12s | %7s | %9s %9s %6s | %9s %9s %6s | %6s | %6s %6s %6s %7s%n", "build", "tool",
-        "snapshot", "instructions", "open ms", "slow ms", "fast ms", "ratio", "slow cpu", "fast cpu", "ratio",
-        "exec", "slow", "fast", "plain", "ceiling");
+    out.printf("%-21s %-8s %-12s %12s | %7s | %9s %9s %6s | %9s %9s %6s | %9s %6s | %6s | %6s %6s %6s %6s%n",
+        "build", "tool", "snapshot", "instructions", "open ms", "slow ms", "fast ms", "ratio", "slow cpu", "fast cpu",
+        "ratio", "interp", "ratio", "exec", "slow", "fast", "interp", "plain");
     for (Row r : rows) {
       String snapshot = r.snapshot().substring(r.snapshot().indexOf('/') + 1);
-      double slowMips = r.instructions() / r.slowCpuMs() / 1e3;
-      out.printf("%-21s %-8s %-12s %,12d | %7.2f | %9.2f %9.2f %5.1fx | %9.2f %9.2f %5.1fx | %5.1fx | %6.1f %6.1f "
-              + "%6.1f %6.1fx%n", r.build(), r.tool(), snapshot, r.instructions(), r.openMs(), r.slowMs(), r.fastMs(),
-          r.ratio(), r.slowCpuMs(), r.fastCpuMs(), r.cpuRatio(), r.executionRatio(), slowMips,
-          r.instructions() / r.fastCpuMs() / 1e3, r.plainMips(), r.plainMips() / slowMips);
+      out.printf("%-21s %-8s %-12s %,12d | %7.2f | %9.2f %9.2f %5.1fx | %9.2f %9.2f %5.1fx | %9.2f %5.1fx | %5.1fx | "
+              + "%6.1f %6.1f %6.1f %6.1f%n", r.build(), r.tool(), snapshot, r.instructions(), r.openMs(), r.slowMs(),
+          r.fastMs(), r.ratio(), r.slowCpuMs(), r.fastCpuMs(), r.cpuRatio(), r.interpretedCpuMs(),
+          r.interpretedRatio(), r.executionRatio(), r.instructions() / r.slowCpuMs() / 1e3,
+          r.instructions() / r.fastCpuMs() / 1e3, r.instructions() / r.interpretedCpuMs() / 1e3, r.plainMips());
     }
+    rows.stream().map(Row::build).distinct().forEach(build -> out.printf("%s: %s%n", build,
+        rows.stream().filter(r -> r.build().equals(build)).reduce((a, b) -> b).orElseThrow().translation()));
     out.println("""
         open ms: median time to open the snapshot and locate its kernel (once per snapshot, whatever its tools).
         ms: median wall time of an inspection of the opened snapshot (T restored to its prepared checkpoint, U's
           writes dropped, the tool); cpu: median CPU time of the same (the thread's: what the load of other
           processes does not inflate); exec: wall-time ratio of the tool's system calls alone.
-        slow, fast, plain: million instructions per CPU second; plain: T running the tool on itself, no router, no
-          value domain, no U (the interpreter's own speed; small on tools that find little on a clean reference);
-          ceiling: plain / slow, what any path on this interpreter could gain over the slow one.""");
+        fast: the fast path as it runs (blocks of T's code translated to JVM bytecode once it has inspected a few
+          snapshots); interp: the same fast path interpreting every instruction (CPU ms, and its ratio to slow).
+        slow, fast, interp, plain: million instructions per CPU second; plain: T running the tool on itself,
+          interpreted, no router, no value domain, no U (the interpreter's own speed).""");
   }
 
   /** The host's 1, 5 and 15-minute load averages, which every benchmark prints beside its figures. */

@@ -1,0 +1,678 @@
+package io.hybridbridge.emulator.cpu;
+
+import io.hybridbridge.emulator.decode.DecodeException;
+import io.hybridbridge.emulator.decode.Instruction;
+import io.hybridbridge.emulator.decode.MemoryRole;
+import io.hybridbridge.emulator.decode.Mnemonic;
+import io.hybridbridge.emulator.decode.Operand;
+import io.hybridbridge.emulator.decode.Reg;
+import io.hybridbridge.emulator.memory.MemoryAccessException;
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.OutputStream;
+import java.lang.invoke.MethodHandles;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.tools.Diagnostic;
+import javax.tools.DiagnosticCollector;
+import javax.tools.FileObject;
+import javax.tools.ForwardingJavaFileManager;
+import javax.tools.JavaCompiler;
+import javax.tools.JavaFileManager;
+import javax.tools.JavaFileObject;
+import javax.tools.SimpleJavaFileObject;
+import javax.tools.StandardJavaFileManager;
+import javax.tools.ToolProvider;
+
+/**
+ * Translates the code a CPU runs into JVM bytecode, for runs without a value domain (the fast path). A block is the
+ * straight-line code from a start pc up to and including its branch; blocks that jump, fall through or call into each
+ * other are grouped into a region, one Java method that goes from block to block without returning to the run loop,
+ * which the JIT compiles to native code. What a block does is what the interpreter would do instruction by
+ * instruction, and it uses the interpreter's own pieces for everything but plain register and flag arithmetic:
+ * <ul>
+ *   <li>every data access is routed by {@link Executor#explicit} / {@link Executor#stack}, the interpreter's routing,
+ *       so a router sees the same accesses, in the same order, with the same instruction and pc;
+ *   <li>flags are the interpreter's lazy flags ({@link CpuState#lazy}, {@link CpuState#condition});
+ *   <li>instructions with no translation of their own (shifts, multiplications, bit tests, ...) run through the
+ *       interpreter ({@link Executor#interpret}) in the middle of the block;
+ *   <li>anything with an effect beyond registers, flags and routed memory (system instructions, string instructions,
+ *       the TSC, {@code pause}) ends the block before it, and the run loop interprets it; no block starts at or
+ *       passes a hooked pc.
+ * </ul>
+ * Translated forms exist for the instructions that make up most of the kernel's dynamic instruction count (mov, lea,
+ * add/sub/and/or/xor/cmp/test, inc/dec, push/pop, cmovcc/setcc, jcc/jmp/call/ret: 97 % of what ps runs in blocks,
+ * counted). They are a second statement of those instructions' semantics, so {@code DifferentialTest} runs every one
+ * of its 749 instruction forms translated as well as interpreted against Unicorn; and the fast path's dataset tests
+ * compare translated runs' rows and instruction counts with the slow path's on real snapshots.
+ *
+ * <p>A fault in a block stops at the faulting instruction with the state before it, as in the interpreter: the region
+ * records the instructions done before each block ({@link Executor#regionDone}) and each access its instruction
+ * ({@link Executor#blockIndex}); an instruction makes its memory accesses before it changes registers.
+ *
+ * <p>Source is generated and compiled with the JDK's own compiler ({@code javax.tools}), then defined in this package
+ * ({@link MethodHandles.Lookup#defineClass}): no code generator library, and the generated source can be read (system
+ * property {@value #DUMP}).
+ */
+final class BlockTranslator {
+  /** Instructions in a block at most (a longer straight line continues in the next block). */
+  static final int MAX_INSTRUCTIONS = 64;
+  /**
+   * Instructions per region: a region is one method, which must stay under the JIT's limit on the size of methods it
+   * compiles (8000 bytes of bytecode; an instruction takes about 35).
+   */
+  private static final int REGION_INSTRUCTIONS = 180;
+  private static final AtomicInteger CLASSES = new AtomicInteger();
+
+  /** Instructions a block may run through the interpreter: they touch registers, flags and routed memory only. */
+  private static final Set<Mnemonic> INLINE = EnumSet.of(
+      Mnemonic.MOV, Mnemonic.MOVZX, Mnemonic.MOVSX, Mnemonic.MOVSXD, Mnemonic.LEA, Mnemonic.XCHG, Mnemonic.CMPXCHG,
+      Mnemonic.CMPXCHG8B, Mnemonic.CMPXCHG16B, Mnemonic.XADD, Mnemonic.BSWAP, Mnemonic.CBW, Mnemonic.CWDE,
+      Mnemonic.CDQE, Mnemonic.CWD, Mnemonic.CDQ, Mnemonic.CQO, Mnemonic.PUSH, Mnemonic.POP, Mnemonic.PUSHFQ,
+      Mnemonic.LEAVE, Mnemonic.LAHF, Mnemonic.SAHF, Mnemonic.ADD, Mnemonic.ADC, Mnemonic.SUB, Mnemonic.SBB,
+      Mnemonic.CMP, Mnemonic.AND, Mnemonic.OR, Mnemonic.XOR, Mnemonic.TEST, Mnemonic.NOT, Mnemonic.NEG, Mnemonic.INC,
+      Mnemonic.DEC, Mnemonic.SHL, Mnemonic.SHR, Mnemonic.SAR, Mnemonic.ROL, Mnemonic.ROR, Mnemonic.RCL, Mnemonic.RCR,
+      Mnemonic.SHLD, Mnemonic.SHRD, Mnemonic.MUL, Mnemonic.IMUL, Mnemonic.DIV, Mnemonic.IDIV, Mnemonic.BT,
+      Mnemonic.BTS, Mnemonic.BTR, Mnemonic.BTC, Mnemonic.BSF, Mnemonic.BSR, Mnemonic.TZCNT, Mnemonic.LZCNT,
+      Mnemonic.POPCNT, Mnemonic.SETCC, Mnemonic.CMOVCC, Mnemonic.NOP, Mnemonic.LFENCE, Mnemonic.MFENCE,
+      Mnemonic.SFENCE, Mnemonic.PREFETCH, Mnemonic.CLC, Mnemonic.STC, Mnemonic.CMC, Mnemonic.CLD, Mnemonic.STD);
+
+  /**
+   * The code of one region: runs from its block {@code id} while control stays in the region (jumps, calls and returns
+   * to its own blocks) and at most about {@code limit} instructions; returns the instructions executed, with RIP at the
+   * next one.
+   */
+  interface BlockCode {
+    long run(int id, Executor x, long[] r, CpuState s, Instruction[][] in, long limit)
+        throws MemoryAccessException, ArchitecturalFault, UnimplementedInstructionException;
+  }
+
+  /** A translated block. */
+  static final class Block {
+    final long pc;
+    final Instruction[] instructions;
+    /** pcs[k]: the address of instructions[k]. */
+    final long[] pcs;
+    private Region region;
+    private int id;
+
+    private Block(long pc, List<Instruction> instructions) {
+      this.pc = pc;
+      this.instructions = instructions.toArray(new Instruction[0]);
+      this.pcs = new long[this.instructions.length];
+      long p = pc;
+      for (int k = 0; k < pcs.length; k++) {
+        pcs[k] = p;
+        p += this.instructions[k].length;
+      }
+    }
+
+    int length() {
+      return instructions.length;
+    }
+
+    /** The pc after the block's last instruction (where it falls through, or a call returns). */
+    long end() {
+      return pcs[pcs.length - 1] + instructions[instructions.length - 1].length;
+    }
+
+    /** Runs the region from this block: at most {@code limit} + {@link #MAX_INSTRUCTIONS} instructions. */
+    long run(Executor x, long[] r, CpuState s, long limit)
+        throws MemoryAccessException, ArchitecturalFault, UnimplementedInstructionException {
+      return region.code.run(id, x, r, s, region.instructions, limit);
+    }
+  }
+
+  /** Blocks compiled into one method that jumps between them without returning to the run loop. */
+  private static final class Region {
+    final List<Block> blocks = new ArrayList<>();
+    final Map<Long, Integer> ids = new TreeMap<>();
+    Instruction[][] instructions;
+    BlockCode code;
+  }
+
+  /** Where blocks read their instructions from. */
+  interface Code {
+    Instruction instruction(long pc) throws MemoryAccessException, DecodeException;
+
+    /** Whether a hook runs before {@code pc} (no block starts there or passes it). */
+    boolean hooked(long pc);
+  }
+
+  private BlockTranslator() {}
+
+  /** Whether the next instruction after {@code i} starts a block (i branches, or cannot be in one). */
+  static boolean endsBlock(Instruction i) {
+    return isBranch(i) || !inline(i);
+  }
+
+  /**
+   * Translates the blocks starting at {@code starts}, in one compilation.
+   *
+   * @return the blocks, by start pc; a start whose first instruction cannot be in a block has none
+   */
+  static Map<Long, Block> translate(Code code, Iterable<Long> starts) throws TranslationException {
+    Map<Long, Block> blocks = new TreeMap<>();
+    for (long start : starts) {
+      Block b = form(code, start);
+      if (b != null) {
+        blocks.put(start, b);
+      }
+    }
+    List<Region> regions = regions(blocks);
+    List<Source> sources = new ArrayList<>();
+    for (Region region : regions) {
+      String name = "TranslatedRegion" + CLASSES.incrementAndGet();
+      sources.add(new Source(name, source(name, region)));
+    }
+    if (sources.isEmpty()) {
+      return blocks;
+    }
+    dump(sources);
+    Map<String, byte[]> classes = compile(sources);
+    MethodHandles.Lookup lookup = MethodHandles.lookup();
+    for (int g = 0; g < sources.size(); g++) {
+      Region region = regions.get(g);
+      try {
+        Class<?> c = lookup.defineClass(classes.get(PACKAGE + "." + sources.get(g).name));
+        region.code = (BlockCode) c.getDeclaredConstructor().newInstance();
+      } catch (ReflectiveOperationException e) {
+        throw new TranslationException("defining translated blocks failed: " + e, e);
+      }
+      region.instructions = new Instruction[region.blocks.size()][];
+      for (int id = 0; id < region.blocks.size(); id++) {
+        Block block = region.blocks.get(id);
+        block.region = region;
+        block.id = id;
+        region.instructions[id] = block.instructions;
+      }
+    }
+    return blocks;
+  }
+
+  /**
+   * Groups blocks into regions: a block joins the region of each block it can go to directly (its jump targets, where
+   * it falls through, what it calls and where that call returns), up to {@link #REGION_INSTRUCTIONS} instructions a region.
+   */
+  private static List<Region> regions(Map<Long, Block> blocks) {
+    Map<Long, Long> parent = new TreeMap<>();
+    Map<Long, Integer> sizes = new TreeMap<>();
+    for (long pc : blocks.keySet()) {
+      parent.put(pc, pc);
+      sizes.put(pc, blocks.get(pc).length());
+    }
+    for (Block b : blocks.values()) {
+      for (long successor : successors(b)) {
+        if (!blocks.containsKey(successor)) {
+          continue;
+        }
+        long x = root(parent, b.pc);
+        long y = root(parent, successor);
+        if (x != y && sizes.get(x) + sizes.get(y) <= REGION_INSTRUCTIONS) {
+          parent.put(y, x);
+          sizes.put(x, sizes.get(x) + sizes.get(y));
+        }
+      }
+    }
+    Map<Long, Region> byRoot = new TreeMap<>();
+    for (Block b : blocks.values()) {
+      Region region = byRoot.computeIfAbsent(root(parent, b.pc), k -> new Region());
+      region.ids.put(b.pc, region.blocks.size());
+      region.blocks.add(b);
+    }
+    return new ArrayList<>(byRoot.values());
+  }
+
+  private static long root(Map<Long, Long> parent, long pc) {
+    long p = pc;
+    while (parent.get(p) != p) {
+      p = parent.get(p);
+    }
+    parent.put(pc, p);
+    return p;
+  }
+
+  /** Where a block can go directly: its targets, where it falls through, and where a call it ends with returns. */
+  private static List<Long> successors(Block b) {
+    Instruction last = b.instructions[b.length() - 1];
+    long end = b.end();
+    if (!isBranch(last)) {
+      return List.of(end);
+    }
+    switch (last.mnemonic) {
+      case JCC:
+      case CALL:
+        return List.of(end + last.op0.imm, end);
+      case JMP:
+        return List.of(end + last.op0.imm);
+      default:
+        return List.of(); // ret: wherever the stack says
+    }
+  }
+
+  /** The block at {@code start}: up to and including its branch, or up to what cannot be in it; null if empty. */
+  private static Block form(Code code, long start) {
+    List<Instruction> instructions = new ArrayList<>();
+    long pc = start;
+    while (instructions.size() < MAX_INSTRUCTIONS) {
+      if (code.hooked(pc)) { // never at a block's start either: the run loop runs a block without checking hooks
+        break;
+      }
+      Instruction i;
+      try {
+        i = code.instruction(pc);
+      } catch (MemoryAccessException | DecodeException e) {
+        break; // the interpreter meets the fault there, with its own handling
+      }
+      if (isBranch(i)) {
+        instructions.add(i);
+        break;
+      }
+      if (!inline(i)) {
+        break;
+      }
+      instructions.add(i);
+      pc += i.length;
+    }
+    return instructions.isEmpty() ? null : new Block(start, instructions);
+  }
+
+  private static boolean isBranch(Instruction i) {
+    switch (i.mnemonic) {
+      case JCC:
+      case JMP:
+      case CALL:
+        return i.op0.kind == Operand.REL;
+      case RET:
+        return i.operandCount == 0;
+      default:
+        return false;
+    }
+  }
+
+  private static boolean inline(Instruction i) {
+    if ((i.prefixes & (Instruction.REP | Instruction.REPNE)) != 0 || !INLINE.contains(i.mnemonic)) {
+      return false;
+    }
+    for (int k = 0; k < i.operandCount; k++) {
+      byte kind = i.operand(k).kind;
+      if (kind == Operand.SEGMENT || kind == Operand.CONTROL) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // ---------------------------------------------------------------- source
+
+  private static final String PACKAGE = BlockTranslator.class.getPackageName();
+  private static final String THROWS =
+      "throws MemoryAccessException, ArchitecturalFault, UnimplementedInstructionException";
+
+  /** A region's block's successor that is not one of the region's blocks: the run loop takes it from RIP. */
+  private static final int LEAVE = -1;
+  /** A successor known only at run time (a return): looked up among the region's blocks by RIP. */
+  private static final int LOOK_UP = -2;
+
+  private static String source(String name, Region region) {
+    List<Block> blocks = region.blocks;
+    long base = blocks.get(0).pc;
+    long span = blocks.get(blocks.size() - 1).pc - base;
+    StringBuilder b = new StringBuilder();
+    b.append("package ").append(PACKAGE).append(";\n\n")
+        .append("import io.hybridbridge.emulator.decode.Instruction;\n")
+        .append("import io.hybridbridge.emulator.decode.MemoryRole;\n")
+        .append("import io.hybridbridge.emulator.memory.MemoryAccessException;\n\n")
+        .append("final class ").append(name).append(" implements BlockTranslator.BlockCode {\n")
+        .append("  @Override\n  public long run(int id, Executor x, long[] r, CpuState s, Instruction[][] in, long limit)")
+        .append(' ').append(THROWS).append(" {\n")
+        .append("    long n = 0;\n    long a, p, q, v;\n    AddressSpace m;\n    Instruction[] i;\n")
+        .append("    while (true) {\n      x.regionDone = n;\n      i = in[id];\n      switch (id) {\n");
+    for (int id = 0; id < blocks.size(); id++) {
+      Block block = blocks.get(id);
+      b.append("      case ").append(id).append(": { // block at ").append(hex(block.pc)).append('\n');
+      StringBuilder code = new StringBuilder();
+      boolean ended = false;
+      for (int k = 0; k < block.length(); k++) {
+        ended = instruction(code, block.instructions[k], k, block.pcs[k], region);
+      }
+      b.append(code.toString().replace("\n    ", "\n        ").replaceFirst("^    ", "        "));
+      if (!ended) {
+        b.append(jump(block.end(), region).replace("    ", "        "));
+      }
+      b.append("        n += ").append(block.length()).append(";\n        break;\n      }\n");
+    }
+    b.append("      default:\n        throw new IllegalArgumentException(\"no block \" + id);\n      }\n")
+        .append("      if (id == ").append(LOOK_UP).append(") {\n        id = block(s.rip);\n      }\n")
+        .append("      if (id < 0 || n > limit) {\n        return n;\n      }\n    }\n  }\n\n")
+        .append("  private static int block(long pc) {\n    long offset = pc - ").append(hex(base)).append(";\n")
+        .append("    if (offset < 0 || offset > ").append(hex(span)).append(") {\n      return ").append(LEAVE)
+        .append(";\n    }\n    switch ((int) offset) {\n");
+    for (int id = 0; id < blocks.size(); id++) {
+      b.append("      case ").append(blocks.get(id).pc - base).append(": return ").append(id).append(";\n");
+    }
+    b.append("      default: return ").append(LEAVE).append(";\n    }\n  }\n");
+    return b.append("}\n").toString();
+  }
+
+  /** Sets RIP to {@code target} and the next block to its id in the region (or LEAVE). */
+  private static String jump(long target, Region region) {
+    Integer id = region.ids.get(target);
+    return "    s.rip = " + hex(target) + ";\n    id = " + (id == null ? LEAVE : id) + ";\n";
+  }
+
+  /** Appends the code of instruction {@code k} of a block; true if it ends the method (a branch). */
+  private static boolean instruction(StringBuilder b, Instruction i, int k, long pc, Region region) {
+    long next = pc + i.length;
+    int size = i.operandSize;
+    b.append("    // ").append(k).append(": ").append(i.text.replaceAll("[\\r\\n\\\\]", " ")).append('\n');
+    if (!translated(i)) {
+      b.append("    x.interpret(i[").append(k).append("], ").append(hex(pc)).append(", ").append(k).append(");\n");
+      return false;
+    }
+    if (i.memory != null && i.memoryRole != MemoryRole.ADDRESS_ONLY) {
+      b.append("    a = ").append(address(i.memory, next, true)).append(";\n")
+          .append("    m = x.explicit(i[").append(k).append("], ").append(hex(pc)).append(", ").append(k)
+          .append(", a, ").append(Math.min(i.memory.size, 8)).append(", ").append(i.memoryIndex)
+          .append(", MemoryRole.").append(i.memoryRole).append(");\n");
+    }
+    switch (i.mnemonic) {
+      case MOV:
+      case MOVZX:
+        write(b, i.op0, read(i.op1));
+        return false;
+      case MOVSX:
+      case MOVSXD:
+        write(b, i.op0, "(" + signExtend(read(i.op1), i.op1.size) + " & " + mask(size) + ")");
+        return false;
+      case LEA:
+        write(b, i.op0, "((" + address(i.memory, next, false) + ") & " + mask(size) + ")");
+        return false;
+      case ADD:
+      case SUB:
+      case AND:
+      case OR:
+      case XOR:
+      case CMP:
+      case TEST: {
+        b.append("    p = ").append(read(i.op0)).append(";\n    q = ").append(read(i.op1)).append(";\n");
+        switch (i.mnemonic) {
+          case ADD: b.append("    v = p + q;\n    s.lazy(CpuState.CC_ADD, p, q, v, "); break;
+          case SUB: case CMP: b.append("    v = p - q;\n    s.lazy(CpuState.CC_SUB, p, q, v, "); break;
+          case AND: case TEST: b.append("    v = p & q;\n    s.lazy(CpuState.CC_LOGIC, 0, 0, v, "); break;
+          case OR: b.append("    v = p | q;\n    s.lazy(CpuState.CC_LOGIC, 0, 0, v, "); break;
+          default: b.append("    v = p ^ q;\n    s.lazy(CpuState.CC_LOGIC, 0, 0, v, "); break;
+        }
+        b.append(size).append(", 0);\n");
+        if (i.mnemonic != Mnemonic.CMP && i.mnemonic != Mnemonic.TEST) {
+          write(b, i.op0, "(v & " + mask(size) + ")");
+        }
+        return false;
+      }
+      case INC:
+      case DEC: {
+        boolean inc = i.mnemonic == Mnemonic.INC;
+        b.append("    p = ").append(read(i.op0)).append(";\n    v = p ").append(inc ? '+' : '-').append(" 1;\n")
+            .append("    s.lazy(CpuState.").append(inc ? "CC_INC" : "CC_DEC").append(", p, 1, v, ").append(size)
+            .append(", s.cf());\n");
+        write(b, i.op0, "(v & " + mask(size) + ")");
+        return false;
+      }
+      case PUSH:
+        b.append("    v = r[").append(i.op0.reg).append("];\n    a = r[").append(Reg.RSP).append("] - 8;\n")
+            .append(stack(k, pc, "WRITE")).append(".write(a, 8, v);\n    r[").append(Reg.RSP).append("] = a;\n");
+        return false;
+      case POP:
+        b.append("    a = r[").append(Reg.RSP).append("];\n    v = ").append(stack(k, pc, "READ").trim())
+            .append(".read(a, 8);\n    r[").append(Reg.RSP).append("] = a + 8;\n    r[").append(i.op0.reg)
+            .append("] = v;\n");
+        return false;
+      case CMOVCC:
+        b.append("    q = ").append(read(i.op1)).append(";\n    p = ").append(read(i.op0)).append(";\n")
+            .append("    if (s.condition(").append(i.condition).append(")) {\n      p = q;\n    }\n");
+        write(b, i.op0, "p");
+        return false;
+      case SETCC:
+        write(b, i.op0, "(s.condition(" + i.condition + ") ? 1L : 0L)");
+        return false;
+      case NOP:
+        return false;
+      case JCC:
+        b.append("    if (s.condition(").append(i.condition).append(")) {\n  ")
+            .append(jump(next + i.op0.imm, region).replace("\n    ", "\n      "))
+            .append("    } else {\n  ").append(jump(next, region).replace("\n    ", "\n      ")).append("    }\n");
+        return true;
+      case JMP:
+        b.append(jump(next + i.op0.imm, region));
+        return true;
+      case CALL:
+        b.append("    a = r[").append(Reg.RSP).append("] - 8;\n").append(stack(k, pc, "WRITE"))
+            .append(".write(a, 8, ").append(hex(next)).append(");\n    r[").append(Reg.RSP).append("] = a;\n")
+            .append(jump(next + i.op0.imm, region));
+        return true;
+      case RET:
+        b.append("    a = r[").append(Reg.RSP).append("];\n    v = ").append(stack(k, pc, "READ").trim())
+            .append(".read(a, 8);\n    r[").append(Reg.RSP).append("] = a + 8;\n    s.rip = v;\n    id = ")
+            .append(LOOK_UP).append(";\n");
+        return true;
+      default:
+        throw new IllegalStateException("no translation of " + i.mnemonic);
+    }
+  }
+
+  /** Whether {@code i} has a translation of its own (otherwise the block runs it through the interpreter). */
+  static boolean translated(Instruction i) {
+    for (int k = 0; k < i.operandCount; k++) {
+      byte kind = i.operand(k).kind;
+      if (kind != Operand.REG && kind != Operand.IMM && kind != Operand.MEM && kind != Operand.REL) {
+        return false;
+      }
+    }
+    switch (i.mnemonic) {
+      case MOV: case MOVZX: case MOVSX: case MOVSXD: case LEA:
+      case ADD: case SUB: case AND: case OR: case XOR: case CMP: case TEST:
+      case INC: case DEC: case CMOVCC: case NOP:
+        return true;
+      case PUSH:
+      case POP:
+        return i.op0.kind == Operand.REG && i.op0.size == 8;
+      case SETCC:
+        return i.op0.kind == Operand.REG;
+      default:
+        return isBranch(i);
+    }
+  }
+
+  private static String stack(int k, long pc, String role) {
+    return "    x.stack(i[" + k + "], " + hex(pc) + ", " + k + ", a, MemoryRole." + role + ")";
+  }
+
+  /** The value of an operand: registers and immediates as the interpreter reads them; memory at {@code a}, via m. */
+  private static String read(Operand o) {
+    switch (o.kind) {
+      case Operand.REG:
+        return register(o);
+      case Operand.IMM:
+        return hex(o.imm & CpuState.mask(o.size));
+      case Operand.MEM:
+        return "m.read(a, " + o.size + ")";
+      default:
+        throw new IllegalStateException("operand " + o);
+    }
+  }
+
+  private static String register(Operand o) {
+    String r = "r[" + o.reg + "]";
+    switch (o.size) {
+      case 8: return r;
+      case 4: return "(" + r + " & 0xffffffffL)";
+      case 2: return "(" + r + " & 0xffffL)";
+      default: return o.high8 ? "((" + r + " >>> 8) & 0xffL)" : "(" + r + " & 0xffL)";
+    }
+  }
+
+  /** Writes {@code value} to a register (32-bit writes zero-extend, narrower ones merge) or to memory at a. */
+  private static void write(StringBuilder b, Operand o, String value) {
+    if (o.kind == Operand.MEM) {
+      b.append("    m.write(a, ").append(o.size).append(", ").append(value).append(");\n");
+      return;
+    }
+    String r = "r[" + o.reg + "]";
+    b.append("    ").append(r).append(" = ");
+    switch (o.size) {
+      case 8: b.append(value); break;
+      case 4: b.append(value).append(" & 0xffffffffL"); break;
+      case 2: b.append("(").append(r).append(" & ~0xffffL) | (").append(value).append(" & 0xffffL)"); break;
+      default:
+        if (o.high8) {
+          b.append("(").append(r).append(" & ~0xff00L) | ((").append(value).append(" & 0xffL) << 8)");
+        } else {
+          b.append("(").append(r).append(" & ~0xffL) | (").append(value).append(" & 0xffL)");
+        }
+    }
+    b.append(";\n");
+  }
+
+  /** The effective address of a memory operand, as {@code Executor.effectiveAddress} (+ the segment base). */
+  private static String address(Operand m, long next, boolean withSegment) {
+    StringBuilder e = new StringBuilder();
+    long constant = m.disp + (m.base == Reg.RIP ? next : 0);
+    if (m.base >= 0 && m.base != Reg.RIP) {
+      e.append("r[").append(m.base).append("] + ");
+    }
+    if (m.index >= 0) {
+      e.append("r[").append(m.index).append("] * ").append(m.scale).append(" + ");
+    }
+    e.append(hex(constant));
+    String address = m.address32 ? "((" + e + ") & 0xffffffffL)" : e.toString();
+    if (withSegment && m.segment == Reg.GS) {
+      return "s.gsBase + " + address;
+    }
+    if (withSegment && m.segment == Reg.FS) {
+      return "s.fsBase + " + address;
+    }
+    return address;
+  }
+
+  private static String signExtend(String value, int size) {
+    switch (size) {
+      case 1: return "(long) (byte) " + value;
+      case 2: return "(long) (short) " + value;
+      case 4: return "(long) (int) " + value;
+      default: return value;
+    }
+  }
+
+  private static String mask(int size) {
+    return hex(CpuState.mask(size));
+  }
+
+  private static String hex(long v) {
+    return "0x" + Long.toHexString(v) + "L";
+  }
+
+  // ---------------------------------------------------------------- compilation
+
+  private record Source(String name, String text) {}
+
+  private static Map<String, byte[]> compile(List<Source> sources) throws TranslationException {
+    JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
+    if (javac == null) {
+      throw new TranslationException("this Java runtime has no compiler (javax.tools): run on a JDK to translate "
+          + "blocks", null);
+    }
+    DiagnosticCollector<JavaFileObject> diagnostics = new DiagnosticCollector<>();
+    Map<String, ByteArrayOutputStream> output = new TreeMap<>();
+    StandardJavaFileManager files = javac.getStandardFileManager(diagnostics, null, null);
+    JavaFileManager inMemory = new ForwardingJavaFileManager<>(files) {
+      @Override
+      public JavaFileObject getJavaFileForOutput(Location location, String className, JavaFileObject.Kind kind,
+          FileObject sibling) {
+        return new SimpleJavaFileObject(URI.create("mem:///" + className.replace('.', '/') + kind.extension), kind) {
+          @Override
+          public OutputStream openOutputStream() {
+            return output.computeIfAbsent(className, n -> new ByteArrayOutputStream());
+          }
+        };
+      }
+    };
+    List<JavaFileObject> units = new ArrayList<>();
+    for (Source s : sources) {
+      units.add(new SimpleJavaFileObject(URI.create("mem:///" + PACKAGE.replace('.', '/') + "/" + s.name
+          + JavaFileObject.Kind.SOURCE.extension), JavaFileObject.Kind.SOURCE) {
+        @Override
+        public CharSequence getCharContent(boolean ignoreEncodingErrors) {
+          return s.text;
+        }
+      });
+    }
+    List<String> options = List.of("-classpath", classPath(), "-proc:none", "-g:none", "-nowarn",
+        "-XDuseUnsharedTable=true");
+    boolean ok;
+    synchronized (BlockTranslator.class) { // one compilation at a time: they are rare, and javac is memory-hungry
+      ok = javac.getTask(null, inMemory, diagnostics, options, null, units).call();
+    }
+    if (!ok) {
+      StringBuilder message = new StringBuilder("translated blocks do not compile (a translation bug):");
+      int shown = 0;
+      for (Diagnostic<? extends JavaFileObject> d : diagnostics.getDiagnostics()) {
+        if (d.getKind() == Diagnostic.Kind.ERROR && shown++ < 3) {
+          message.append("\n  ").append(d.getSource() == null ? "" : d.getSource().getName()).append(':')
+              .append(d.getLineNumber()).append(": ").append(d.getMessage(null));
+        }
+      }
+      throw new TranslationException(message.toString(), null);
+    }
+    Map<String, byte[]> classes = new TreeMap<>();
+    output.forEach((name, bytes) -> classes.put(name, bytes.toByteArray()));
+    return classes;
+  }
+
+  /** Writes the generated sources to the directory named by the system property {@value #DUMP}, if set. */
+  private static void dump(List<Source> sources) {
+    String dir = System.getProperty(DUMP);
+    if (dir == null) {
+      return;
+    }
+    try {
+      java.nio.file.Path d = java.nio.file.Files.createDirectories(java.nio.file.Path.of(dir));
+      for (Source s : sources) {
+        java.nio.file.Files.writeString(d.resolve(s.name + ".java"), s.text);
+      }
+    } catch (java.io.IOException e) {
+      System.err.println("translated blocks: cannot write their sources to " + dir + ": " + e.getMessage());
+    }
+  }
+
+  /** System property: a directory to write the generated sources to (to read what a block became). */
+  static final String DUMP = "hb.translation.dump";
+
+  /**
+   * The compiler's class path: this JVM's, and the places this package's classes were loaded from (under a framework
+   * that loads the job's code itself, e.g. a Flink TaskManager, they are not on the JVM's class path).
+   */
+  private static String classPath() {
+    Set<String> entries = new LinkedHashSet<>(List.of(System.getProperty("java.class.path", "").split(
+        File.pathSeparator)));
+    for (Class<?> c : List.of(BlockTranslator.class, MemoryAccessException.class, Instruction.class)) {
+      try {
+        var source = c.getProtectionDomain().getCodeSource();
+        if (source != null && source.getLocation() != null) {
+          entries.add(new File(source.getLocation().toURI()).getPath());
+        }
+      } catch (URISyntaxException | SecurityException | IllegalArgumentException e) {
+        // not a file: the JVM's own class path is all there is
+      }
+    }
+    entries.remove("");
+    return String.join(File.pathSeparator, entries);
+  }
+}
