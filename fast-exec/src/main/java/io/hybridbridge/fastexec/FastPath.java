@@ -49,19 +49,24 @@ public final class FastPath implements AutoCloseable {
   private final Map<String, Compiled> compiled = new HashMap<>();
   private long accessBudget = SlowPath.DEFAULT_ACCESS_BUDGET;
   private boolean translation = true;
+  private int translateAfter = TRANSLATE_AFTER;
   private long inspections;
+  private long translationNanos;
   private String translationFailure;
 
   /**
-   * Fast inspections this fast path runs before it translates blocks: a command that inspects one or two snapshots
-   * never pays for compiling; a fleet scan pays once per build and worker.
+   * Fast inspections a fast path runs, by default, before it translates blocks. Translating a build's hot code costs
+   * 1.3–5.7 s of javac (measured, ≈ 1,800 blocks, load-dependent) and the JIT's compilations; it saves ≈ 45–85 ms of
+   * CPU per ps inspection and about nothing on the other tools (`hb bench paths`): it pays after some 15–130 snapshots
+   * of one build on one worker. A fleet scan of thousands of snapshots gets there; a command inspecting a few does not.
    */
-  public static final int TRANSLATE_AFTER = 3;
+  public static final int TRANSLATE_AFTER = 250;
   /**
-   * A block is translated once it has run this many times per inspection on average: code that runs a few times is
-   * cheaper to interpret than to compile (twice: javac, then the JIT).
+   * A block is translated once it has run this many times per inspection on average (inspections of every tool: ps's
+   * loops run hundreds of times in each of its inspections): code that runs a few times is cheaper to interpret than
+   * to compile twice (javac, then the JIT).
    */
-  private static final int HOT = 64;
+  private static final int HOT = 16;
   /** Hot block starts not translated yet that make a new translation worth its compilation at once. */
   private static final int TRANSLATE_BATCH = 32;
   /** Otherwise, new hot block starts are translated every this many inspections. */
@@ -75,12 +80,20 @@ public final class FastPath implements AutoCloseable {
 
   /**
    * Whether fast inspections run translated blocks of T's code (JVM bytecode, {@code emulator}'s BlockTranslator)
-   * once this fast path has run {@link #TRANSLATE_AFTER} of them (default on), or only interpret. The slow path always
-   * interprets (its value domain rides along every instruction).
+   * once this fast path has run {@link #setTranslateAfter} of them (default on), or only interpret. The slow path
+   * always interprets (its value domain rides along every instruction).
    */
   public void setTranslation(boolean on) {
     translation = on;
     bridge.machine().cpu().setTranslation(on);
+  }
+
+  /** Fast inspections to run before translating blocks (default {@link #TRANSLATE_AFTER}; a benchmark uses fewer). */
+  public void setTranslateAfter(int inspections) {
+    if (inspections < 1) {
+      throw new IllegalArgumentException("translate after at least one inspection: " + inspections);
+    }
+    translateAfter = inspections;
   }
 
   /** Blocks of T's code translated so far. */
@@ -91,7 +104,7 @@ public final class FastPath implements AutoCloseable {
   /** Blocks translated so far, or why translation stopped (e.g. a Java runtime without a compiler). */
   public String translationStatus() {
     return translationFailure != null ? "translation off: " + translationFailure
-        : translatedBlocks() + " blocks translated";
+        : String.format("%d blocks translated in %.1f s", translatedBlocks(), translationNanos / 1e9);
   }
 
   /** Opens the kernel machine of {@code reference}, shared by the fast path and the slow path it falls back to. */
@@ -197,11 +210,11 @@ public final class FastPath implements AutoCloseable {
     }
   }
 
-  /** Translates the hot block starts fast inspections met, when it is worth a compilation (see TRANSLATE_AFTER). */
+  /** Translates the hot block starts fast inspections met, when it is worth a compilation (see setTranslateAfter). */
   private void translate() {
     Cpu cpu = bridge.machine().cpu();
     inspections++;
-    if (!translation || inspections < TRANSLATE_AFTER) {
+    if (!translation || inspections < translateAfter) {
       return;
     }
     long hot = HOT * inspections;
@@ -209,12 +222,15 @@ public final class FastPath implements AutoCloseable {
     if (pending == 0 || (pending < TRANSLATE_BATCH && inspections % TRANSLATE_EVERY != 0)) {
       return;
     }
+    long start = System.nanoTime();
     try {
       cpu.translatePending(hot);
     } catch (TranslationException e) {
       translationFailure = e.getMessage();
-      setTranslation(false); // interpreting gives the same rows; translationStatus() says why
+      setTranslation(false); // interpreting gives the same rows
+      System.err.println("fast path of " + bridge.identity().buildName() + ": " + translationStatus());
     }
+    translationNanos += System.nanoTime() - start;
   }
 
   private Inspection inspect(UntrustedSnapshot snapshot, InspectionTool tool, FastRouter router)

@@ -91,6 +91,7 @@ class FastPathDatasetTest {
     for (var build : byBuild().entrySet()) {
       List<ManifestEntry> snapshots = build.getValue();
       try (FastPath fast = FastPath.open(TestDataset.reference(build.getKey()))) {
+        fast.setTranslateAfter(3); // as a long scan does, after TRANSLATE_AFTER inspections
         Map<String, TrainingMetadata> metadata = train(fast, snapshots.get(0));
         for (ManifestEntry e : snapshots.subList(1, snapshots.size())) {
           try (UntrustedSnapshot u = open(e)) {
@@ -131,6 +132,7 @@ class FastPathDatasetTest {
     ManifestEntry e = TestDataset.snapshots().get(0);
     try (FastPath fast = FastPath.open(TestDataset.reference(e.getKernelBuild()));
          UntrustedSnapshot u = open(e)) {
+      fast.setTranslateAfter(3); // fallbacks inside translated blocks too
       for (InspectionTool tool : List.of(Tools.LSMOD, Tools.NETSTAT)) {
         SlowPath.Inspection slow = fast.slow().inspect(u, tool);
         TrainingMetadata full = slow.metadata();

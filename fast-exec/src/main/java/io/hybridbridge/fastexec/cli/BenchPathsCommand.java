@@ -48,6 +48,8 @@ import picocli.CommandLine.Option;
         + "per kernel build and tool: median wall time, instructions per second, ratio.")
 public final class BenchPathsCommand implements Callable<Integer> {
   private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
+  /** The bench measures the fast path as a long scan runs it: translating from its warm-ups on. */
+  private static final int TRANSLATE_AFTER = 3;
 
   @Option(names = "--references", paramLabel = "DIR",
       description = "Dataset with references and fleet snapshots (default: ${DEFAULT-VALUE}).")
@@ -122,6 +124,7 @@ public final class BenchPathsCommand implements Callable<Integer> {
         continue;
       }
       try (FastPath fast = FastPath.open(reference)) {
+        fast.setTranslateAfter(TRANSLATE_AFTER);
         for (InspectionTool tool : selected) {
           Row row = measure(fast, reference.kernelBuild(), fleet, tool);
           if (row == null) {
