@@ -5,6 +5,7 @@ import io.hybridbridge.emulator.cpu.AddressSpace;
 import io.hybridbridge.emulator.cpu.Cpu;
 import io.hybridbridge.emulator.cpu.MemoryAccess;
 import io.hybridbridge.emulator.decode.MemoryRole;
+import io.hybridbridge.emulator.decode.Mnemonic;
 import io.hybridbridge.emulator.decode.Operand;
 import io.hybridbridge.emulator.decode.Reg;
 import io.hybridbridge.emulator.machine.KernelMachine;
@@ -50,6 +51,9 @@ final class FastRouter implements AccessRouter {
   private final boolean[] redirectedSeen;
   private long firstInstruction;
   private long firstSyscall;
+  /** Accesses served through bindings, local and redirected, when this router last looked (see {@link #bind}). */
+  private long boundLocal;
+  private long boundRedirected;
   private long redirectedAccesses;
   private long untabled;
   private int redirectedInstructions;
@@ -80,11 +84,13 @@ final class FastRouter implements AccessRouter {
   void start() {
     firstInstruction = cpu.instructionsRetired();
     firstSyscall = machine.syscalls();
+    boundLocal = cpu.boundAccesses(0);
+    boundRedirected = cpu.boundAccesses(untrustedSpace);
   }
 
   @Override
   public int route(MemoryAccess access) {
-    int refused = guard.check(access);
+    int refused = guard.check(access, unchecked());
     if (refused >= 0) {
       return refused;
     }
@@ -123,6 +129,52 @@ final class FastRouter implements AccessRouter {
       default:
         return undecided(Reason.AMBIGUOUS_CONTEXT, access);
     }
+  }
+
+  /**
+   * An access of a translated block whose decision holds for every later execution: a stack access that is not a call
+   * or a return (those keep the call-site context), a system access, and an explicit operand the table decides LOCAL
+   * or REDIRECT (not a mixed one, whose context decides; not one it does not cover, whose address or bytes do). The
+   * guard's checks stay: the pc was checked in T's text once, and the access budget counts these accesses at the next
+   * checked one.
+   */
+  @Override
+  public int bind(MemoryAccess access) {
+    long pc = access.pc();
+    if (stop != null || !guard.inText(pc) || guard.inSyscallEntry(pc)) {
+      return -1;
+    }
+    int operand = access.operand();
+    if (operand == MemoryAccess.STACK) {
+      Mnemonic m = access.instruction().mnemonic;
+      return m == Mnemonic.CALL || m == Mnemonic.RET ? -1 : 0;
+    }
+    if (operand == MemoryAccess.SYSTEM) {
+      return 0;
+    }
+    int slot = table.find(pc, operand);
+    if (slot == DecisionTable.ABSENT) {
+      return -1;
+    }
+    switch (table.decision(slot)) {
+      case DecisionTable.LOCAL:
+        return 0;
+      case DecisionTable.REDIRECT:
+        return untrustedSpace;
+      default:
+        return -1;
+    }
+  }
+
+  /** Accesses served through bindings since the last look: the guard counts them against the access budget. */
+  private long unchecked() {
+    long local = cpu.boundAccesses(0);
+    long redirected = cpu.boundAccesses(untrustedSpace);
+    long n = local - boundLocal + redirected - boundRedirected;
+    redirectedAccesses += redirected - boundRedirected;
+    boundLocal = local;
+    boundRedirected = redirected;
+    return n;
   }
 
   /**
@@ -178,6 +230,7 @@ final class FastRouter implements AccessRouter {
   }
 
   long redirectedAccesses() {
+    unchecked();
     return redirectedAccesses;
   }
 

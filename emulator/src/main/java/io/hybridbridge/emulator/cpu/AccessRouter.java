@@ -12,4 +12,14 @@ public interface AccessRouter {
    *     {@link Cpu#addAddressSpace}
    */
   int route(MemoryAccess access);
+
+  /**
+   * Called after {@link #route} for an access of a translated block: the index of the space that serves every later
+   * access of this instruction and operand in this run, if that does not depend on the address, the call site or
+   * anything else (then later accesses there are served without asking; the CPU counts them: {@link
+   * Cpu#boundAccesses}); -1 (the default) to keep deciding each one. Bindings end when the router is replaced.
+   */
+  default int bind(MemoryAccess access) {
+    return -1;
+  }
 }

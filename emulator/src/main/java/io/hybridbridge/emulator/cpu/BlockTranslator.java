@@ -71,6 +71,13 @@ final class BlockTranslator {
    */
   private static final int REGION_INSTRUCTIONS = 180;
   private static final AtomicInteger CLASSES = new AtomicInteger();
+  /** Access sites of all translated blocks (a site: one memory access of one instruction, which a router may bind). */
+  private static final AtomicInteger SITES = new AtomicInteger();
+
+  /** Access sites numbered so far: every site id is below it. */
+  static int sites() {
+    return SITES.get();
+  }
 
   /** Instructions a block may run through the interpreter: they touch registers, flags and routed memory only. */
   private static final Set<Mnemonic> INLINE = EnumSet.of(
@@ -382,7 +389,7 @@ final class BlockTranslator {
       b.append("    a = ").append(address(i.memory, next, true)).append(";\n")
           .append("    m = x.explicit(i[").append(k).append("], ").append(hex(pc)).append(", ").append(k)
           .append(", a, ").append(Math.min(i.memory.size, 8)).append(", ").append(i.memoryIndex)
-          .append(", MemoryRole.").append(i.memoryRole).append(");\n");
+          .append(", MemoryRole.").append(i.memoryRole).append(", ").append(SITES.getAndIncrement()).append(");\n");
     }
     switch (i.mnemonic) {
       case MOV:
@@ -492,7 +499,8 @@ final class BlockTranslator {
   }
 
   private static String stack(int k, long pc, String role) {
-    return "    x.stack(i[" + k + "], " + hex(pc) + ", " + k + ", a, MemoryRole." + role + ")";
+    return "    x.stack(i[" + k + "], " + hex(pc) + ", " + k + ", a, MemoryRole." + role + ", " + SITES.getAndIncrement()
+        + ")";
   }
 
   /** The value of an operand: registers and immediates as the interpreter reads them; memory at {@code a}, via m. */

@@ -111,12 +111,19 @@ public final class Cpu implements AutoCloseable {
   public int addAddressSpace(AddressSpace space) {
     spaces.add(space);
     executor.spaces = spaces.toArray(new AddressSpace[0]);
+    executor.unbind();
     return spaces.size() - 1;
   }
 
   /** Routes every data access through {@code router} (null: everything is local). */
   public void setRouter(AccessRouter router) {
     executor.router = router;
+    executor.unbind();
+  }
+
+  /** Accesses to {@code space} served through a router's binding ({@link AccessRouter#bind}) since this CPU was made. */
+  public long boundAccesses(int space) {
+    return space < executor.boundAccesses.length ? executor.boundAccesses[space] : 0;
   }
 
   /** Plugs a value domain in ({@link Shadow#NONE}: concrete execution only). */
@@ -214,6 +221,7 @@ public final class Cpu implements AutoCloseable {
     for (long start : starts) {
       blocks.put(start, translated.get(start));
     }
+    executor.ensureSites(BlockTranslator.sites());
     emptyBlockCache();
     return translated.size();
   }
@@ -227,6 +235,7 @@ public final class Cpu implements AutoCloseable {
   /** Runs the blocks {@code other} translated (they hold no state of a CPU; the code must be the same). */
   void adoptBlocks(Cpu other) {
     blocks.putAll(other.blocks);
+    executor.ensureSites(BlockTranslator.sites());
     emptyBlockCache();
   }
 

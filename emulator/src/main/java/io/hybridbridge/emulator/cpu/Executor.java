@@ -379,24 +379,67 @@ final class Executor {
     return pc;
   }
 
-  /**
-   * Routes the explicit memory operand of {@code i} at {@code address} (segment base included); {@code size},
-   * {@code operand} and {@code role} are those of the operand (constants in the block, so as not to read them from
-   * {@code i} on every execution).
-   */
-  AddressSpace explicit(Instruction i, long pc, int index, long address, int size, int operand, MemoryRole role) {
-    this.insn = i;
-    this.pc = pc;
-    blockIndex = index;
-    return route(explicitAccess, address, size, operand, role, 0);
+  /** bindings[site]: the index of the space the router bound that access site of a translated block to, or -1. */
+  private int[] bindings = new int[0];
+  /** boundAccesses[space]: accesses served through a binding, by space. */
+  long[] boundAccesses = new long[1];
+
+  /** Makes room for the access sites of translated blocks up to {@code sites} (their ids are below it). */
+  void ensureSites(int sites) {
+    if (sites > bindings.length) {
+      int old = bindings.length;
+      bindings = java.util.Arrays.copyOf(bindings, Math.max(sites, 2 * old));
+      java.util.Arrays.fill(bindings, old, bindings.length, -1);
+    }
   }
 
-  /** Routes the 8-byte stack access of {@code i} (push, pop, call, ret) at {@code address}. */
-  AddressSpace stack(Instruction i, long pc, int index, long address, MemoryRole role) {
+  /** Forgets every binding (a new router decides anew). */
+  void unbind() {
+    java.util.Arrays.fill(bindings, -1);
+    if (boundAccesses.length < spaces.length) {
+      boundAccesses = java.util.Arrays.copyOf(boundAccesses, spaces.length);
+    }
+  }
+
+  /**
+   * Routes the explicit memory operand of {@code i} at {@code address} (segment base included), the access site
+   * {@code site} of a translated block; {@code size}, {@code operand} and {@code role} are those of the operand
+   * (constants in the block, so as not to read them from {@code i} on every execution).
+   */
+  AddressSpace explicit(Instruction i, long pc, int index, long address, int size, int operand, MemoryRole role,
+      int site) {
     this.insn = i;
     this.pc = pc;
     blockIndex = index;
-    return route(implicitAccess, address, 8, MemoryAccess.STACK, role, 0);
+    int bound = bindings[site];
+    if (bound >= 0) {
+      boundAccesses[bound]++;
+      return spaces[bound];
+    }
+    AddressSpace space = route(explicitAccess, address, size, operand, role, 0);
+    bind(explicitAccess, site);
+    return space;
+  }
+
+  /** Routes the 8-byte stack access of {@code i} (push, pop, call, ret) at {@code address}: access site {@code site}. */
+  AddressSpace stack(Instruction i, long pc, int index, long address, MemoryRole role, int site) {
+    this.insn = i;
+    this.pc = pc;
+    blockIndex = index;
+    int bound = bindings[site];
+    if (bound >= 0) {
+      boundAccesses[bound]++;
+      return spaces[bound];
+    }
+    AddressSpace space = route(implicitAccess, address, 8, MemoryAccess.STACK, role, 0);
+    bind(implicitAccess, site);
+    return space;
+  }
+
+  private void bind(MemoryAccess routed, int site) {
+    if (router != null) {
+      bindings[site] = router.bind(routed);
+    }
   }
 
   /** Executes {@code i} with the interpreter, in the middle of a translated block. */

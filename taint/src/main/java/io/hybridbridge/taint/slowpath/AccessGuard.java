@@ -40,16 +40,30 @@ public final class AccessGuard {
    * stops: over budget, or the pc is outside T's text).
    */
   public int check(MemoryAccess access) {
+    return check(access, 0);
+  }
+
+  /**
+   * As {@link #check(MemoryAccess)}, also counting {@code unchecked} accesses made since the last check without one (a
+   * fast path's accesses served through bindings): the budget then stops the run at its next checked access.
+   */
+  public int check(MemoryAccess access, long unchecked) {
     long pc = access.pc();
+    accesses += unchecked;
     if (++accesses > accessBudget) {
       return refuse(String.format("the inspection exceeded its budget of %,d memory accesses at pc %#x (a list in "
           + "the snapshot that does not end?)", accessBudget, pc));
     }
-    if (Long.compareUnsigned(pc - textStart, textLength) >= 0) {
+    if (!inText(pc)) {
       return refuse(String.format("execution left the reference kernel's text: pc %#x (a code pointer from the "
           + "snapshot?) accessing %#x", pc, access.address()));
     }
     return -1;
+  }
+
+  /** Whether {@code pc} is in T's kernel text. */
+  public boolean inText(long pc) {
+    return Long.compareUnsigned(pc - textStart, textLength) < 0;
   }
 
   /**
