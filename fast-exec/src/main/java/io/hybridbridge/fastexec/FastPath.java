@@ -56,9 +56,9 @@ public final class FastPath implements AutoCloseable {
 
   /**
    * Fast inspections a fast path runs, by default, before it translates blocks. Translating a build's hot code costs
-   * 1.3–5.7 s of javac (measured, ≈ 1,800 blocks, load-dependent) and the JIT's compilations; it saves ≈ 45–85 ms of
-   * CPU per ps inspection and about nothing on the other tools (`hb bench paths`): it pays after some 15–130 snapshots
-   * of one build on one worker. A fleet scan of thousands of snapshots gets there; a command inspecting a few does not.
+   * 1.3–6.2 s of javac (measured, ≈ 1,800–2,900 blocks, load-dependent) and the JIT's compilations; it saves ≈ 40–90
+   * ms of CPU per ps inspection and about nothing on the other tools (`hb bench paths`): it pays after some 15–150
+   * snapshots of one build on one worker. A fleet scan of thousands of snapshots gets there; a command inspecting a few does not.
    */
   public static final int TRANSLATE_AFTER = 250;
   /**
@@ -157,6 +157,7 @@ public final class FastPath implements AutoCloseable {
   /**
    * What one fast inspection produced: rows, or (when {@link #fellBack()}) no rows and the fallback.
    *
+   * @param accesses memory accesses, as counted against the inspection's access budget
    * @param redirectedInstructions distinct (instruction, operand) pairs redirected at least once
    * @param untabled accesses the table did not decide that needed no decision from training:
    *     operands whose address uses no register but RSP or RIP (the policy decides them from the address alone),
@@ -165,7 +166,8 @@ public final class FastPath implements AutoCloseable {
    * @param executionTime the tool's system calls alone (up to the stop, for a fallback)
    */
   public record Inspection(String tool, String snapshotId, List<? extends SpecificRecord> rows, FallbackRow fallback,
-      long instructions, long syscalls, long redirectedAccesses, long redirectedInstructions, long untabled,
+      long instructions, long syscalls, long accesses, long redirectedAccesses, long redirectedInstructions,
+      long untabled,
       Duration wallTime,
       Duration executionTime, List<String> notes) {
     public boolean fellBack() {
@@ -249,7 +251,7 @@ public final class FastPath implements AutoCloseable {
       return fellBack(snapshot, tool, router, run.wallTime());
     }
     return new Inspection(tool.name(), snapshot.id(), run.rows(), null, run.instructions(), run.syscalls(),
-        router.redirectedAccesses(), router.redirectedInstructions(), router.untabled(), run.wallTime(),
+        router.accesses(), router.redirectedAccesses(), router.redirectedInstructions(), router.untabled(), run.wallTime(),
         run.executionTime(),
         run.notes());
   }
@@ -272,7 +274,8 @@ public final class FastPath implements AutoCloseable {
         .setReason(stop.reason().name())
         .setInstructionsBefore(stop.instructions())
         .build();
-    return new Inspection(tool.name(), snapshot.id(), List.of(), fallback, stop.instructions(), stop.syscalls(), router.redirectedAccesses(), router.redirectedInstructions(), router.untabled(), wall, wall,
+    return new Inspection(tool.name(), snapshot.id(), List.of(), fallback, stop.instructions(), stop.syscalls(),
+        router.accesses(), router.redirectedAccesses(), router.redirectedInstructions(), router.untabled(), wall, wall,
         bridge.machine().notes());
   }
 

@@ -230,8 +230,12 @@ final class FastRouter implements AccessRouter {
   }
 
   long redirectedAccesses() {
-    unchecked();
-    return redirectedAccesses;
+    return redirectedAccesses + cpu.boundAccesses(untrustedSpace) - boundRedirected;
+  }
+
+  /** Memory accesses of the inspection so far, as the guard counts them against the budget (bound ones too). */
+  long accesses() {
+    return guard.accesses() + cpu.boundAccesses(0) - boundLocal + cpu.boundAccesses(untrustedSpace) - boundRedirected;
   }
 
   /** Accesses the table did not decide that needed no decision from training (see {@link #undecided}). */

@@ -1,6 +1,7 @@
 package io.hybridbridge.fastexec;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.hybridbridge.emulator.kernel.Profile;
 import io.hybridbridge.emulator.tools.InspectionTool;
@@ -13,6 +14,7 @@ import io.hybridbridge.schemas.MetadataEntry;
 import io.hybridbridge.schemas.RedirectDecision;
 import io.hybridbridge.schemas.TrainingMetadata;
 import io.hybridbridge.taint.slowpath.SlowPath;
+import io.hybridbridge.taint.slowpath.SlowPathException;
 import io.hybridbridge.taint.slowpath.UntrustedSnapshot;
 import io.hybridbridge.taint.testing.GroundTruth;
 import io.hybridbridge.taint.testing.TestDataset;
@@ -232,5 +234,36 @@ class FastPathDatasetTest {
     assertThat(first).containsKey(Inspector.Outcome.SLOW); // the first pass did fall back somewhere
     assertThat(failures).isEmpty();
     assertThat(second).containsOnlyKeys(Inspector.Outcome.FAST);
+  }
+
+  /**
+   * Translated blocks whose accesses are bound skip the router, not the access budget: a translated run counts every
+   * access an interpreted one does, and a budget below that stops it.
+   */
+  @Test
+  void boundAccessesCountAgainstTheAccessBudget() throws Exception {
+    ManifestEntry e = TestDataset.snapshots().get(0);
+    try (FastPath fast = FastPath.open(TestDataset.reference(e.getKernelBuild()));
+         UntrustedSnapshot u = open(e)) {
+      fast.setTranslateAfter(1);
+      for (InspectionTool tool : List.of(Tools.LSMOD, Tools.NETSTAT)) {
+        TrainingMetadata metadata = fast.slow().inspect(u, tool).metadata();
+        fast.setTranslation(false);
+        FastPath.Inspection interpreted = fast.inspect(u, tool, metadata);
+        fast.setTranslation(true);
+        FastPath.Inspection translated = null;
+        for (int i = 0; i < 4; i++) {
+          translated = fast.inspect(u, tool, metadata);
+        }
+        assertThat(fast.translatedBlocks()).as(tool.name() + ": blocks translated").isPositive();
+        assertThat(translated.rows()).isEqualTo(interpreted.rows());
+        assertThat(translated.accesses()).as(tool.name() + ": accesses counted").isEqualTo(interpreted.accesses());
+        assertThat(translated.redirectedAccesses()).isEqualTo(interpreted.redirectedAccesses());
+        fast.setAccessBudget(interpreted.accesses() * 9 / 10);
+        assertThatThrownBy(() -> fast.inspect(u, tool, metadata)).isInstanceOf(SlowPathException.class)
+            .hasMessageContaining("budget");
+        fast.setAccessBudget(SlowPath.DEFAULT_ACCESS_BUDGET);
+      }
+    }
   }
 }
