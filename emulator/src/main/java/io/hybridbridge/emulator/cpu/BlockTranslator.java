@@ -59,8 +59,8 @@ import javax.tools.ToolProvider;
  * ({@link Executor#blockIndex}); an instruction makes its memory accesses before it changes registers.
  *
  * <p>Source is generated and compiled with the JDK's own compiler ({@code javax.tools}), then defined in this package
- * ({@link MethodHandles.Lookup#defineClass}): no code generator library, and the generated source can be read (system
- * property {@value #DUMP}).
+ * as hidden classes ({@link MethodHandles.Lookup#defineHiddenClass}), unloaded once no CPU uses them: no code generator
+ * library, and the generated source can be read (system property {@value #DUMP}).
  */
 final class BlockTranslator {
   /** Instructions in a block at most (a longer straight line continues in the next block). */
@@ -97,8 +97,8 @@ final class BlockTranslator {
    * to its own blocks) and at most about {@code limit} instructions; returns the instructions executed, with RIP at the
    * next one.
    */
-  interface BlockCode {
-    long run(int id, Executor x, long[] r, CpuState s, Instruction[][] in, long limit)
+  abstract static class BlockCode { // a class, not an interface: one virtual call per region run, not an itable search
+    abstract long run(int id, Executor x, long[] r, CpuState s, Instruction[][] in, long limit)
         throws MemoryAccessException, ArchitecturalFault, UnimplementedInstructionException;
   }
 
@@ -189,7 +189,8 @@ final class BlockTranslator {
     for (int g = 0; g < sources.size(); g++) {
       Region region = regions.get(g);
       try {
-        Class<?> c = lookup.defineClass(classes.get(PACKAGE + "." + sources.get(g).name));
+        // hidden: unloaded with the blocks that use it, so a long-lived worker does not keep every CPU's code
+        Class<?> c = lookup.defineHiddenClass(classes.get(PACKAGE + "." + sources.get(g).name), true).lookupClass();
         region.code = (BlockCode) c.getDeclaredConstructor().newInstance();
       } catch (ReflectiveOperationException e) {
         throw new TranslationException("defining translated blocks failed: " + e, e);
@@ -338,8 +339,8 @@ final class BlockTranslator {
         .append("import io.hybridbridge.emulator.decode.Instruction;\n")
         .append("import io.hybridbridge.emulator.decode.MemoryRole;\n")
         .append("import io.hybridbridge.emulator.memory.MemoryAccessException;\n\n")
-        .append("final class ").append(name).append(" implements BlockTranslator.BlockCode {\n")
-        .append("  @Override\n  public long run(int id, Executor x, long[] r, CpuState s, Instruction[][] in, long limit)")
+        .append("final class ").append(name).append(" extends BlockTranslator.BlockCode {\n")
+        .append("  @Override\n  long run(int id, Executor x, long[] r, CpuState s, Instruction[][] in, long limit)")
         .append(' ').append(THROWS).append(" {\n")
         .append("    long n = 0;\n    long a, p, q, v;\n    AddressSpace m;\n    Instruction[] i;\n")
         .append("    while (true) {\n      x.regionDone = n;\n      i = in[id];\n      switch (id) {\n");
