@@ -58,7 +58,8 @@ public final class FastPath implements AutoCloseable {
    * Fast inspections a fast path runs, by default, before it translates blocks. Translating a build's hot code costs
    * 1.3–6.2 s of javac (measured, ≈ 1,800–2,900 blocks, load-dependent) and the JIT's compilations; it saves ≈ 40–90
    * ms of CPU per ps inspection and about nothing on the other tools (`hb bench paths`): it pays after some 15–150
-   * snapshots of one build on one worker. A fleet scan of thousands of snapshots gets there; a command inspecting a few does not.
+   * snapshots of one build on one worker. A fleet scan of thousands of snapshots gets there; a command inspecting a
+   * few does not.
    */
   public static final int TRANSLATE_AFTER = 250;
   /**
@@ -251,7 +252,8 @@ public final class FastPath implements AutoCloseable {
       return fellBack(snapshot, tool, router, run.wallTime());
     }
     return new Inspection(tool.name(), snapshot.id(), run.rows(), null, run.instructions(), run.syscalls(),
-        router.accesses(), router.redirectedAccesses(), router.redirectedInstructions(), router.untabled(), run.wallTime(),
+        router.accesses(), router.redirectedAccesses(), router.redirectedInstructions(), router.untabled(),
+        run.wallTime(),
         run.executionTime(),
         run.notes());
   }

@@ -208,7 +208,8 @@ final class BlockTranslator {
 
   /**
    * Groups blocks into regions: a block joins the region of each block it can go to directly (its jump targets, where
-   * it falls through, what it calls and where that call returns), up to {@link #REGION_INSTRUCTIONS} instructions a region.
+   * it falls through, what it calls and where that call returns), up to {@link #REGION_INSTRUCTIONS} instructions a
+   * region.
    */
   private static List<Region> regions(Map<Long, Block> blocks) {
     Map<Long, Long> parent = new TreeMap<>();
@@ -500,8 +501,8 @@ final class BlockTranslator {
   }
 
   private static String stack(int k, long pc, String role) {
-    return "    x.stack(i[" + k + "], " + hex(pc) + ", " + k + ", a, MemoryRole." + role + ", " + SITES.getAndIncrement()
-        + ")";
+    return "    x.stack(i[" + k + "], " + hex(pc) + ", " + k + ", a, MemoryRole." + role + ", "
+        + SITES.getAndIncrement() + ")";
   }
 
   /** The value of an operand: registers and immediates as the interpreter reads them; memory at {@code a}, via m. */

@@ -121,7 +121,7 @@ public final class Cpu implements AutoCloseable {
     executor.unbind();
   }
 
-  /** Accesses to {@code space} served through a router's binding ({@link AccessRouter#bind}) since this CPU was made. */
+  /** Accesses to {@code space} served through a router's binding ({@link AccessRouter#bind}) since the CPU was made. */
   public long boundAccesses(int space) {
     return space < executor.boundAccesses.length ? executor.boundAccesses[space] : 0;
   }
@@ -320,9 +320,7 @@ public final class Cpu implements AutoCloseable {
             running = null;
             executed += steps;
             instructionsRetired += steps;
-            // No block starts at a hooked pc. The region left its blocks, or ran its share of the budget: RIP is where to
-            // go on.
-            continue;
+            continue; // the region left its blocks or ran its share of the budget; no block starts at a hooked pc
           }
         }
         long hookTag = hookTags[hookSlot(pc)];

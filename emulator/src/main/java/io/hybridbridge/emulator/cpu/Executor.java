@@ -421,7 +421,7 @@ final class Executor {
     return space;
   }
 
-  /** Routes the 8-byte stack access of {@code i} (push, pop, call, ret) at {@code address}: access site {@code site}. */
+  /** Routes the 8-byte stack access of {@code i} (push, pop, call, ret) at {@code address}, site {@code site}. */
   AddressSpace stack(Instruction i, long pc, int index, long address, MemoryRole role, int site) {
     this.insn = i;
     this.pc = pc;
