@@ -226,14 +226,18 @@ public final class FastPath implements AutoCloseable {
       return;
     }
     long start = System.nanoTime();
+    boolean first = cpu.translatedBlocks() == 0;
     try {
       cpu.translatePending(hot);
     } catch (TranslationException e) {
       translationFailure = e.getMessage();
       setTranslation(false); // interpreting gives the same rows
-      System.err.println("fast path of " + bridge.identity().buildName() + ": " + translationStatus());
     }
     translationNanos += System.nanoTime() - start;
+    if (first || translationFailure != null) { // once per worker and build: a line in the worker's log
+      System.err.printf("fast path of %s, after %d inspections: %s%n", bridge.identity().buildName(), inspections,
+          translationStatus());
+    }
   }
 
   private Inspection inspect(UntrustedSnapshot snapshot, InspectionTool tool, FastRouter router)

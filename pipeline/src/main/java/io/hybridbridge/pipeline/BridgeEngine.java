@@ -37,10 +37,23 @@ import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
  */
 public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
   private final String referencesDir;
+  private final int translateAfter;
 
   /** @param referencesDir a dataset directory whose manifest.json lists the references */
   public BridgeEngine(Path referencesDir) {
+    this(referencesDir, FastPath.TRANSLATE_AFTER);
+  }
+
+  /**
+   * @param translateAfter fast inspections each worker's fast path of a build runs before it translates T's hot code
+   *     to JVM bytecode ({@link FastPath#setTranslateAfter})
+   */
+  public BridgeEngine(Path referencesDir, int translateAfter) {
+    if (translateAfter < 1) {
+      throw new IllegalArgumentException("translate after at least one inspection: " + translateAfter);
+    }
     this.referencesDir = referencesDir.toAbsolutePath().normalize().toString();
+    this.translateAfter = translateAfter;
   }
 
   @Override
@@ -84,7 +97,7 @@ public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
   @Override
   public SnapshotInspector<TrainingMetadata> open() throws EngineException {
     try {
-      return new Inspector(References.shared(referencesDir));
+      return new Inspector(References.shared(referencesDir), translateAfter);
     } catch (IOException e) {
       throw new EngineException(e.getMessage(), e);
     }
@@ -93,10 +106,12 @@ public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
   /** One fast path (a kernel machine on the reference, shared with its slow path) per build this thread meets. */
   private static final class Inspector implements SnapshotInspector<TrainingMetadata> {
     private final ReferenceStore references;
+    private final int translateAfter;
     private final Map<String, FastPath> byReference = new HashMap<>();
 
-    Inspector(ReferenceStore references) {
+    Inspector(ReferenceStore references, int translateAfter) {
       this.references = references;
+      this.translateAfter = translateAfter;
     }
 
     @Override
@@ -180,6 +195,7 @@ public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
             .orElseThrow(() -> new SlowPathException(SlowPathException.Reason.REFERENCE, "no reference " + referenceId
                 + " in " + references.directory()));
         fast = FastPath.open(reference);
+        fast.setTranslateAfter(translateAfter);
         byReference.put(referenceId, fast);
       }
       return fast;

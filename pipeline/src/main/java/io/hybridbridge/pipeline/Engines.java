@@ -1,5 +1,6 @@
 package io.hybridbridge.pipeline;
 
+import io.hybridbridge.fastexec.FastPath;
 import io.hybridbridge.pipeline.engine.EngineException;
 import java.nio.file.Path;
 
@@ -16,6 +17,11 @@ public final class Engines {
    * metadata store at {@code metadata} (created when missing).
    */
   public static Scan.Engine<?> real(Path references, Path metadata) throws EngineException {
-    return Scan.Engine.open(new BridgeEngine(references), new MetadataDirectory(metadata));
+    return real(references, metadata, FastPath.TRANSLATE_AFTER);
+  }
+
+  /** The same, its fast paths translating T's hot code after {@code translateAfter} inspections each. */
+  public static Scan.Engine<?> real(Path references, Path metadata, int translateAfter) throws EngineException {
+    return Scan.Engine.open(new BridgeEngine(references, translateAfter), new MetadataDirectory(metadata));
   }
 }

@@ -6,6 +6,7 @@ import io.hybridbridge.emulator.tools.CapturedKernel;
 import io.hybridbridge.emulator.tools.InspectionTool;
 import io.hybridbridge.emulator.tools.RowContext;
 import io.hybridbridge.emulator.tools.Tools;
+import io.hybridbridge.fastexec.FastPath;
 import io.hybridbridge.pipeline.engine.MetadataStore;
 import io.hybridbridge.schemas.ManifestEntry;
 import io.hybridbridge.schemas.ModuleRow;
@@ -108,7 +109,7 @@ class ScanDatasetTest {
     int pairs = known.size() * Tools.ALL.size();
     long builds = known.stream().map(ManifestEntry::getKernelBuild).distinct().count();
 
-    Map<String, Long> cold = scan(targets, references, store, out, COLD);
+    Map<String, Long> cold = scan(targets, references, store, out, COLD, FastPath.TRANSLATE_AFTER);
     assertThat(cold).containsEntry(ScanCounters.IDENTIFIED, (long) known.size())
         .containsEntry(ScanCounters.IDENTIFY_FAILED, 2L).containsEntry(ScanCounters.TRAINED, builds * Tools.ALL.size())
         .containsEntry(ScanCounters.METADATA_COMMITS, 1L).doesNotContainKeys(ScanCounters.FAILED);
@@ -117,7 +118,8 @@ class ScanDatasetTest {
     assertThat(cold.get(ScanCounters.OK_FAST)).isEqualTo(pairs - fallbacks);
     assertThat(new MetadataDirectory(store).read().units()).hasSize((int) (builds * Tools.ALL.size()));
 
-    Map<String, Long> warm = scan(targets, references, store, out, WARM);
+    // The warm night translates T's hot code from each fast path's 3rd inspection: its rows are compared too.
+    Map<String, Long> warm = scan(targets, references, store, out, WARM, 3);
     assertThat(warm).containsEntry(ScanCounters.OK_FAST, (long) pairs).doesNotContainKeys(ScanCounters.FAILED,
         ScanCounters.OK_SLOW, ScanCounters.TRAINED, ScanCounters.FALLBACKS, ScanCounters.METADATA_COMMITS);
     MetadataStore.Version<TrainingMetadata> written = new MetadataDirectory(store).read();
@@ -169,10 +171,10 @@ class ScanDatasetTest {
   }
 
   private static Map<String, Long> scan(List<ScanTarget> targets, Path references, Path store, Path out,
-      LocalDate night) throws Exception {
+      LocalDate night, int translateAfter) throws Exception {
     Pipeline p = TestPipeline.create().enableAbandonedNodeEnforcement(false);
     p.apply(Create.of(targets).withCoder(AvroCoder.of(ScanTarget.class)))
-        .apply(Scan.inspecting(references, Tools.ALL, Engines.real(references, store),
+        .apply(Scan.inspecting(references, Tools.ALL, Engines.real(references, store, translateAfter),
             ParquetTables.write(out.toString(), night)));
     long start = System.nanoTime();
     PipelineResult result = p.run();

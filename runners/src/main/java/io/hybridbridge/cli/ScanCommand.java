@@ -5,6 +5,8 @@ import io.hybridbridge.emulator.kernel.ReferenceStore;
 import io.hybridbridge.emulator.tools.InspectionTool;
 import io.hybridbridge.emulator.tools.ToolException;
 import io.hybridbridge.emulator.tools.Tools;
+import io.hybridbridge.fastexec.FastPath;
+import io.hybridbridge.fastexec.cli.TrainCommand;
 import io.hybridbridge.pipeline.Engines;
 import io.hybridbridge.pipeline.MetadataDirectory;
 import io.hybridbridge.pipeline.ParquetTables;
@@ -20,7 +22,6 @@ import io.hybridbridge.runners.SetupException;
 import io.hybridbridge.runners.flink.FlinkJobCounters;
 import io.hybridbridge.runners.flink.FlinkRest;
 import io.hybridbridge.schemas.ScanTarget;
-import io.hybridbridge.fastexec.cli.TrainCommand;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -110,6 +111,12 @@ public final class ScanCommand implements Callable<Integer> {
       description = "Snapshots per kernel build the training runs on (default: ${DEFAULT-VALUE}).")
   int trainingSamples;
 
+  @Option(names = "--translate-after", paramLabel = "N", defaultValue = "" + FastPath.TRANSLATE_AFTER,
+      description = "Fast inspections each worker's fast path of a kernel build runs before it translates the "
+          + "build's hot code to JVM bytecode: compiling costs seconds, so it pays on long scans (default: "
+          + "${DEFAULT-VALUE}).")
+  int translateAfter;
+
   /** The tool names, for --tools' help. */
   static final class ToolNames extends ArrayList<String> {
     ToolNames() {
@@ -136,7 +143,7 @@ public final class ScanCommand implements Callable<Integer> {
       requireWritable(metadata, "--metadata");
     }
     Optional<Scan.Engine<?>> engine = toolList.isEmpty() ? Optional.empty()
-        : Optional.of(Engines.real(referenceDir, metadata));
+        : Optional.of(Engines.real(referenceDir, metadata, translateAfter));
     LocalDate date = scanDate != null ? scanDate : LocalDate.now();
 
     RunnerOptions options = Runners.options(runnerArgs());
