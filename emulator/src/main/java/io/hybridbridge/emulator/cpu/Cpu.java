@@ -55,7 +55,7 @@ public final class Cpu implements AutoCloseable {
   private java.util.function.LongConsumer pcObserver;
 
   // Block translation (BlockTranslator): runs without a value domain run translated blocks where they have one, and
-  // record the block starts they interpret, to be translated by translatePending().
+  // count the block starts they interpret, to be translated by translatePending().
   private boolean translation;
   /** Block starts met so far: translated, or known to have no block (null value). */
   private final Map<Long, BlockTranslator.Block> blocks = new HashMap<>();
@@ -316,8 +316,18 @@ public final class Cpu implements AutoCloseable {
             executor.regionDone = 0;
             executor.blockIndex = 0;
             running = block;
-            long steps = block.run(executor, state.gpr, state, budget - executed - BlockTranslator.MAX_INSTRUCTIONS);
-            running = null;
+            long steps;
+            try {
+              steps = block.run(executor, state.gpr, state, budget - executed - BlockTranslator.MAX_INSTRUCTIONS);
+            } catch (MemoryAccessException | ArchitecturalFault | UnimplementedInstructionException e) {
+              long done = executor.regionDone + executor.blockIndex; // the region's instructions before this one
+              executed += done;
+              instructionsRetired += done;
+              pc = executor.pc(); // the fault is the instruction's, handled below as the interpreter's
+              throw e;
+            } finally {
+              running = null;
+            }
             executed += steps;
             instructionsRetired += steps;
             continue; // the region left its blocks or ran its share of the budget; no block starts at a hooked pc
@@ -353,39 +363,30 @@ public final class Cpu implements AutoCloseable {
           return new Stop(reason, state.rip, insn.text, null, executed);
         }
         continue;
-      } catch (MemoryAccessException | ArchitecturalFault | DecodeException | UnimplementedInstructionException e) {
-        if (running != null) { // the region's instructions before the one that failed are done
-          long done = executor.regionDone + executor.blockIndex;
-          pc = executor.pc();
-          executed += done;
-          instructionsRetired += done;
-          running = null;
-        }
-        blockStart = true;
-        if (e instanceof PageFaultException p) {
-          if (p.kind() == PageFaultException.Kind.TABLE_OUTSIDE_IMAGE) {
-            state.rip = pc; // the image is broken, not the guest's access
-            return new Stop(Stop.Reason.MEMORY_ERROR, pc, p.getMessage(), null, executed);
-          }
-          if (p.kind() == PageFaultException.Kind.NON_CANONICAL) {
-            fault = new Fault(Fault.GP, pc, p.address(), 0, p.getMessage());
-          } else {
-            state.cr2 = p.address();
-            fault = new Fault(Fault.PF, pc, p.address(), p.errorCode(), p.getMessage());
-          }
-        } else if (e instanceof MemoryAccessException) {
-          state.rip = pc;
+      } catch (PageFaultException e) {
+        if (e.kind() == PageFaultException.Kind.TABLE_OUTSIDE_IMAGE) {
+          state.rip = pc; // the image is broken, not the guest's access
           return new Stop(Stop.Reason.MEMORY_ERROR, pc, e.getMessage(), null, executed);
-        } else if (e instanceof ArchitecturalFault a) {
-          fault = new Fault(a.vector, pc, 0, a.errorCode, a.getMessage());
-        } else if (e instanceof DecodeException) {
-          fault = new Fault(Fault.UD, pc, 0, 0, e.getMessage());
-        } else {
-          state.rip = pc;
-          return new Stop(Stop.Reason.UNIMPLEMENTED, pc, "unimplemented instruction '" + e.getMessage() + "'", null,
-              executed);
         }
+        if (e.kind() == PageFaultException.Kind.NON_CANONICAL) {
+          fault = new Fault(Fault.GP, pc, e.address(), 0, e.getMessage());
+        } else {
+          state.cr2 = e.address();
+          fault = new Fault(Fault.PF, pc, e.address(), e.errorCode(), e.getMessage());
+        }
+      } catch (MemoryAccessException e) {
+        state.rip = pc;
+        return new Stop(Stop.Reason.MEMORY_ERROR, pc, e.getMessage(), null, executed);
+      } catch (ArchitecturalFault e) {
+        fault = new Fault(e.vector, pc, 0, e.errorCode, e.getMessage());
+      } catch (DecodeException e) {
+        fault = new Fault(Fault.UD, pc, 0, 0, e.getMessage());
+      } catch (UnimplementedInstructionException e) {
+        state.rip = pc;
+        return new Stop(Stop.Reason.UNIMPLEMENTED, pc, "unimplemented instruction '" + e.getMessage() + "'", null,
+            executed);
       }
+      blockStart = true; // the fault handler resumes elsewhere, or at the same instruction
       state.rip = pc; // the state before the faulting instruction
       if (faultHandler.handle(this, fault) != FaultHandler.Action.RESUME) {
         return new Stop(Stop.Reason.FAULT, pc, fault.toString(), fault, executed);

@@ -408,21 +408,17 @@ final class Executor {
    */
   AddressSpace explicit(Instruction i, long pc, int index, long address, int size, int operand, MemoryRole role,
       int site) {
-    this.insn = i;
-    this.pc = pc;
-    blockIndex = index;
-    int bound = bindings[site];
-    if (bound >= 0) {
-      boundAccesses[bound]++;
-      return spaces[bound];
-    }
-    AddressSpace space = route(explicitAccess, address, size, operand, role, 0);
-    bind(explicitAccess, site);
-    return space;
+    return routeSite(explicitAccess, i, pc, index, address, size, operand, role, site);
   }
 
   /** Routes the 8-byte stack access of {@code i} (push, pop, call, ret) at {@code address}, site {@code site}. */
   AddressSpace stack(Instruction i, long pc, int index, long address, MemoryRole role, int site) {
+    return routeSite(implicitAccess, i, pc, index, address, 8, MemoryAccess.STACK, role, site);
+  }
+
+  /** The space of an access of a translated block: its site's binding, or the router's decision (then bound). */
+  private AddressSpace routeSite(MemoryAccess x, Instruction i, long pc, int index, long address, int size,
+      int operand, MemoryRole role, int site) {
     this.insn = i;
     this.pc = pc;
     blockIndex = index;
@@ -431,15 +427,11 @@ final class Executor {
       boundAccesses[bound]++;
       return spaces[bound];
     }
-    AddressSpace space = route(implicitAccess, address, 8, MemoryAccess.STACK, role, 0);
-    bind(implicitAccess, site);
-    return space;
-  }
-
-  private void bind(MemoryAccess routed, int site) {
+    AddressSpace space = route(x, address, size, operand, role, 0);
     if (router != null) {
-      bindings[site] = router.bind(routed);
+      bindings[site] = router.bind(x);
     }
+    return space;
   }
 
   /** Executes {@code i} with the interpreter, in the middle of a translated block. */
