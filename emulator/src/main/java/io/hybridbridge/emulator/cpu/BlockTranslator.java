@@ -353,10 +353,10 @@ final class BlockTranslator {
       for (int k = 0; k < block.length(); k++) {
         ended = instruction(code, block.instructions[k], k, block.pcs[k], region);
       }
-      b.append(code.toString().replace("\n    ", "\n        ").replaceFirst("^    ", "        "));
       if (!ended) {
-        b.append(jump(block.end(), region).replace("    ", "        "));
+        code.append(jump(block.end(), region));
       }
+      b.append(indent(code.toString(), "    "));
       b.append("        n += ").append(block.length()).append(";\n        break;\n      }\n");
     }
     b.append("      default:\n        throw new IllegalArgumentException(\"no block \" + id);\n      }\n")
@@ -372,13 +372,21 @@ final class BlockTranslator {
     return b.append("}\n").toString();
   }
 
+  /** {@code lines}, each indented by {@code by} more. */
+  private static String indent(String lines, String by) {
+    return lines.replaceAll("(?m)^(?=.)", by);
+  }
+
   /** Sets RIP to {@code target} and the next block to its id in the region (or LEAVE). */
   private static String jump(long target, Region region) {
     Integer id = region.ids.get(target);
     return "    s.rip = " + hex(target) + ";\n    id = " + (id == null ? LEAVE : id) + ";\n";
   }
 
-  /** Appends the code of instruction {@code k} of a block; true if it ends the method (a branch). */
+  /**
+   * Appends the code of instruction {@code k} of a block; true if it is the block's branch (its code sets RIP and
+   * the next block).
+   */
   private static boolean instruction(StringBuilder b, Instruction i, int k, long pc, Region region) {
     long next = pc + i.length;
     int size = i.operandSize;
@@ -437,10 +445,11 @@ final class BlockTranslator {
       }
       case PUSH:
         b.append("    v = r[").append(i.op0.reg).append("];\n    a = r[").append(Reg.RSP).append("] - 8;\n")
-            .append(stack(k, pc, "WRITE")).append(".write(a, 8, v);\n    r[").append(Reg.RSP).append("] = a;\n");
+            .append("    ").append(stack(k, pc, "WRITE")).append(".write(a, 8, v);\n    r[").append(Reg.RSP)
+            .append("] = a;\n");
         return false;
       case POP:
-        b.append("    a = r[").append(Reg.RSP).append("];\n    v = ").append(stack(k, pc, "READ").trim())
+        b.append("    a = r[").append(Reg.RSP).append("];\n    v = ").append(stack(k, pc, "READ"))
             .append(".read(a, 8);\n    r[").append(Reg.RSP).append("] = a + 8;\n    r[").append(i.op0.reg)
             .append("] = v;\n");
         return false;
@@ -455,20 +464,20 @@ final class BlockTranslator {
       case NOP:
         return false;
       case JCC:
-        b.append("    if (s.condition(").append(i.condition).append(")) {\n  ")
-            .append(jump(next + i.op0.imm, region).replace("\n    ", "\n      "))
-            .append("    } else {\n  ").append(jump(next, region).replace("\n    ", "\n      ")).append("    }\n");
+        b.append("    if (s.condition(").append(i.condition).append(")) {\n")
+            .append(indent(jump(next + i.op0.imm, region), "  "))
+            .append("    } else {\n").append(indent(jump(next, region), "  ")).append("    }\n");
         return true;
       case JMP:
         b.append(jump(next + i.op0.imm, region));
         return true;
       case CALL:
-        b.append("    a = r[").append(Reg.RSP).append("] - 8;\n").append(stack(k, pc, "WRITE"))
+        b.append("    a = r[").append(Reg.RSP).append("] - 8;\n    ").append(stack(k, pc, "WRITE"))
             .append(".write(a, 8, ").append(hex(next)).append(");\n    r[").append(Reg.RSP).append("] = a;\n")
             .append(jump(next + i.op0.imm, region));
         return true;
       case RET:
-        b.append("    a = r[").append(Reg.RSP).append("];\n    v = ").append(stack(k, pc, "READ").trim())
+        b.append("    a = r[").append(Reg.RSP).append("];\n    v = ").append(stack(k, pc, "READ"))
             .append(".read(a, 8);\n    r[").append(Reg.RSP).append("] = a + 8;\n    s.rip = v;\n    id = ")
             .append(LOOK_UP).append(";\n");
         return true;
@@ -500,9 +509,10 @@ final class BlockTranslator {
     }
   }
 
+  /** The call that routes instruction {@code k}'s stack access at {@code a}: a new access site. */
   private static String stack(int k, long pc, String role) {
-    return "    x.stack(i[" + k + "], " + hex(pc) + ", " + k + ", a, MemoryRole." + role + ", "
-        + SITES.getAndIncrement() + ")";
+    return "x.stack(i[" + k + "], " + hex(pc) + ", " + k + ", a, MemoryRole." + role + ", " + SITES.getAndIncrement()
+        + ")";
   }
 
   /** The value of an operand: registers and immediates as the interpreter reads them; memory at {@code a}, via m. */
