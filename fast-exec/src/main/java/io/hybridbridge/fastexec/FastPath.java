@@ -48,7 +48,6 @@ public final class FastPath implements AutoCloseable {
   /** The last metadata compiled per tool, by identity (Avro's equals and hashCode walk every entry). */
   private final Map<String, Compiled> compiled = new HashMap<>();
   private long accessBudget = SlowPath.DEFAULT_ACCESS_BUDGET;
-  private boolean translation = true;
   private int translateAfter = TRANSLATE_AFTER;
   private long inspections;
   private long translationNanos;
@@ -85,7 +84,6 @@ public final class FastPath implements AutoCloseable {
    * always interprets (its value domain rides along every instruction).
    */
   public void setTranslation(boolean on) {
-    translation = on;
     bridge.machine().cpu().setTranslation(on);
   }
 
@@ -168,9 +166,7 @@ public final class FastPath implements AutoCloseable {
    */
   public record Inspection(String tool, String snapshotId, List<? extends SpecificRecord> rows, FallbackRow fallback,
       long instructions, long syscalls, long accesses, long redirectedAccesses, long redirectedInstructions,
-      long untabled,
-      Duration wallTime,
-      Duration executionTime, List<String> notes) {
+      long untabled, Duration wallTime, Duration executionTime, List<String> notes) {
     public boolean fellBack() {
       return fallback != null;
     }
@@ -217,7 +213,7 @@ public final class FastPath implements AutoCloseable {
   private void translate() {
     Cpu cpu = bridge.machine().cpu();
     inspections++;
-    if (!translation || inspections < translateAfter) {
+    if (!cpu.translation() || inspections < translateAfter) {
       return;
     }
     long hot = HOT * inspections;
@@ -257,9 +253,7 @@ public final class FastPath implements AutoCloseable {
     }
     return new Inspection(tool.name(), snapshot.id(), run.rows(), null, run.instructions(), run.syscalls(),
         router.accesses(), router.redirectedAccesses(), router.redirectedInstructions(), router.untabled(),
-        run.wallTime(),
-        run.executionTime(),
-        run.notes());
+        run.wallTime(), run.executionTime(), run.notes());
   }
 
   private Inspection fellBack(UntrustedSnapshot snapshot, InspectionTool tool, FastRouter router, Duration wall) {

@@ -51,9 +51,13 @@ final class FastRouter implements AccessRouter {
   private final boolean[] redirectedSeen;
   private long firstInstruction;
   private long firstSyscall;
-  /** Accesses served through bindings, local and redirected, when this router last looked (see {@link #bind}). */
-  private long boundLocal;
-  private long boundRedirected;
+  /**
+   * The CPU's counts of accesses served through bindings ({@link #bind}), local and redirected, when the inspection
+   * started; and how many bound accesses of this inspection the guard has counted so far.
+   */
+  private long boundLocalBefore;
+  private long boundRedirectedBefore;
+  private long boundCounted;
   private long redirectedAccesses;
   private long untabled;
   private int redirectedInstructions;
@@ -84,8 +88,8 @@ final class FastRouter implements AccessRouter {
   void start() {
     firstInstruction = cpu.instructionsRetired();
     firstSyscall = machine.syscalls();
-    boundLocal = cpu.boundAccesses(0);
-    boundRedirected = cpu.boundAccesses(untrustedSpace);
+    boundLocalBefore = cpu.boundAccesses(0);
+    boundRedirectedBefore = cpu.boundAccesses(untrustedSpace);
   }
 
   @Override
@@ -166,14 +170,21 @@ final class FastRouter implements AccessRouter {
     }
   }
 
-  /** Accesses served through bindings since the last look: the guard counts them against the access budget. */
+  /** Redirected accesses of this inspection served through bindings. */
+  private long boundRedirected() {
+    return cpu.boundAccesses(untrustedSpace) - boundRedirectedBefore;
+  }
+
+  /** Accesses of this inspection served through bindings. */
+  private long bound() {
+    return cpu.boundAccesses(0) - boundLocalBefore + boundRedirected();
+  }
+
+  /** Bound accesses the guard has not counted yet: it counts them now, against the access budget. */
   private long unchecked() {
-    long local = cpu.boundAccesses(0);
-    long redirected = cpu.boundAccesses(untrustedSpace);
-    long n = local - boundLocal + redirected - boundRedirected;
-    redirectedAccesses += redirected - boundRedirected;
-    boundLocal = local;
-    boundRedirected = redirected;
+    long bound = bound();
+    long n = bound - boundCounted;
+    boundCounted = bound;
     return n;
   }
 
@@ -230,12 +241,12 @@ final class FastRouter implements AccessRouter {
   }
 
   long redirectedAccesses() {
-    return redirectedAccesses + cpu.boundAccesses(untrustedSpace) - boundRedirected;
+    return redirectedAccesses + boundRedirected();
   }
 
   /** Memory accesses of the inspection so far, as the guard counts them against the budget (bound ones too). */
   long accesses() {
-    return guard.accesses() + cpu.boundAccesses(0) - boundLocal + cpu.boundAccesses(untrustedSpace) - boundRedirected;
+    return guard.accesses() + bound() - boundCounted;
   }
 
   /** Accesses the table did not decide that needed no decision from training (see {@link #undecided}). */
