@@ -1,7 +1,6 @@
 package io.hybridbridge.emulator.cpu;
 
 import io.hybridbridge.emulator.decode.Instruction;
-
 import io.hybridbridge.emulator.decode.MemoryRole;
 
 /**

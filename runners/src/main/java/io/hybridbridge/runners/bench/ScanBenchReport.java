@@ -17,7 +17,8 @@ import java.util.TreeMap;
  */
 public final class ScanBenchReport {
   private static final String ROW_HEADER = "| runner | entries | distinct | store | wall s | snapshots/s | s/snapshot "
-      + "| CPU s/snapshot | p50 ms | p95 ms | tools s | peak RSS per worker MB | peak heap per TM MB | trained | fallbacks | fast/slow/failed |";
+      + "| CPU s/snapshot | p50 ms | p95 ms | tools s | peak RSS per worker MB | peak heap per TM MB | trained "
+      + "| fallbacks | fast/slow/failed |";
   private static final String ROW_RULE = "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---|";
 
   private final ScanBench.Plan plan;
@@ -56,8 +57,8 @@ public final class ScanBenchReport {
   public void row(ScanBench.Figures f) {
     line(String.format("| %s | %d | %d | %s | %.1f | %.2f | %.2f | %.2f | %d | %d | %.0f | %s | %s | %d | %d | %s |",
         f.runner().name().toLowerCase(), f.entries(), f.distinct(), f.night().name().toLowerCase(), f.wallSeconds(),
-        f.snapshotsPerSecond(), f.secondsPerSnapshot(), f.cpuSecondsPerSnapshot(), f.p50Millis(), f.p95Millis(), f.latencies().toolSeconds(),
-        megabytes(f.memory().rssBytes()),
+        f.snapshotsPerSecond(), f.secondsPerSnapshot(), f.cpuSecondsPerSnapshot(), f.p50Millis(), f.p95Millis(),
+        f.latencies().toolSeconds(), megabytes(f.memory().rssBytes()),
         f.memory().heapBytes().isEmpty() ? "-" : megabytes(f.memory().heapBytes()), f.trained(), f.fallbacks(),
         f.outcomes()));
   }
@@ -67,7 +68,8 @@ public final class ScanBenchReport {
     line("");
     line("## Cost per snapshot as the list grows (ratio: to the smallest size of the same runner and store)");
     line("");
-    line("| runner | store | entries | distinct | s/snapshot (wall) | ratio | CPU s/snapshot | ratio | p50 ms | ratio |");
+    line("| runner | store | entries | distinct | s/snapshot (wall) | ratio | CPU s/snapshot | ratio | p50 ms "
+        + "| ratio |");
     line("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     Map<String, ScanBench.Figures> smallest = new TreeMap<>();
     for (ScanBench.Figures f : figures) {
