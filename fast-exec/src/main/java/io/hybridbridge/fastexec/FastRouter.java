@@ -5,7 +5,6 @@ import io.hybridbridge.emulator.cpu.AddressSpace;
 import io.hybridbridge.emulator.cpu.Cpu;
 import io.hybridbridge.emulator.cpu.MemoryAccess;
 import io.hybridbridge.emulator.decode.MemoryRole;
-import io.hybridbridge.emulator.decode.Mnemonic;
 import io.hybridbridge.emulator.decode.Operand;
 import io.hybridbridge.emulator.decode.Reg;
 import io.hybridbridge.emulator.machine.KernelMachine;
@@ -136,11 +135,11 @@ final class FastRouter implements AccessRouter {
   }
 
   /**
-   * An access of a translated block whose decision holds for every later execution: a stack access that is not a call
-   * or a return (those keep the call-site context), a system access, and an explicit operand the table decides LOCAL
-   * or REDIRECT (not a mixed one, whose context decides; not one it does not cover, whose address or bytes do). The
-   * guard's checks stay: the pc was checked in T's text once, and the access budget counts these accesses at the next
-   * checked one.
+   * An access whose decision holds for every later execution (of a translated block's instruction; of the rest of a
+   * rep string instruction): a stack access (calls and returns keep the call-site context through {@link #called}
+   * and {@link #returned}), a system access, and an operand the table decides LOCAL or REDIRECT (not a mixed one,
+   * whose context decides; not one it does not cover, whose address or bytes do). The guard's checks stay: the pc was
+   * checked in T's text once, and the access budget counts these accesses at the next checked one.
    */
   @Override
   public int bind(MemoryAccess access) {
@@ -149,11 +148,7 @@ final class FastRouter implements AccessRouter {
       return -1;
     }
     int operand = access.operand();
-    if (operand == MemoryAccess.STACK) {
-      Mnemonic m = access.instruction().mnemonic;
-      return m == Mnemonic.CALL || m == Mnemonic.RET ? -1 : 0;
-    }
-    if (operand == MemoryAccess.SYSTEM) {
+    if (operand == MemoryAccess.STACK || operand == MemoryAccess.SYSTEM) {
       return 0;
     }
     int slot = table.find(pc, operand);
@@ -168,6 +163,16 @@ final class FastRouter implements AccessRouter {
       default:
         return -1;
     }
+  }
+
+  @Override
+  public void called(long returnAddress, long slot) {
+    calls.call(returnAddress, slot);
+  }
+
+  @Override
+  public void returned(long slot) {
+    calls.ret(slot);
   }
 
   /** Redirected accesses of this inspection served through bindings. */

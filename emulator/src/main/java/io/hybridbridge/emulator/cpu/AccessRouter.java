@@ -14,12 +14,26 @@ public interface AccessRouter {
   int route(MemoryAccess access);
 
   /**
-   * Called after {@link #route} for an access of a translated block: the index of the space that serves every later
-   * access of this instruction and operand in this run, if that does not depend on the address, the call site or
-   * anything else (then later accesses there are served without asking; the CPU counts them: {@link
+   * Called after {@link #route} for an access of a translated block, or for the first iteration of a rep-prefixed
+   * string instruction: the index of the space that serves every later access of this instruction and operand in this
+   * run (of the string instruction: in this execution of it), if that does not depend on the address, the call site
+   * or anything else (then later accesses there are served without asking; the CPU counts them: {@link
    * Cpu#boundAccesses}); -1 (the default) to keep deciding each one. Bindings end when the router is replaced.
    */
   default int bind(MemoryAccess access) {
     return -1;
+  }
+
+  /**
+   * A {@code call} whose stack access the router bound ({@link #bind}) pushed {@code returnAddress} at {@code slot}:
+   * the router is not asked about that access, and learns of the call here (a router that follows the call stack,
+   * as the fast path's call-site contexts do, binds calls and returns only if it implements this and {@link
+   * #returned}).
+   */
+  default void called(long returnAddress, long slot) {
+  }
+
+  /** A {@code ret} whose stack access the router bound ({@link #bind}) popped {@code slot}. */
+  default void returned(long slot) {
   }
 }

@@ -66,10 +66,11 @@ final class BlockTranslator {
   /** Instructions in a block at most (a longer straight line continues in the next block). */
   static final int MAX_INSTRUCTIONS = 64;
   /**
-   * Instructions per region: a region is one method, which must stay under the JIT's limit on the size of methods it
-   * compiles (8000 bytes of bytecode; an instruction takes about 35).
+   * Estimated bytecode of a region at most (see {@link #bytecode}): a region is one method, which must stay under the
+   * JIT's limit on the size of methods it compiles (8000 bytes), with room for the estimate's error. Larger regions
+   * run faster (fewer returns to the run loop) even though the JIT then inlines nothing into them (measured).
    */
-  private static final int REGION_INSTRUCTIONS = 180;
+  private static final int REGION_BYTECODE = 7000;
   private static final AtomicInteger CLASSES = new AtomicInteger();
   /** Access sites of all translated blocks (a site: one memory access of one instruction, which a router may bind). */
   private static final AtomicInteger SITES = new AtomicInteger();
@@ -126,6 +127,15 @@ final class BlockTranslator {
       return instructions.length;
     }
 
+    /** The estimated bytecode of the block's code in its region's method. */
+    int bytecode() {
+      int bytes = 10;
+      for (Instruction i : instructions) {
+        bytes += BlockTranslator.bytecode(i);
+      }
+      return bytes;
+    }
+
     /** The pc after the block's last instruction (where it falls through, or a call returns). */
     long end() {
       return pcs[pcs.length - 1] + instructions[instructions.length - 1].length;
@@ -155,6 +165,18 @@ final class BlockTranslator {
   }
 
   private BlockTranslator() {}
+
+  /**
+   * The estimated bytecode of {@code i}'s translation, fitted to the regions javac made of 6.12's ps blocks (javap):
+   * about 30 bytes an instruction, 75 more for each access site (the binding's lookup, the routing call), 10 a block;
+   * the estimate was at most 600 bytes short of a region's size.
+   */
+  private static int bytecode(Instruction i) {
+    boolean explicit = i.memory != null && i.memoryRole != MemoryRole.ADDRESS_ONLY;
+    boolean stack = translated(i) && (i.mnemonic == Mnemonic.PUSH || i.mnemonic == Mnemonic.POP
+        || i.mnemonic == Mnemonic.CALL || i.mnemonic == Mnemonic.RET);
+    return 30 + (explicit ? 75 : 0) + (stack ? 75 : 0);
+  }
 
   /** Whether the next instruction after {@code i} starts a block (i branches, or cannot be in one). */
   static boolean endsBlock(Instruction i) {
@@ -208,15 +230,14 @@ final class BlockTranslator {
 
   /**
    * Groups blocks into regions: a block joins the region of each block it can go to directly (its jump targets, where
-   * it falls through, what it calls and where that call returns), up to {@link #REGION_INSTRUCTIONS} instructions a
-   * region.
+   * it falls through, what it calls and where that call returns), up to {@link #REGION_BYTECODE} a region.
    */
   private static List<Region> regions(Map<Long, Block> blocks) {
     Map<Long, Long> parent = new TreeMap<>();
     Map<Long, Integer> sizes = new TreeMap<>();
     for (long pc : blocks.keySet()) {
       parent.put(pc, pc);
-      sizes.put(pc, blocks.get(pc).length());
+      sizes.put(pc, blocks.get(pc).bytecode());
     }
     for (Block b : blocks.values()) {
       for (long successor : successors(b)) {
@@ -225,7 +246,7 @@ final class BlockTranslator {
         }
         long x = root(parent, b.pc);
         long y = root(parent, successor);
-        if (x != y && sizes.get(x) + sizes.get(y) <= REGION_INSTRUCTIONS) {
+        if (x != y && sizes.get(x) + sizes.get(y) <= REGION_BYTECODE) {
           parent.put(y, x);
           sizes.put(x, sizes.get(x) + sizes.get(y));
         }
@@ -343,7 +364,8 @@ final class BlockTranslator {
         .append("final class ").append(name).append(" extends BlockTranslator.BlockCode {\n")
         .append("  @Override\n  long run(int id, Executor x, long[] r, CpuState s, Instruction[][] in, long limit)")
         .append(' ').append(THROWS).append(" {\n")
-        .append("    long n = 0;\n    long a, p, q, v;\n    AddressSpace m;\n    Instruction[] i;\n")
+        .append("    long n = 0;\n    long a, p, q, v;\n    int b;\n    boolean f;\n    AddressSpace m;\n")
+        .append("    Instruction[] i;\n")
         .append("    while (true) {\n      x.regionDone = n;\n      i = in[id];\n      switch (id) {\n");
     for (int id = 0; id < blocks.size(); id++) {
       Block block = blocks.get(id);
@@ -351,7 +373,8 @@ final class BlockTranslator {
       StringBuilder code = new StringBuilder();
       boolean ended = false;
       for (int k = 0; k < block.length(); k++) {
-        ended = instruction(code, block.instructions[k], k, block.pcs[k], region);
+        ended = instruction(code, block.instructions[k], k, block.pcs[k], region,
+            k > 0 ? block.instructions[k - 1] : null);
       }
       if (!ended) {
         code.append(jump(block.end(), region));
@@ -387,7 +410,8 @@ final class BlockTranslator {
    * Appends the code of instruction {@code k} of a block; true if it is the block's branch (its code sets RIP and
    * the next block).
    */
-  private static boolean instruction(StringBuilder b, Instruction i, int k, long pc, Region region) {
+  private static boolean instruction(StringBuilder b, Instruction i, int k, long pc, Region region,
+      Instruction previous) {
     long next = pc + i.length;
     int size = i.operandSize;
     b.append("    // ").append(k).append(": ").append(i.text.replaceAll("[\\r\\n\\\\]", " ")).append('\n');
@@ -396,10 +420,11 @@ final class BlockTranslator {
       return false;
     }
     if (i.memory != null && i.memoryRole != MemoryRole.ADDRESS_ONLY) {
+      int site = SITES.getAndIncrement();
       b.append("    a = ").append(address(i.memory, next, true)).append(";\n")
-          .append("    m = x.explicit(i[").append(k).append("], ").append(hex(pc)).append(", ").append(k)
-          .append(", a, ").append(Math.min(i.memory.size, 8)).append(", ").append(i.memoryIndex)
-          .append(", MemoryRole.").append(i.memoryRole).append(", ").append(SITES.getAndIncrement()).append(");\n");
+          .append(site(k, pc, site, "x.explicit(i[" + k + "], " + hex(pc) + ", " + k + ", a, "
+              + Math.min(i.memory.size, 8) + ", " + i.memoryIndex + ", MemoryRole." + i.memoryRole + ", " + site + ")",
+              ""));
     }
     switch (i.mnemonic) {
       case MOV:
@@ -445,26 +470,27 @@ final class BlockTranslator {
       }
       case PUSH:
         b.append("    v = r[").append(i.op0.reg).append("];\n    a = r[").append(Reg.RSP).append("] - 8;\n")
-            .append("    ").append(stack(k, pc, "WRITE")).append(".write(a, 8, v);\n    r[").append(Reg.RSP)
+            .append(stack(k, pc, "WRITE", "")).append("    m.write(a, 8, v);\n    r[").append(Reg.RSP)
             .append("] = a;\n");
         return false;
       case POP:
-        b.append("    a = r[").append(Reg.RSP).append("];\n    v = ").append(stack(k, pc, "READ"))
-            .append(".read(a, 8);\n    r[").append(Reg.RSP).append("] = a + 8;\n    r[").append(i.op0.reg)
+        b.append("    a = r[").append(Reg.RSP).append("];\n").append(stack(k, pc, "READ", ""))
+            .append("    v = m.read(a, 8);\n    r[").append(Reg.RSP).append("] = a + 8;\n    r[").append(i.op0.reg)
             .append("] = v;\n");
         return false;
       case CMOVCC:
-        b.append("    q = ").append(read(i.op1)).append(";\n    p = ").append(read(i.op0)).append(";\n")
-            .append("    if (s.condition(").append(i.condition).append(")) {\n      p = q;\n    }\n");
+        b.append("    f = ").append(condition(i.condition, previous)).append(";\n")
+            .append("    q = ").append(read(i.op1)).append(";\n    p = ").append(read(i.op0)).append(";\n")
+            .append("    if (f) {\n      p = q;\n    }\n");
         write(b, i.op0, "p");
         return false;
       case SETCC:
-        write(b, i.op0, "(s.condition(" + i.condition + ") ? 1L : 0L)");
+        write(b, i.op0, "((" + condition(i.condition, previous) + ") ? 1L : 0L)");
         return false;
       case NOP:
         return false;
       case JCC:
-        b.append("    if (s.condition(").append(i.condition).append(")) {\n")
+        b.append("    if (").append(condition(i.condition, previous)).append(") {\n")
             .append(indent(jump(next + i.op0.imm, region), "  "))
             .append("    } else {\n").append(indent(jump(next, region), "  ")).append("    }\n");
         return true;
@@ -472,17 +498,75 @@ final class BlockTranslator {
         b.append(jump(next + i.op0.imm, region));
         return true;
       case CALL:
-        b.append("    a = r[").append(Reg.RSP).append("] - 8;\n    ").append(stack(k, pc, "WRITE"))
-            .append(".write(a, 8, ").append(hex(next)).append(");\n    r[").append(Reg.RSP).append("] = a;\n")
+        b.append("    a = r[").append(Reg.RSP).append("] - 8;\n")
+            .append(stack(k, pc, "WRITE", "x.router.called(" + hex(next) + ", a);"))
+            .append("    m.write(a, 8, ").append(hex(next)).append(");\n    r[").append(Reg.RSP).append("] = a;\n")
             .append(jump(next + i.op0.imm, region));
         return true;
       case RET:
-        b.append("    a = r[").append(Reg.RSP).append("];\n    v = ").append(stack(k, pc, "READ"))
-            .append(".read(a, 8);\n    r[").append(Reg.RSP).append("] = a + 8;\n    s.rip = v;\n    id = ")
+        b.append("    a = r[").append(Reg.RSP).append("];\n").append(stack(k, pc, "READ", "x.router.returned(a);"))
+            .append("    v = m.read(a, 8);\n    r[").append(Reg.RSP).append("] = a + 8;\n    s.rip = v;\n    id = ")
             .append(LOOK_UP).append(";\n");
         return true;
       default:
         throw new IllegalStateException("no translation of " + i.mnemonic);
+    }
+  }
+
+  /**
+   * Condition code {@code cc} (the SDM's numbering) of the flags: computed from p, q and v when the instruction before
+   * in the block is a translated compare, subtract or logical instruction (they hold its operands and result, so the
+   * common compare-and-branch needs no call); otherwise evaluated from the lazy flags. The lazy flags are set either
+   * way, for later readers.
+   */
+  private static String condition(int cc, Instruction previous) {
+    if (previous == null || !translated(previous)) {
+      return "s.condition(" + cc + ")";
+    }
+    int size = previous.operandSize;
+    String zero = "p == q";
+    String sign = "(v & " + hex(1L << (8 * size - 1)) + ") != 0";
+    switch (previous.mnemonic) {
+      case CMP:
+      case SUB: {
+        String below = size == 8 ? "Long.compareUnsigned(p, q) < 0" : "p < q"; // narrower operands are zero-extended
+        int shift = 64 - 8 * size; // the operand's sign bit to bit 63: a signed comparison of the operands
+        String less = shift == 0 ? "p < q" : "(p << " + shift + ") < (q << " + shift + ")";
+        switch (cc) {
+          case 2: return below;
+          case 3: return "!(" + below + ")";
+          case 4: return zero;
+          case 5: return "p != q";
+          case 6: return below + " || " + zero;
+          case 7: return "!(" + below + " || " + zero + ")";
+          case 8: return sign;
+          case 9: return "!(" + sign + ")";
+          case 12: return less;
+          case 13: return "!(" + less + ")";
+          case 14: return less + " || " + zero;
+          case 15: return "!(" + less + " || " + zero + ")";
+          default: return "s.condition(" + cc + ")"; // overflow, parity
+        }
+      }
+      case AND:
+      case TEST:
+      case OR:
+      case XOR: { // CF = OF = 0; v is the result (its operands were within the size)
+        zero = "v == 0";
+        switch (cc) {
+          case 2: return "false";
+          case 3: return "true";
+          case 4: case 6: return zero;
+          case 5: case 7: return "v != 0";
+          case 8: case 12: return sign;
+          case 9: case 13: return "!(" + sign + ")";
+          case 14: return zero + " || " + sign;
+          case 15: return "!(" + zero + " || " + sign + ")";
+          default: return "s.condition(" + cc + ")";
+        }
+      }
+      default:
+        return "s.condition(" + cc + ")";
     }
   }
 
@@ -509,10 +593,23 @@ final class BlockTranslator {
     }
   }
 
-  /** The call that routes instruction {@code k}'s stack access at {@code a}: a new access site. */
-  private static String stack(int k, long pc, String role) {
-    return "x.stack(i[" + k + "], " + hex(pc) + ", " + k + ", a, MemoryRole." + role + ", " + SITES.getAndIncrement()
-        + ")";
+  /** Sets m to the space of instruction {@code k}'s stack access at {@code a}: a new access site ({@link #site}). */
+  private static String stack(int k, long pc, String role, String whenBound) {
+    int site = SITES.getAndIncrement();
+    return site(k, pc, site, "x.stack(i[" + k + "], " + hex(pc) + ", " + k + ", a, MemoryRole." + role + ", " + site
+        + ")", whenBound);
+  }
+
+  /**
+   * Sets m to the space of access site {@code site} of instruction {@code k}: its binding, counted, then {@code
+   * whenBound} (a call or ret tells the router, which follows the call stack); or the executor's routing, {@code
+   * route}. The binding is looked up here, not in the executor: a call the JIT does not inline into a method this
+   * large costs more than the lookup. The instruction's position is recorded first, for a fault of the access.
+   */
+  private static String site(int k, long pc, int site, String route, String whenBound) {
+    return "    x.pc = " + hex(pc) + ";\n    x.blockIndex = " + k + ";\n    if ((b = x.bindings[" + site + "]) < 0) {\n"
+        + "      m = " + route + ";\n    } else {\n      m = x.spaces[b];\n      x.boundAccesses[b]++;\n"
+        + (whenBound.isEmpty() ? "" : "      " + whenBound + "\n") + "    }\n";
   }
 
   /** The value of an operand: registers and immediates as the interpreter reads them; memory at {@code a}, via m. */

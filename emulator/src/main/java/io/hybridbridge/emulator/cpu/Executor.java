@@ -65,7 +65,8 @@ final class Executor {
   private final Value d = new Value();
 
   private Instruction insn;
-  private long pc;
+  /** The pc of the instruction executing; a translated block sets it before an access that may fault. */
+  long pc;
   private long next;
   /** Linear address of the explicit memory operand (segment base included). */
   private long ea;
@@ -380,7 +381,7 @@ final class Executor {
   }
 
   /** bindings[site]: the index of the space the router bound that access site of a translated block to, or -1. */
-  private int[] bindings = new int[0];
+  int[] bindings = new int[0];
   /** boundAccesses[space]: accesses served through a binding, by space. */
   long[] boundAccesses = new long[1];
 
@@ -416,17 +417,15 @@ final class Executor {
     return routeSite(implicitAccess, i, pc, index, address, 8, MemoryAccess.STACK, role, site);
   }
 
-  /** The space of an access of a translated block: its site's binding, or the router's decision (then bound). */
+  /**
+   * The space of an access of a translated block whose site is not bound (the block looks its binding up first): the
+   * router's decision, then bound if the router binds it.
+   */
   private AddressSpace routeSite(MemoryAccess x, Instruction i, long pc, int index, long address, int size,
       int operand, MemoryRole role, int site) {
     this.insn = i;
     this.pc = pc;
     blockIndex = index;
-    int bound = bindings[site];
-    if (bound >= 0) {
-      boundAccesses[bound]++;
-      return spaces[bound];
-    }
     AddressSpace space = route(x, address, size, operand, role, 0);
     if (router != null) {
       bindings[site] = router.bind(x);
@@ -592,15 +591,21 @@ final class Executor {
 
   /** Reads memory not named by an explicit operand (stack, string, system areas). */
   private void loadImplicit(long address, int size, int operand, Value v) throws MemoryAccessException {
-    AddressSpace m = route(implicitAccess, address, size, operand, READ, 0);
+    AddressSpace m = isString(operand) ? routeString(address, size, operand, READ)
+        : route(implicitAccess, address, size, operand, READ, 0);
     v.bits = m.read(address, size);
     v.shadow = shadowLoad(implicitAccess);
   }
 
   private void storeImplicit(long address, int size, int operand, Value v) throws MemoryAccessException {
-    AddressSpace m = route(implicitAccess, address, size, operand, WRITE, 0);
+    AddressSpace m = isString(operand) ? routeString(address, size, operand, WRITE)
+        : route(implicitAccess, address, size, operand, WRITE, 0);
     m.write(address, size, v.bits);
     shadowStore(implicitAccess, v.shadow);
+  }
+
+  private static boolean isString(int operand) {
+    return operand == MemoryAccess.STRING_SOURCE || operand == MemoryAccess.STRING_DESTINATION;
   }
 
   /** Pushes {@code v}: memory first, then RSP, so a faulting push changes nothing. */
@@ -1211,6 +1216,9 @@ final class Executor {
     boolean compares = i.mnemonic == Mnemonic.CMPS || i.mnemonic == Mnemonic.SCAS;
     boolean untilEqual = (i.prefixes & Instruction.REPNE) != 0;
     long n = 0;
+    repeating = true;
+    repBindings[0] = -1;
+    repBindings[1] = -1;
     while (r[RCX] != 0) {
       if (n == repAllowance) {
         s.rip = pc; // budget spent mid-way: resume this instruction on the next run
@@ -1223,7 +1231,28 @@ final class Executor {
         break;
       }
     }
+    repeating = false;
     return n;
+  }
+
+  /** Whether a rep-prefixed string instruction is iterating (its accesses may be bound: {@link #routeString}). */
+  private boolean repeating;
+  /** The spaces the router bound the source [0] and destination [1] of the iterating string instruction to, or -1. */
+  private final int[] repBindings = new int[2];
+
+  /** The space of a string access: the binding of this rep's operand, or the router's decision (then bound). */
+  private AddressSpace routeString(long address, int size, int operand, MemoryRole role) {
+    int k = operand == MemoryAccess.STRING_SOURCE ? 0 : 1;
+    int bound = repBindings[k];
+    if (bound >= 0) {
+      boundAccesses[bound]++;
+      return spaces[bound];
+    }
+    AddressSpace space = route(implicitAccess, address, size, operand, role, 0);
+    if (repeating && router != null && !tracking) {
+      repBindings[k] = router.bind(implicitAccess);
+    }
+    return space;
   }
 
   private void stringStep(Mnemonic m, int size, long delta) throws MemoryAccessException {

@@ -40,20 +40,30 @@ public final class CallContext {
   /** Follows one stack access of {@code insn}. */
   public void onStackAccess(Instruction insn, MemoryAccess access) {
     if (insn.mnemonic == Mnemonic.CALL && access.role().writes()) {
-      if (depth == MAX_FRAMES) {
-        System.arraycopy(returns, 1, returns, 0, MAX_FRAMES - 1); // keep the innermost frames
-        System.arraycopy(slots, 1, slots, 0, MAX_FRAMES - 1);
-        depth--;
-      }
-      returns[depth] = access.pc() + insn.length - slide;
-      slots[depth] = access.address();
-      depth++;
-      cached = Long.MIN_VALUE;
+      call(access.pc() + insn.length, access.address());
     } else if (insn.mnemonic == Mnemonic.RET && access.role().reads()) {
-      while (depth > 0 && Long.compareUnsigned(slots[depth - 1], access.address()) <= 0) {
-        depth--;
-        cached = Long.MIN_VALUE;
-      }
+      ret(access.address());
+    }
+  }
+
+  /** A call pushed {@code returnAddress} (runtime) at stack slot {@code slot}. */
+  public void call(long returnAddress, long slot) {
+    if (depth == MAX_FRAMES) {
+      System.arraycopy(returns, 1, returns, 0, MAX_FRAMES - 1); // keep the innermost frames
+      System.arraycopy(slots, 1, slots, 0, MAX_FRAMES - 1);
+      depth--;
+    }
+    returns[depth] = returnAddress - slide;
+    slots[depth] = slot;
+    depth++;
+    cached = Long.MIN_VALUE;
+  }
+
+  /** A ret popped stack slot {@code slot}: every frame pushed at or below it is gone. */
+  public void ret(long slot) {
+    while (depth > 0 && Long.compareUnsigned(slots[depth - 1], slot) <= 0) {
+      depth--;
+      cached = Long.MIN_VALUE;
     }
   }
 
