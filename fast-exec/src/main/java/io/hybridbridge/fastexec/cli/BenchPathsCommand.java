@@ -22,6 +22,7 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -40,14 +41,19 @@ import picocli.CommandLine.Option;
  * measures the other processes; CPU time does not (instructions per second are computed from it).
  *
  * <p>The fast path runs with the metadata of the slow path's own run on that snapshot (the benchmark measures speed,
- * not coverage: a fallback is reported and the tool skipped). Each timed round runs slow, then fast, so the
- * machine's load falls on both alike.
+ * not coverage: a fallback is reported and the tool skipped). The paths are measured one after the other, each
+ * warmed up alone first, as a worker runs them: a scan's workers run the fast path all night and the slow path only
+ * on fallbacks, so rounds that alternate them (this bench until session 4) measured both with the JIT's code for a
+ * mix no worker runs, which cost the small tools most (lsmod fast 3.7 ms interleaved, 0.75 ms warm alone).
  */
 @Command(name = "paths", mixinStandardHelpOptions = true,
     description = "Benchmark the slow path (taint) against the fast path (memoized metadata) on the same snapshot, "
         + "per kernel build and tool: median wall time, instructions per second, ratio.")
 public final class BenchPathsCommand implements Callable<Integer> {
   private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
+  /** Warm-up windows: at least this many rounds and seconds (see {@link #phase}). */
+  private static final int WINDOW_ROUNDS = 5;
+  private static final double WINDOW_SECONDS = 2;
   /** The bench measures the fast path as a long scan runs it: translating from its warm-ups on. */
   private static final int TRANSLATE_AFTER = 3;
 
@@ -66,8 +72,15 @@ public final class BenchPathsCommand implements Callable<Integer> {
   @Option(names = "--runs", defaultValue = "7", description = "Timed rounds (slow, then fast) per tool (default 7).")
   int runs;
 
-  @Option(names = "--warmups", defaultValue = "3", description = "Untimed rounds first (default 3).")
+  @Option(names = "--warmups", defaultValue = "3",
+      description = "Untimed rounds of each path before its timed ones, at least (default 3).")
   int warmups;
+
+  @Option(names = "--warmup-limit", defaultValue = "60", paramLabel = "S",
+      description = "Seconds each path may warm up at most, per tool (default 60): it warms up until it runs no "
+          + "faster (a small tool takes thousands of rounds to reach the speed a long scan sees; ps's translated "
+          + "blocks take the JIT 10-20 s).")
+  double warmupLimit;
 
   /** Medians of one (build, tool). */
   private record Row(String build, String snapshot, String tool, long instructions, double openMs, double slowMs,
@@ -97,8 +110,8 @@ public final class BenchPathsCommand implements Callable<Integer> {
     List<ManifestEntry> entries;
     ReferenceStore references;
     try {
-      if (runs < 1 || warmups < 0) {
-        throw new IllegalArgumentException("--runs must be at least 1 and --warmups at least 0");
+      if (runs < 1 || warmups < 0 || warmupLimit < 0) {
+        throw new IllegalArgumentException("--runs must be at least 1, --warmups and --warmup-limit at least 0");
       }
       selected = Tools.parseList(tools);
       entries = Manifests.read(dataset).getEntries();
@@ -107,9 +120,9 @@ public final class BenchPathsCommand implements Callable<Integer> {
       System.err.println("bench paths: " + e.getMessage());
       return 2;
     }
-    out.printf("hb bench paths: %d warm-up and %d timed rounds per tool (slow, fast, fast interpreting), %d CPUs, load "
-        + "average %s%n",
-        warmups, runs, Runtime.getRuntime().availableProcessors(), loadAverage());
+    out.printf("hb bench paths: per tool, each path (slow, fast, fast interpreting) warmed up alone until it runs no "
+        + "faster (%d rounds at least, %s s at most), then %d timed rounds; %d CPUs, load average %s%n", warmups,
+        warmupLimit, runs, Runtime.getRuntime().availableProcessors(), loadAverage());
     List<Row> rows = new ArrayList<>();
     int failures = 0;
     for (ReferenceStore.Reference reference : references.references()) {
@@ -183,53 +196,85 @@ public final class BenchPathsCommand implements Callable<Integer> {
   }
 
   /**
-   * Warm-ups, then timed rounds of {@code tool} on the opened {@code u}: slow, fast (translated blocks, once the fast
-   * path has translated them), fast interpreting.
+   * The timed rounds of {@code tool} on the opened {@code u}, one path after the other (slow, fast with translated
+   * blocks, fast interpreting), each warmed up alone first; every fast round is checked against the slow path's rows
+   * and instruction count.
    */
   private Row timed(FastPath fast, String build, ManifestEntry e, UntrustedSnapshot u, InspectionTool tool,
       TrainingMetadata metadata, double openMs) throws SlowPathException, MetadataException {
-    for (int i = 0; i < warmups; i++) {
-      fast.slow().inspect(u, tool);
-      fast.inspect(u, tool, metadata);
-      interpreted(fast, u, tool, metadata);
+    SlowPath.Inspection[] reference = new SlowPath.Inspection[1];
+    Timings slow = phase(() -> {
+      reference[0] = fast.slow().inspect(u, tool);
+      return reference[0].executionTime();
+    });
+    SlowPath.Inspection s = reference[0];
+    String[] disagreement = new String[1];
+    Timings translated = phase(() -> checked(fast.inspect(u, tool, metadata), s, disagreement));
+    Timings interpreted = phase(() -> checked(interpreted(fast, u, tool, metadata), s, disagreement));
+    if (disagreement[0] != null) {
+      System.err.printf("bench paths: %s %s: the fast run %s%n", e.getId(), tool.name(), disagreement[0]);
+      return null;
     }
-    double[] slowMs = new double[runs];
-    double[] fastMs = new double[runs];
-    double[] slowCpu = new double[runs];
-    double[] fastCpu = new double[runs];
-    double[] interpretedCpu = new double[runs];
-    double[] slowExec = new double[runs];
-    double[] fastExec = new double[runs];
-    long instructions = 0;
+    return new Row(build, e.getId(), tool.name(), s.instructions(), openMs, median(slow.wallMs),
+        median(translated.wallMs), median(slow.cpuMs), median(translated.cpuMs), median(interpreted.cpuMs),
+        median(slow.executionMs), median(translated.executionMs), plainMips(fast.slow().machine(), tool),
+        fast.translationStatus());
+  }
+
+  /** One inspection of a path; returns the time its tool's system calls took. */
+  @FunctionalInterface
+  private interface Round {
+    Duration run() throws SlowPathException, MetadataException;
+  }
+
+  /** Median-able clock readings of the timed rounds of one path, in ms. */
+  private record Timings(double[] wallMs, double[] cpuMs, double[] executionMs) {}
+
+  /**
+   * Warms {@code inspection} up alone (so the JIT has compiled this path as a worker that runs it all night has, and
+   * the other paths' profiles do not linger), then times {@link #runs} rounds. Warm-up goes by windows of at least
+   * {@link #WINDOW_ROUNDS} rounds and {@link #WINDOW_SECONDS}: it ends when three windows in a row were no faster (by
+   * 2 %) than the best before them, after {@link #warmups} rounds at least and {@link #warmupLimit} seconds at most.
+   */
+  private Timings phase(Round inspection) throws SlowPathException, MetadataException {
+    long limit = System.nanoTime() + (long) (warmupLimit * 1e9);
+    double best = Double.MAX_VALUE;
+    int stale = 0;
+    int rounds = 0;
+    while (rounds < warmups || stale < 3 && System.nanoTime() < limit) {
+      List<Double> window = new ArrayList<>();
+      long end = System.nanoTime() + (long) (WINDOW_SECONDS * 1e9);
+      while (window.size() < WINDOW_ROUNDS || System.nanoTime() < end) {
+        long cpu = CPU.getCurrentThreadCpuTime();
+        inspection.run();
+        window.add((CPU.getCurrentThreadCpuTime() - cpu) / 1e6);
+      }
+      rounds += window.size();
+      double median = median(window.stream().mapToDouble(Double::doubleValue).toArray());
+      stale = median < 0.98 * best ? 0 : stale + 1;
+      best = Math.min(best, median);
+    }
+    Timings t = new Timings(new double[runs], new double[runs], new double[runs]);
     for (int i = 0; i < runs; i++) {
       long start = System.nanoTime();
       long cpu = CPU.getCurrentThreadCpuTime();
-      SlowPath.Inspection s = fast.slow().inspect(u, tool);
-      slowCpu[i] = (CPU.getCurrentThreadCpuTime() - cpu) / 1e6;
-      slowMs[i] = (System.nanoTime() - start) / 1e6;
-      slowExec[i] = s.executionTime().toNanos() / 1e6;
-      start = System.nanoTime();
-      cpu = CPU.getCurrentThreadCpuTime();
-      FastPath.Inspection f = fast.inspect(u, tool, metadata);
-      fastCpu[i] = (CPU.getCurrentThreadCpuTime() - cpu) / 1e6;
-      fastMs[i] = (System.nanoTime() - start) / 1e6;
-      fastExec[i] = f.executionTime().toNanos() / 1e6;
-      cpu = CPU.getCurrentThreadCpuTime();
-      FastPath.Inspection interpreted = interpreted(fast, u, tool, metadata);
-      interpretedCpu[i] = (CPU.getCurrentThreadCpuTime() - cpu) / 1e6;
-      for (FastPath.Inspection run : List.of(f, interpreted)) {
-        if (run.fellBack() || run.instructions() != s.instructions() || !run.rows().equals(s.rows())) {
-          System.err.printf("bench paths: %s %s: the fast run %s%n", e.getId(), tool.name(), run.fellBack()
-              ? "fell back" : run.instructions() != s.instructions() ? "executed " + run.instructions()
-              + " instructions, the slow one " + s.instructions() : "gave other rows than the slow one");
-          return null;
-        }
-      }
-      instructions = s.instructions();
+      Duration execution = inspection.run();
+      t.cpuMs[i] = (CPU.getCurrentThreadCpuTime() - cpu) / 1e6;
+      t.wallMs[i] = (System.nanoTime() - start) / 1e6;
+      t.executionMs[i] = execution.toNanos() / 1e6;
     }
-    return new Row(build, e.getId(), tool.name(), instructions, openMs, median(slowMs), median(fastMs),
-        median(slowCpu), median(fastCpu), median(interpretedCpu), median(slowExec), median(fastExec),
-        plainMips(fast.slow().machine(), tool), fast.translationStatus());
+    return t;
+  }
+
+  /** {@code run}'s execution time, noting in {@code disagreement} how it differs from the slow path's {@code s}. */
+  private static Duration checked(FastPath.Inspection run, SlowPath.Inspection s, String[] disagreement) {
+    if (disagreement[0] == null && (run.fellBack() || run.instructions() != s.instructions()
+        || !run.rows().equals(s.rows()))) {
+      disagreement[0] = run.fellBack() ? "fell back" : run.instructions() != s.instructions()
+          ? "executed " + run.instructions() + " instructions, the slow one " + s.instructions()
+          : "gave other rows than the slow one";
+    }
+    return run.executionTime();
   }
 
   /** The fast path with its translated blocks set aside: every instruction interpreted. */
