@@ -1209,6 +1209,9 @@ final class Executor {
     int size = i.operandSize;
     long delta = s.flag(DF) ? -size : size;
     boolean rep = (i.prefixes & (Instruction.REP | Instruction.REPNE)) != 0;
+    repeating = rep; // set afresh by every string instruction: a rep that faulted mid-way leaves nothing behind
+    repBindings[0] = -1;
+    repBindings[1] = -1;
     if (!rep) {
       stringStep(i.mnemonic, size, delta);
       return 1;
@@ -1216,9 +1219,6 @@ final class Executor {
     boolean compares = i.mnemonic == Mnemonic.CMPS || i.mnemonic == Mnemonic.SCAS;
     boolean untilEqual = (i.prefixes & Instruction.REPNE) != 0;
     long n = 0;
-    repeating = true;
-    repBindings[0] = -1;
-    repBindings[1] = -1;
     while (r[RCX] != 0) {
       if (n == repAllowance) {
         s.rip = pc; // budget spent mid-way: resume this instruction on the next run
@@ -1231,7 +1231,6 @@ final class Executor {
         break;
       }
     }
-    repeating = false;
     return n;
   }
 

@@ -179,6 +179,59 @@ class ShadowDomainTest {
     }
   }
 
+  /** A router that sends every access to {@code space}, binds rep string operands, and records where it was asked. */
+  private static AccessRouter bindingStrings(int space, List<String> seen) {
+    return new AccessRouter() {
+      @Override
+      public int route(MemoryAccess access) {
+        seen.add("pc+%d op%d".formatted(access.pc() - TestMachine.CODE, access.operand()));
+        return space;
+      }
+
+      @Override
+      public int bind(MemoryAccess access) {
+        return space;
+      }
+    };
+  }
+
+  @Test
+  void aBoundRepStringOperandIsRoutedOncePerExecution() throws Exception {
+    // +0 rep stosb (2 bytes); +2 stosb; +3 hlt
+    try (TestMachine m = new TestMachine("rep stosb; stosb; hlt")) {
+      SparseImage other = new SparseImage().map(TestMachine.DATA, 0x1000);
+      PagedMemory redirected = new PagedMemory(new FrameCache(other), other.identity());
+      int space = m.cpu.addAddressSpace(redirected);
+      List<String> seen = new ArrayList<>();
+      m.cpu.setRouter(bindingStrings(space, seen));
+      m.state.set(RDI, TestMachine.DATA);
+      m.state.set(RCX, 5);
+      m.state.set(RAX, 7);
+      assertThat(m.run().reason()).isEqualTo(Stop.Reason.HALTED);
+      String destination = " op" + MemoryAccess.STRING_DESTINATION;
+      assertThat(seen).containsExactly("pc+0" + destination, "pc+2" + destination); // not 5 times at +0
+      assertThat(m.cpu.boundAccesses(space)).isEqualTo(4);
+      assertThat(redirected.read(TestMachine.DATA, 8)).isEqualTo(0x070707070707L); // all six bytes there
+      assertThat(m.memory.read(TestMachine.DATA, 8)).isZero();
+    }
+  }
+
+  @Test
+  void aRepThatFaultsLeavesNoBindingToTheNextStringInstruction() throws Exception {
+    try (TestMachine m = new TestMachine("rep stosb; stosb; hlt")) {
+      List<String> seen = new ArrayList<>();
+      m.cpu.setRouter(bindingStrings(0, seen));
+      m.state.set(RDI, TestMachine.DATA + 0x4000 - 2); // the third byte is past the mapped data
+      m.state.set(RCX, 5);
+      assertThat(m.run().reason()).isEqualTo(Stop.Reason.FAULT);
+      m.state.setRip(TestMachine.CODE + 2);
+      m.state.set(RDI, TestMachine.DATA);
+      assertThat(m.run().reason()).isEqualTo(Stop.Reason.HALTED);
+      String destination = " op" + MemoryAccess.STRING_DESTINATION;
+      assertThat(seen).containsExactly("pc+0" + destination, "pc+2" + destination);
+    }
+  }
+
   @Test
   void theShadowDomainDoesNotChangeConcreteResults() throws Exception {
     SparseImage image = CpuBenchmark.image();
