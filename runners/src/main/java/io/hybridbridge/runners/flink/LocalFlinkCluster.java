@@ -116,6 +116,8 @@ public final class LocalFlinkCluster {
       progress.accept("starting a Flink 1.19 JobManager and " + spec.taskManagers() + " TaskManager(s) on "
           + restUrl + " (state in " + stateDir + ")");
       state.processes().add(launch("jobmanager", JOBMANAGER, jobManagerParams, List.of(), classPath, conf, logDir));
+      // TaskManagers bind ephemeral ports: started together, one could take the REST port before the JobManager
+      awaitReady(state, spec, 0);
       for (int i = 0; i < spec.taskManagers(); i++) {
         String role = "taskmanager-" + (i + 1);
         List<String> own = List.of("-D", "taskmanager.rpc.port=" + spec.taskManagerPort(i),
@@ -123,7 +125,7 @@ public final class LocalFlinkCluster {
         state.processes().add(launch(role, TASKMANAGER, taskManagerParams, own, classPath, conf, logDir));
       }
       state.write(stateDir);
-      awaitReady(state, spec);
+      awaitReady(state, spec, spec.taskManagers());
     } catch (IOException | FlinkClusterException e) {
       String logs = logTails(state);
       stopProcesses(state);
@@ -312,7 +314,10 @@ public final class LocalFlinkCluster {
     return new FlinkProcess(role, process.pid(), log.toString());
   }
 
-  private static void awaitReady(ClusterState state, FlinkClusterSpec spec) throws FlinkClusterException {
+  /** Waits until the REST API answers with {@code taskManagers} TaskManagers and their slots registered. */
+  private static void awaitReady(ClusterState state, FlinkClusterSpec spec, int taskManagers)
+      throws FlinkClusterException {
+    int slots = taskManagers * spec.slotsPerTaskManager();
     long deadline = System.nanoTime() + spec.startTimeout().toNanos();
     String last = "no answer yet";
     while (System.nanoTime() < deadline) {
@@ -323,11 +328,11 @@ public final class LocalFlinkCluster {
       }
       try {
         FlinkRest.Overview overview = state.rest().overview();
-        if (overview.taskManagers() == spec.taskManagers() && overview.slotsTotal() == spec.totalSlots()) {
+        if (overview.taskManagers() == taskManagers && overview.slotsTotal() == slots) {
           return;
         }
-        last = overview.taskManagers() + " of " + spec.taskManagers() + " TaskManagers, " + overview.slotsTotal()
-            + " of " + spec.totalSlots() + " slots";
+        last = overview.taskManagers() + " of " + taskManagers + " TaskManagers, " + overview.slotsTotal() + " of "
+            + slots + " slots";
       } catch (IOException e) {
         last = e.getMessage();
       }
