@@ -165,6 +165,12 @@ final class FastRouter implements AccessRouter {
     }
   }
 
+  /** The table: a site it decides local stays local for every inspection (see {@link #bind}). */
+  @Override
+  public Object bindingScope() {
+    return table;
+  }
+
   @Override
   public void called(long returnAddress, long slot) {
     calls.call(returnAddress, slot);

@@ -18,7 +18,8 @@ public interface AccessRouter {
    * string instruction: the index of the space that serves every later access of this instruction and operand in this
    * run (of the string instruction: in this execution of it), if that does not depend on the address, the call site
    * or anything else (then later accesses there are served without asking; the CPU counts them: {@link
-   * Cpu#boundAccesses}); -1 (the default) to keep deciding each one. Bindings end when the router is replaced.
+   * Cpu#boundAccesses}); -1 (the default) to keep deciding each one. Bindings end when the router is replaced, unless
+   * its {@link #bindingScope} keeps them.
    */
   default int bind(MemoryAccess access) {
     return -1;
@@ -35,5 +36,15 @@ public interface AccessRouter {
 
   /** A {@code ret} whose stack access the router bound ({@link #bind}) popped {@code slot}. */
   default void returned(long slot) {
+  }
+
+  /**
+   * Routers with the same non-null scope bind sites to the local space (0) alike, so those bindings outlive the router
+   * and serve the next router of its scope (the fast path's routers of one decision table: a site's local decision
+   * holds for every inspection); bindings to other spaces end with the router that made them. Null, the default:
+   * every binding ends with the router.
+   */
+  default Object bindingScope() {
+    return null;
   }
 }

@@ -117,8 +117,7 @@ public final class Cpu implements AutoCloseable {
 
   /** Routes every data access through {@code router} (null: everything is local). */
   public void setRouter(AccessRouter router) {
-    executor.router = router;
-    executor.unbind();
+    executor.setRouter(router);
   }
 
   /** Accesses to {@code space} served through a router's binding ({@link AccessRouter#bind}) since the CPU was made. */

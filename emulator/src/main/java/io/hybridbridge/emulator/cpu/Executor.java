@@ -35,6 +35,8 @@ import io.hybridbridge.emulator.decode.Operand;
 import io.hybridbridge.emulator.decode.Reg;
 import io.hybridbridge.emulator.memory.MemoryAccessException;
 import java.math.BigInteger;
+import java.util.Map;
+import java.util.WeakHashMap;
 
 /**
  * The instruction semantics: one definition of each instruction, over concrete values with a {@link Shadow}
@@ -394,8 +396,35 @@ final class Executor {
     }
   }
 
-  /** Forgets every binding (a new router decides anew). */
+  /** The binding scope of the router ({@link AccessRouter#bindingScope}), or null. */
+  private Object bindingScope;
+  /** The bindings to the local space of scopes whose router was replaced, until a router of that scope comes back. */
+  private final Map<Object, int[]> keptBindings = new WeakHashMap<>();
+
+  /**
+   * Routes through {@code next}: the bindings of the current router to the local space are kept for its scope, and
+   * {@code next} starts from those of its own scope, or from none.
+   */
+  void setRouter(AccessRouter next) {
+    if (bindingScope != null) {
+      for (int k = 0; k < bindings.length; k++) {
+        if (bindings[k] > 0) {
+          bindings[k] = -1;
+        }
+      }
+      keptBindings.put(bindingScope, bindings);
+    }
+    router = next;
+    bindingScope = next == null ? null : next.bindingScope();
+    int[] kept = bindingScope == null ? null : keptBindings.remove(bindingScope);
+    int sites = bindings.length;
+    bindings = kept != null ? kept : new int[0];
+    ensureSites(sites);
+  }
+
+  /** Forgets every binding, of every scope (the spaces changed). */
   void unbind() {
+    keptBindings.clear();
     java.util.Arrays.fill(bindings, -1);
     if (boundAccesses.length < spaces.length) {
       boundAccesses = java.util.Arrays.copyOf(boundAccesses, spaces.length);

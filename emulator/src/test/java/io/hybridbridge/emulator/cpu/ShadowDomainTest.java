@@ -232,6 +232,60 @@ class ShadowDomainTest {
     }
   }
 
+  /** A router of binding scope {@code scope} that counts its routings and binds [rdi] to {@code readSpace}. */
+  private static AccessRouter scoped(Object scope, int readSpace, int[] routed) {
+    return new AccessRouter() {
+      @Override
+      public int route(MemoryAccess access) {
+        routed[0]++;
+        return access.operand() >= 0 ? readSpace : 0;
+      }
+
+      @Override
+      public int bind(MemoryAccess access) {
+        return access.operand() >= 0 ? readSpace : 0;
+      }
+
+      @Override
+      public Object bindingScope() {
+        return scope;
+      }
+    };
+  }
+
+  /** Runs the translated block of m from its start with {@code router}; the routings it made. */
+  private static int runTranslated(TestMachine m, AccessRouter router, int[] routed) {
+    routed[0] = 0;
+    m.cpu.setRouter(router);
+    m.state.setRip(TestMachine.CODE);
+    m.state.set(RDI, TestMachine.DATA);
+    assertThat(m.run().reason()).isEqualTo(Stop.Reason.HALTED);
+    return routed[0];
+  }
+
+  @Test
+  void localBindingsOutliveTheirRouterForTheNextRouterOfItsScope() throws Exception {
+    // one translated block: a read at [rdi], a push and a pop (stack: local); then hlt, which the run loop interprets
+    try (TestMachine m = new TestMachine("mov rax, [rdi]; push rax; pop rcx; hlt")) {
+      m.image.put(TestMachine.DATA, CpuBenchmark.le(111));
+      SparseImage other = new SparseImage().map(TestMachine.DATA, 0x1000);
+      int space = m.cpu.addAddressSpace(new PagedMemory(new FrameCache(other), other.identity()));
+      m.cpu.setTranslation(true);
+      m.cpu.translate(List.of(TestMachine.CODE));
+      assertThat(m.cpu.translatedBlocks()).isEqualTo(1);
+      int[] routed = new int[1];
+      Object table = new Object();
+      assertThat(runTranslated(m, scoped(table, 0, routed), routed)).isEqualTo(3); // each site once, then bound
+      assertThat(runTranslated(m, scoped(table, 0, routed), routed)).isZero(); // a new router of the same scope
+      assertThat(runTranslated(m, scoped(null, 0, routed), routed)).isEqualTo(3); // no scope: its own bindings
+      assertThat(runTranslated(m, scoped(table, 0, routed), routed)).isZero(); // the scope's were kept meanwhile
+      Object redirecting = new Object();
+      assertThat(runTranslated(m, scoped(redirecting, space, routed), routed)).isEqualTo(3);
+      assertThat(runTranslated(m, scoped(redirecting, space, routed), routed)).isEqualTo(1); // only the local ones kept
+      assertThat(m.reg(RAX)).isZero(); // [rdi] read from the other space (111 in the local one)
+    }
+  }
+
   @Test
   void theShadowDomainDoesNotChangeConcreteResults() throws Exception {
     SparseImage image = CpuBenchmark.image();
