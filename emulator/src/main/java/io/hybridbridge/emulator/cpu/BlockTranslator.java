@@ -422,9 +422,8 @@ final class BlockTranslator {
     if (i.memory != null && i.memoryRole != MemoryRole.ADDRESS_ONLY) {
       int site = SITES.getAndIncrement();
       b.append("    a = ").append(address(i.memory, next, true)).append(";\n")
-          .append(site(k, pc, site, "x.explicit(i[" + k + "], " + hex(pc) + ", " + k + ", a, "
-              + Math.min(i.memory.size, 8) + ", " + i.memoryIndex + ", MemoryRole." + i.memoryRole + ", " + site + ")",
-              ""));
+          .append(site(k, pc, site, "x.explicit(i[" + k + "], a, " + Math.min(i.memory.size, 8) + ", "
+              + i.memoryIndex + ", MemoryRole." + i.memoryRole + ", " + site + ")", ""));
     }
     switch (i.mnemonic) {
       case MOV:
@@ -596,8 +595,7 @@ final class BlockTranslator {
   /** Sets m to the space of instruction {@code k}'s stack access at {@code a}: a new access site ({@link #site}). */
   private static String stack(int k, long pc, String role, String whenBound) {
     int site = SITES.getAndIncrement();
-    return site(k, pc, site, "x.stack(i[" + k + "], " + hex(pc) + ", " + k + ", a, MemoryRole." + role + ", " + site
-        + ")", whenBound);
+    return site(k, pc, site, "x.stack(i[" + k + "], a, MemoryRole." + role + ", " + site + ")", whenBound);
   }
 
   /**

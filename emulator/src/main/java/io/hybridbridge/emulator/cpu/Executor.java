@@ -434,27 +434,25 @@ final class Executor {
   /**
    * Routes the explicit memory operand of {@code i} at {@code address} (segment base included), the access site
    * {@code site} of a translated block; {@code size}, {@code operand} and {@code role} are those of the operand
-   * (constants in the block, so as not to read them from {@code i} on every execution).
+   * (constants in the block, so as not to read them from {@code i} on every execution). The block has recorded the
+   * instruction's pc and index ({@link #pc}, {@link #blockIndex}) first.
    */
-  AddressSpace explicit(Instruction i, long pc, int index, long address, int size, int operand, MemoryRole role,
-      int site) {
-    return routeSite(explicitAccess, i, pc, index, address, size, operand, role, site);
+  AddressSpace explicit(Instruction i, long address, int size, int operand, MemoryRole role, int site) {
+    return routeSite(explicitAccess, i, address, size, operand, role, site);
   }
 
   /** Routes the 8-byte stack access of {@code i} (push, pop, call, ret) at {@code address}, site {@code site}. */
-  AddressSpace stack(Instruction i, long pc, int index, long address, MemoryRole role, int site) {
-    return routeSite(implicitAccess, i, pc, index, address, 8, MemoryAccess.STACK, role, site);
+  AddressSpace stack(Instruction i, long address, MemoryRole role, int site) {
+    return routeSite(implicitAccess, i, address, 8, MemoryAccess.STACK, role, site);
   }
 
   /**
    * The space of an access of a translated block whose site is not bound (the block looks its binding up first): the
    * router's decision, then bound if the router binds it.
    */
-  private AddressSpace routeSite(MemoryAccess x, Instruction i, long pc, int index, long address, int size,
-      int operand, MemoryRole role, int site) {
+  private AddressSpace routeSite(MemoryAccess x, Instruction i, long address, int size, int operand, MemoryRole role,
+      int site) {
     this.insn = i;
-    this.pc = pc;
-    blockIndex = index;
     AddressSpace space = route(x, address, size, operand, role, 0);
     if (router != null) {
       bindings[site] = router.bind(x);
