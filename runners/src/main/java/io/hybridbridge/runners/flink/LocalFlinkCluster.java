@@ -115,9 +115,10 @@ public final class LocalFlinkCluster {
     try {
       progress.accept("starting a Flink 1.19 JobManager and " + spec.taskManagers() + " TaskManager(s) on "
           + restUrl + " (state in " + stateDir + ")");
+      long deadline = System.nanoTime() + spec.startTimeout().toNanos();
       state.processes().add(launch("jobmanager", JOBMANAGER, jobManagerParams, List.of(), classPath, conf, logDir));
       // TaskManagers bind ephemeral ports: started together, one could take the REST port before the JobManager
-      awaitReady(state, spec, 0);
+      awaitReady(state, spec, 0, deadline);
       for (int i = 0; i < spec.taskManagers(); i++) {
         String role = "taskmanager-" + (i + 1);
         List<String> own = List.of("-D", "taskmanager.rpc.port=" + spec.taskManagerPort(i),
@@ -125,7 +126,7 @@ public final class LocalFlinkCluster {
         state.processes().add(launch(role, TASKMANAGER, taskManagerParams, own, classPath, conf, logDir));
       }
       state.write(stateDir);
-      awaitReady(state, spec, spec.taskManagers());
+      awaitReady(state, spec, spec.taskManagers(), deadline);
     } catch (IOException | FlinkClusterException e) {
       String logs = logTails(state);
       stopProcesses(state);
@@ -314,11 +315,13 @@ public final class LocalFlinkCluster {
     return new FlinkProcess(role, process.pid(), log.toString());
   }
 
-  /** Waits until the REST API answers with {@code taskManagers} TaskManagers and their slots registered. */
-  private static void awaitReady(ClusterState state, FlinkClusterSpec spec, int taskManagers)
+  /**
+   * Waits until the REST API answers with {@code taskManagers} TaskManagers and their slots registered, until {@code
+   * deadline} ({@link System#nanoTime}) at most: the whole start shares the spec's start timeout.
+   */
+  private static void awaitReady(ClusterState state, FlinkClusterSpec spec, int taskManagers, long deadline)
       throws FlinkClusterException {
     int slots = taskManagers * spec.slotsPerTaskManager();
-    long deadline = System.nanoTime() + spec.startTimeout().toNanos();
     String last = "no answer yet";
     while (System.nanoTime() < deadline) {
       List<FlinkProcess> gone = new ArrayList<>(state.processes());
