@@ -42,17 +42,20 @@ import javax.tools.ToolProvider;
  *   <li>every data access is routed by {@link Executor#explicit} / {@link Executor#stack}, the interpreter's routing,
  *       so a router sees the same accesses, in the same order, with the same instruction and pc;
  *   <li>flags are the interpreter's lazy flags ({@link CpuState#lazy}, {@link CpuState#condition});
- *   <li>instructions with no translation of their own (shifts, multiplications, bit tests, ...) run through the
- *       interpreter ({@link Executor#interpret}) in the middle of the block;
+ *   <li>shifts and rotates call the interpreter's own definition of their result and flags
+ *       ({@link Executor#shiftOrRotate(Mnemonic, long, long, int, CpuState)});
+ *   <li>instructions with no translation of their own (multiplications, bit tests, xadd, cmpxchg, ...) run through
+ *       the interpreter ({@link Executor#interpret}) in the middle of the block;
  *   <li>anything with an effect beyond registers, flags and routed memory (system instructions, string instructions,
  *       the TSC, {@code pause}) ends the block before it, and the run loop interprets it; no block starts at or
  *       passes a hooked pc.
  * </ul>
  * Translated forms exist for the instructions that make up most of the kernel's dynamic instruction count (mov, lea,
- * add/sub/and/or/xor/cmp/test, inc/dec, push/pop, cmovcc/setcc, jcc/jmp/call/ret: 97 % of what ps runs in blocks,
- * counted). They are a second statement of those instructions' semantics, so {@code DifferentialTest} runs every one
- * of its 749 instruction forms translated as well as interpreted against Unicorn; and the fast path's dataset tests
- * compare translated runs' rows and instruction counts with the slow path's on real snapshots.
+ * add/sub/and/or/xor/cmp/test, inc/dec, not, push/pop, cmovcc/setcc, shifts and rotates, bswap, cbw/cwde/cdqe,
+ * jcc/jmp/call/ret: 99 % of what ps runs in blocks, counted). They are a second statement of those instructions'
+ * semantics, so {@code DifferentialTest} runs every one of its 1,093 instruction forms translated as well as
+ * interpreted against Unicorn; and the fast path's dataset tests compare translated runs' rows and instruction counts
+ * with the slow path's on real snapshots.
  *
  * <p>A fault in a block stops at the faulting instruction with the state before it, as in the interpreter: the region
  * records the instructions done before each block ({@link Executor#regionDone}) and each access its instruction
@@ -71,6 +74,10 @@ final class BlockTranslator {
    * run faster (fewer returns to the run loop) even though the JIT then inlines nothing into them (measured).
    */
   private static final int REGION_BYTECODE = 7000;
+  /** The size of the largest method HotSpot compiles (its {@code HugeMethodLimit}, in bytes of bytecode). */
+  static final int HUGE_METHOD = 8000;
+  /** Estimated bytecode of a region at most: {@link #REGION_BYTECODE}; tests widen it to make oversized regions. */
+  static int regionBytecode = REGION_BYTECODE;
   private static final AtomicInteger CLASSES = new AtomicInteger();
   /** Access sites of all translated blocks (a site: one memory access of one instruction, which a router may bind). */
   private static final AtomicInteger SITES = new AtomicInteger();
@@ -127,6 +134,16 @@ final class BlockTranslator {
       return instructions.length;
     }
 
+    /** The length of the bytecode of its region's method. */
+    int regionBytecode() {
+      return region.bytecode;
+    }
+
+    /** Its region (tests: which blocks share a method). */
+    Object region() {
+      return region;
+    }
+
     /** The estimated bytecode of the block's code in its region's method. */
     int bytecode() {
       int bytes = 10;
@@ -154,6 +171,8 @@ final class BlockTranslator {
     final Map<Long, Integer> ids = new TreeMap<>();
     Instruction[][] instructions;
     BlockCode code;
+    /** The length of the region's method's bytecode. */
+    int bytecode;
   }
 
   /** Where blocks read their instructions from. */
@@ -196,23 +215,44 @@ final class BlockTranslator {
         blocks.put(start, b);
       }
     }
-    List<Region> regions = regions(blocks);
+    define(blocks, regionBytecode);
+    blocks.values().removeIf(b -> b.region == null); // a single block too large for the JIT: interpreted instead
+    return blocks;
+  }
+
+  /**
+   * Compiles {@code blocks} into regions of about {@code budget} bytes of bytecode each, and defines them. A region
+   * whose method came out larger than the JIT compiles ({@link #HUGE_METHOD}: the estimate was short, on code unlike
+   * that it was fitted on) is split again with half the budget: run by the JVM's interpreter, it would be slower than
+   * not translating at all.
+   */
+  private static void define(Map<Long, Block> blocks, int budget) throws TranslationException {
+    List<Region> regions = regions(blocks, budget);
     List<Source> sources = new ArrayList<>();
     for (Region region : regions) {
       String name = "TranslatedRegion" + CLASSES.incrementAndGet();
       sources.add(new Source(name, source(name, region)));
     }
     if (sources.isEmpty()) {
-      return blocks;
+      return;
     }
     dump(sources);
     Map<String, byte[]> classes = compile(sources);
     MethodHandles.Lookup lookup = MethodHandles.lookup();
+    Map<Long, Block> oversized = new TreeMap<>();
     for (int g = 0; g < sources.size(); g++) {
       Region region = regions.get(g);
+      byte[] classFile = classes.get(PACKAGE + "." + sources.get(g).name);
+      region.bytecode = codeLength(classFile, "run");
+      if (region.bytecode > HUGE_METHOD) {
+        if (region.blocks.size() > 1) {
+          region.blocks.forEach(block -> oversized.put(block.pc, block));
+        }
+        continue;
+      }
       try {
         // hidden: unloaded with the blocks that use it, so a long-lived worker does not keep every CPU's code
-        Class<?> c = lookup.defineHiddenClass(classes.get(PACKAGE + "." + sources.get(g).name), true).lookupClass();
+        Class<?> c = lookup.defineHiddenClass(classFile, true).lookupClass();
         region.code = (BlockCode) c.getDeclaredConstructor().newInstance();
       } catch (ReflectiveOperationException e) {
         throw new TranslationException("defining translated blocks failed: " + e, e);
@@ -225,14 +265,73 @@ final class BlockTranslator {
         region.instructions[id] = block.instructions;
       }
     }
-    return blocks;
+    if (!oversized.isEmpty()) {
+      define(oversized, budget / 2);
+    }
+  }
+
+  /**
+   * The length of the bytecode of the method {@code name} in {@code classFile} (JVMS 4: the constant pool, then
+   * fields and methods with their attributes; the method's Code attribute holds its length). Only javac's output for
+   * {@link #source} is read here, which has one method of that name.
+   */
+  static int codeLength(byte[] classFile, String name) {
+    java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(classFile);
+    in.position(8); // magic, minor and major version
+    int constants = in.getShort() & 0xffff;
+    String[] utf8 = new String[constants];
+    for (int k = 1; k < constants; k++) {
+      int tag = in.get();
+      switch (tag) {
+        case 1: { // Utf8: the names looked up below are ASCII, read as such
+          byte[] bytes = new byte[in.getShort() & 0xffff];
+          in.get(bytes);
+          utf8[k] = new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1);
+          break;
+        }
+        case 5: case 6: // Long, Double: two entries
+          in.position(in.position() + 8);
+          k++;
+          break;
+        case 3: case 4: case 9: case 10: case 11: case 12: case 17: case 18: // 4 bytes of indices or value
+          in.position(in.position() + 4);
+          break;
+        case 15: // MethodHandle
+          in.position(in.position() + 3);
+          break;
+        case 7: case 8: case 16: case 19: case 20: // Class, String, MethodType, Module, Package
+          in.position(in.position() + 2);
+          break;
+        default:
+          throw new IllegalArgumentException("constant pool tag " + tag + " at entry " + k);
+      }
+    }
+    in.position(in.position() + 6); // access flags, this class, super class
+    int interfaces = in.getShort() & 0xffff;
+    in.position(in.position() + 2 * interfaces);
+    for (int members = 0; members < 2; members++) { // fields, then methods
+      for (int count = in.getShort() & 0xffff; count > 0; count--) {
+        in.getShort(); // access flags
+        String member = utf8[in.getShort() & 0xffff];
+        in.getShort(); // descriptor
+        for (int attributes = in.getShort() & 0xffff; attributes > 0; attributes--) {
+          String attribute = utf8[in.getShort() & 0xffff];
+          int length = in.getInt();
+          if (members == 1 && member.equals(name) && attribute.equals("Code")) {
+            return in.getInt(in.position() + 4); // after max_stack and max_locals
+          }
+          in.position(in.position() + length);
+        }
+      }
+    }
+    throw new IllegalArgumentException("no method " + name + " with code");
   }
 
   /**
    * Groups blocks into regions: a block joins the region of each block it can go to directly (its jump targets, where
    * it falls through, what it calls and where that call returns), up to {@link #REGION_BYTECODE} a region.
    */
-  private static List<Region> regions(Map<Long, Block> blocks) {
+  private static List<Region> regions(Map<Long, Block> blocks, int budget) {
     Map<Long, Long> parent = new TreeMap<>();
     Map<Long, Integer> sizes = new TreeMap<>();
     for (long pc : blocks.keySet()) {
@@ -246,7 +345,7 @@ final class BlockTranslator {
         }
         long x = root(parent, b.pc);
         long y = root(parent, successor);
-        if (x != y && sizes.get(x) + sizes.get(y) <= REGION_BYTECODE) {
+        if (x != y && sizes.get(x) + sizes.get(y) <= budget) {
           parent.put(y, x);
           sizes.put(x, sizes.get(x) + sizes.get(y));
         }
@@ -360,6 +459,7 @@ final class BlockTranslator {
     b.append("package ").append(PACKAGE).append(";\n\n")
         .append("import io.hybridbridge.emulator.decode.Instruction;\n")
         .append("import io.hybridbridge.emulator.decode.MemoryRole;\n")
+        .append("import io.hybridbridge.emulator.decode.Mnemonic;\n")
         .append("import io.hybridbridge.emulator.memory.MemoryAccessException;\n\n")
         .append("final class ").append(name).append(" extends BlockTranslator.BlockCode {\n")
         .append("  @Override\n  long run(int id, Executor x, long[] r, CpuState s, Instruction[][] in, long limit)")
@@ -456,6 +556,31 @@ final class BlockTranslator {
         if (i.mnemonic != Mnemonic.CMP && i.mnemonic != Mnemonic.TEST) {
           write(b, i.op0, "(v & " + mask(size) + ")");
         }
+        return false;
+      }
+      case SHL:
+      case SHR:
+      case SAR:
+      case ROL:
+      case ROR:
+      case RCL:
+      case RCR: // the interpreter's definition, flags included
+        write(b, i.op0, "Executor.shiftOrRotate(Mnemonic." + i.mnemonic + ", " + read(i.op0) + ", " + read(i.op1)
+            + ", " + size + ", s)");
+        return false;
+      case NOT:
+        write(b, i.op0, "(~" + read(i.op0) + " & " + mask(size) + ")");
+        return false;
+      case BSWAP:
+        write(b, i.op0, size == 8 ? "Long.reverseBytes(" + read(i.op0) + ")"
+            : "(Integer.reverseBytes((int) " + read(i.op0) + ") & 0xffffffffL)");
+        return false;
+      case CBW:
+      case CWDE:
+      case CDQE: { // the accumulator's lower half, sign-extended into all of it: ax, eax, rax
+        int wide = i.mnemonic == Mnemonic.CBW ? 2 : i.mnemonic == Mnemonic.CWDE ? 4 : 8;
+        write(b, Operand.register(Reg.RAX, wide, false), "(" + signExtend(register(Operand.register(Reg.RAX,
+            wide / 2, false)), wide / 2) + " & " + mask(wide) + ")");
         return false;
       }
       case INC:
@@ -580,8 +705,11 @@ final class BlockTranslator {
     switch (i.mnemonic) {
       case MOV: case MOVZX: case MOVSX: case MOVSXD: case LEA:
       case ADD: case SUB: case AND: case OR: case XOR: case CMP: case TEST:
-      case INC: case DEC: case CMOVCC: case NOP:
+      case INC: case DEC: case CMOVCC: case NOP: case NOT: case CBW: case CWDE: case CDQE:
+      case SHL: case SHR: case SAR: case ROL: case ROR: case RCL: case RCR:
         return true;
+      case BSWAP:
+        return i.operandSize >= 4; // 16-bit bswap is undefined: the interpreter's choice stands
       case PUSH:
       case POP:
         return i.op0.kind == Operand.REG && i.op0.size == 8;

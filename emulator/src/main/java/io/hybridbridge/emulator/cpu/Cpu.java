@@ -231,6 +231,11 @@ public final class Cpu implements AutoCloseable {
     return translatePending(Long.MAX_VALUE);
   }
 
+  /** The translated block at {@code pc}, or null. */
+  BlockTranslator.Block translatedBlock(long pc) {
+    return blocks.get(pc);
+  }
+
   /** Runs the blocks {@code other} translated (they hold no state of a CPU; the code must be the same). */
   void adoptBlocks(Cpu other) {
     blocks.putAll(other.blocks);

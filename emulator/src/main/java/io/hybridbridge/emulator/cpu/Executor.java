@@ -903,16 +903,30 @@ final class Executor {
       UnimplementedInstructionException {
     read(i.op0, a);
     read(i.op1, b);
+    long count = b.bits & (size == 8 ? 63 : 31);
+    a.bits = shiftOrRotate(i.mnemonic, a.bits, b.bits, size, s);
+    ShadowOp op = i.mnemonic == Mnemonic.SHL ? ShadowOp.SHIFT_LEFT
+        : i.mnemonic == Mnemonic.SHR || i.mnemonic == Mnemonic.SAR ? ShadowOp.SHIFT_RIGHT : ShadowOp.ROTATE;
+    a.shadow = shadowCombine(op, size, a.shadow, b.shadow);
+    if (count != 0) {
+      shadowSetFlags(a.shadow);
+    }
+    write(i.op0, a);
+  }
+
+  /**
+   * Shift or rotate {@code op} (shl, shr, sar, rol, ror, rcl, rcr) of {@code x}, an operand of {@code size} bytes, by
+   * the count operand {@code countOperand} (masked here as the CPU masks it): the result, with the flags set as the
+   * instruction sets them (none when the masked count is 0). The interpreter and translated blocks both use it.
+   */
+  static long shiftOrRotate(Mnemonic op, long x, long countOperand, int size, CpuState s) {
     int bits = 8 * size;
-    int count = (int) (b.bits & (size == 8 ? 63 : 31));
-    long x = a.bits;
+    int count = (int) (countOperand & (size == 8 ? 63 : 31));
     long m = mask(size);
     long result = x;
     long flags = s.arithmeticFlags();
-    ShadowOp op;
-    switch (i.mnemonic) {
+    switch (op) {
       case SHL:
-        op = ShadowOp.SHIFT_LEFT;
         if (count != 0) {
           result = (x << count) & m;
           long cf = msb(x << (count - 1), size);
@@ -920,7 +934,6 @@ final class Executor {
         }
         break;
       case SHR:
-        op = ShadowOp.SHIFT_RIGHT;
         if (count != 0) {
           result = x >>> count;
           long cf = (x >>> (count - 1)) & 1;
@@ -928,7 +941,6 @@ final class Executor {
         }
         break;
       case SAR:
-        op = ShadowOp.SHIFT_RIGHT;
         if (count != 0) {
           long sx = signExtend(x, size);
           result = (sx >> count) & m;
@@ -937,7 +949,6 @@ final class Executor {
         }
         break;
       case ROL:
-        op = ShadowOp.ROTATE;
         if (count != 0) {
           int n = count & (bits - 1);
           result = ((x << n) | (x >>> (bits - n))) & m;
@@ -946,7 +957,6 @@ final class Executor {
         }
         break;
       case ROR:
-        op = ShadowOp.ROTATE;
         if (count != 0) {
           int n = count & (bits - 1);
           result = ((x >>> n) | (x << (bits - n))) & m;
@@ -955,12 +965,11 @@ final class Executor {
         }
         break;
       default: { // RCL, RCR: rotate through the carry, a (bits+1)-bit rotation
-        op = ShadowOp.ROTATE;
         int n = size >= 4 ? count : count % (bits + 1);
         if (n != 0) {
           long cf = flags & CF;
           long newCf;
-          if (i.mnemonic == Mnemonic.RCL) {
+          if (op == Mnemonic.RCL) {
             long hi = n == 1 ? 0 : x >>> (bits - n + 1);
             result = ((x << n) | (cf << (n - 1)) | hi) & m;
             newCf = (x >>> (bits - n)) & 1;
@@ -976,12 +985,7 @@ final class Executor {
       }
     }
     s.setArithmeticFlags(flags);
-    a.bits = result;
-    a.shadow = shadowCombine(op, size, a.shadow, b.shadow);
-    if (count != 0) {
-      shadowSetFlags(a.shadow);
-    }
-    write(i.op0, a);
+    return result;
   }
 
   private void doubleShift(Instruction i, int size) throws MemoryAccessException,
