@@ -146,7 +146,7 @@ final class BlockTranslator {
 
     /** The estimated bytecode of the block's code in its region's method. */
     int bytecode() {
-      int bytes = 10;
+      int bytes = 30;
       for (Instruction i : instructions) {
         bytes += BlockTranslator.bytecode(i);
       }
@@ -187,8 +187,9 @@ final class BlockTranslator {
 
   /**
    * The estimated bytecode of {@code i}'s translation, fitted to the regions javac made of 6.12's ps blocks (javap):
-   * about 30 bytes an instruction, 75 more for each access site (the binding's lookup, the routing call), 10 a block;
-   * the estimate was at most 600 bytes short of a region's size.
+   * about 30 bytes an instruction, 75 more for each access site (the binding's lookup, the routing call), 30 a block
+   * (its start recorded, the count, the way into the next case); the estimate was at most 600 bytes short of a
+   * region's size, and {@link #define} checks the real one.
    */
   private static int bytecode(Instruction i) {
     boolean explicit = i.memory != null && i.memoryRole != MemoryRole.ADDRESS_ONLY;
@@ -466,10 +467,11 @@ final class BlockTranslator {
         .append(' ').append(THROWS).append(" {\n")
         .append("    long n = 0;\n    long a, p, q, v;\n    int b;\n    boolean f;\n    AddressSpace m;\n")
         .append("    Instruction[] i;\n")
-        .append("    while (true) {\n      x.regionDone = n;\n      i = in[id];\n      switch (id) {\n");
+        .append("    while (true) {\n      switch (id) {\n");
     for (int id = 0; id < blocks.size(); id++) {
       Block block = blocks.get(id);
-      b.append("      case ").append(id).append(": { // block at ").append(hex(block.pc)).append('\n');
+      b.append("      case ").append(id).append(": { // block at ").append(hex(block.pc)).append('\n')
+          .append("        x.regionDone = n;\n        i = in[").append(id).append("];\n");
       StringBuilder code = new StringBuilder();
       boolean ended = false;
       for (int k = 0; k < block.length(); k++) {
@@ -480,7 +482,13 @@ final class BlockTranslator {
         code.append(jump(block.end(), region));
       }
       b.append(indent(code.toString(), "    "));
-      b.append("        n += ").append(block.length()).append(";\n        break;\n      }\n");
+      b.append("        n += ").append(block.length()).append(";\n");
+      boolean next = id + 1 < blocks.size() && successors(block).contains(blocks.get(id + 1).pc);
+      if (next) { // straight into the next case when that is where the block went: no switch, an indirect jump
+        b.append("        if (id != ").append(id + 1).append(" || n > limit) {\n          break;\n        }\n      }\n");
+      } else {
+        b.append("        break;\n      }\n");
+      }
     }
     b.append("      default:\n        throw new IllegalArgumentException(\"no block \" + id);\n      }\n")
         .append("      if (id == ").append(LOOK_UP).append(") {\n        id = block(s.rip);\n      }\n")

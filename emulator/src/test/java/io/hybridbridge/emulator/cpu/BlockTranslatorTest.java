@@ -16,6 +16,12 @@ import org.junit.jupiter.api.Test;
 
 /** How translated blocks are grouped into methods the JIT compiles (the semantics: {@code DifferentialTest}). */
 class BlockTranslatorTest {
+  /** Blocks of the programs below, each ending with a branch to the next. */
+  private static final int BLOCKS = 150;
+  /** Each block reads, adds and writes (%d: an offset into the data, then one into its second page). */
+  private static final String MEMORY = "add rax, [rdi + %d]; mov [rdi + %d], rax; test rax, rax; jnz 1f; 1: ";
+  /** Each block adds registers only: a region of these holds hundreds of instructions. */
+  private static final String REGISTERS = "inc rcx; add rax, rcx; inc rdx; add rbx, rdx; test rax, rax; jnz 1f; 1: ";
 
   @Test
   void readsTheLengthOfAMethodsBytecodeFromItsClassFile() throws Exception {
@@ -27,61 +33,88 @@ class BlockTranslatorTest {
   }
 
   /**
-   * 150 blocks of a read, a write and a branch, with the region budget widened so that the estimate puts them all in
-   * one method of some 40,000 bytes: each region whose method came out over the JIT's limit is split again, and the
-   * code still computes what the interpreter computes.
+   * The region budget widened so that the estimate puts all the blocks in one method of some 100,000 bytes: each
+   * region whose method came out over the JIT's limit is split again, and the code still computes what the
+   * interpreter computes.
    */
   @Test
   void regionsOverTheJitsLimitAreSplitUntilTheyFit() throws Exception {
-    StringBuilder program = new StringBuilder();
-    for (int k = 0; k < 150; k++) {
-      program.append("add rax, [rdi + ").append(8 * k).append("]; mov [rdi + ").append(4096 + 8 * k)
-          .append("], rax; test rax, rax; jnz 1f; 1: ");
-    }
-    program.append("hlt");
     long[] sums = new long[2];
     for (boolean translated : new boolean[] {false, true}) {
-      try (TestMachine m = new TestMachine(program.toString())) {
-        for (int k = 0; k < 150; k++) {
-          m.image.put(TestMachine.DATA + 8 * k, CpuBenchmark.le(k + 1));
-        }
-        m.state.set(RDI, TestMachine.DATA);
-        m.cpu.setTranslation(translated);
+      try (TestMachine m = machine(MEMORY, translated, 60_000)) {
         if (translated) {
-          Set<Long> starts = blockStarts(m);
-          int before = BlockTranslator.regionBytecode;
-          BlockTranslator.regionBytecode = 60_000;
-          try {
-            assertThat(m.cpu.translate(starts)).isEqualTo(150);
-          } finally {
-            BlockTranslator.regionBytecode = before;
-          }
           Set<Object> regions = Collections.newSetFromMap(new IdentityHashMap<>());
           int bytecode = 0;
-          for (long start : starts) {
+          for (long start : blockStarts(m)) {
             BlockTranslator.Block block = m.cpu.translatedBlock(start);
             assertThat(block.regionBytecode()).isBetween(1, BlockTranslator.HUGE_METHOD);
             if (regions.add(block.region())) {
               bytecode += block.regionBytecode();
             }
           }
-          assertThat(bytecode).as("bytecode of all the regions").isGreaterThan(5 * BlockTranslator.HUGE_METHOD / 2);
+          assertThat(bytecode).as("bytecode of all the regions").isGreaterThan(5 * BlockTranslator.HUGE_METHOD);
           assertThat(regions).as("regions").hasSizeGreaterThanOrEqualTo(bytecode / BlockTranslator.HUGE_METHOD + 1);
         }
         assertThat(m.run().reason()).isEqualTo(Stop.Reason.HALTED);
         sums[translated ? 1 : 0] = m.reg(RAX);
-        assertThat(m.memory.read(TestMachine.DATA + 4096 + 8 * 149, 8)).isEqualTo(m.reg(RAX));
+        assertThat(m.memory.read(TestMachine.DATA + 4096 + 8 * (BLOCKS - 1), 8)).isEqualTo(m.reg(RAX));
       }
     }
-    assertThat(sums[0]).isEqualTo(150 * 151 / 2);
+    assertThat(sums[0]).isEqualTo(BLOCKS * (BLOCKS + 1) / 2);
     assertThat(sums[1]).isEqualTo(sums[0]);
   }
 
-  /** The pcs after each jnz of the program, and its start: where its blocks begin. */
+  /**
+   * A run's budget holds inside regions, in blocks that fall into the next one too: translated, a run stops at exactly
+   * the instruction an interpreted run with the same budget stops at.
+   */
+  @Test
+  void aBudgetStopsTranslatedCodeWhereItStopsTheInterpreter() throws Exception {
+    for (int budget : new int[] {1, 63, 64, 65, 200, 301, 599}) {
+      long[][] states = new long[2][];
+      for (boolean translated : new boolean[] {false, true}) {
+        try (TestMachine m = machine(REGISTERS, translated, BlockTranslator.regionBytecode)) {
+          Stop stop = m.cpu.run(budget);
+          assertThat(stop.reason()).isEqualTo(Stop.Reason.BUDGET_EXHAUSTED);
+          assertThat(m.cpu.instructionsRetired()).isEqualTo(budget);
+          states[translated ? 1 : 0] = m.state.snapshot();
+        }
+      }
+      assertThat(states[1]).as("state after %d instructions", budget).isEqualTo(states[0]);
+    }
+  }
+
+  /**
+   * A machine running {@link #BLOCKS} copies of {@code block}, with its data; translated: all its blocks, grouped in
+   * regions of {@code regionBytecode} bytes estimated.
+   */
+  private static TestMachine machine(String block, boolean translated, int regionBytecode) throws Exception {
+    StringBuilder program = new StringBuilder();
+    for (int k = 0; k < BLOCKS; k++) {
+      program.append(String.format(block, 8 * k, 4096 + 8 * k));
+    }
+    TestMachine m = new TestMachine(program.append("hlt").toString());
+    for (int k = 0; k < BLOCKS; k++) {
+      m.image.put(TestMachine.DATA + 8 * k, CpuBenchmark.le(k + 1));
+    }
+    m.state.set(RDI, TestMachine.DATA);
+    m.cpu.setTranslation(translated);
+    if (translated) {
+      int before = BlockTranslator.regionBytecode;
+      BlockTranslator.regionBytecode = regionBytecode;
+      try {
+        assertThat(m.cpu.translate(blockStarts(m))).isEqualTo(BLOCKS);
+      } finally {
+        BlockTranslator.regionBytecode = before;
+      }
+    }
+    return m;
+  }
+
+  /** The start of the program and the pc after each of its jnz but the last (which goes to the hlt). */
   private static Set<Long> blockStarts(TestMachine m) throws Exception {
-    Set<Long> starts = new HashSet<>(List.of(TestMachine.CODE));
-    long pc = TestMachine.CODE;
     List<Long> after = new ArrayList<>();
+    long pc = TestMachine.CODE;
     while (true) {
       Instruction i = m.cpu.instruction(pc);
       pc += i.length;
@@ -92,8 +125,8 @@ class BlockTranslatorTest {
         after.add(pc);
       }
     }
-    after.remove(after.size() - 1); // the last jnz goes to the hlt, which is no block
-    starts.addAll(after);
+    Set<Long> starts = new HashSet<>(after.subList(0, after.size() - 1));
+    starts.add(TestMachine.CODE);
     return starts;
   }
 }
