@@ -231,7 +231,7 @@ public final class Cpu implements AutoCloseable {
     return translatePending(Long.MAX_VALUE);
   }
 
-  /** The translated block at {@code pc}, or null. */
+  /** The translated block at {@code pc}, or null (tests). */
   BlockTranslator.Block translatedBlock(long pc) {
     return blocks.get(pc);
   }
