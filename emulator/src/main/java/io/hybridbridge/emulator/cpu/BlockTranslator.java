@@ -69,7 +69,7 @@ final class BlockTranslator {
   /** Instructions in a block at most (a longer straight line continues in the next block). */
   static final int MAX_INSTRUCTIONS = 64;
   /**
-   * Estimated bytecode of a region at most (see {@link #bytecode}): a region is one method, which must stay under the
+   * Estimated bytecode of a region at most (see {@link #estimatedBytecode}): a region is one method, which must stay under the
    * JIT's limit on the size of methods it compiles (8000 bytes), with room for the estimate's error. Larger regions
    * run faster (fewer returns to the run loop) even though the JIT then inlines nothing into them (measured).
    */
@@ -145,10 +145,10 @@ final class BlockTranslator {
     }
 
     /** The estimated bytecode of the block's code in its region's method. */
-    int bytecode() {
+    int estimatedBytecode() {
       int bytes = 30;
       for (Instruction i : instructions) {
-        bytes += BlockTranslator.bytecode(i);
+        bytes += BlockTranslator.estimatedBytecode(i);
       }
       return bytes;
     }
@@ -191,7 +191,7 @@ final class BlockTranslator {
    * (its start recorded, the count, the way into the next case); the estimate was at most 600 bytes short of a
    * region's size, and {@link #define} checks the real one.
    */
-  private static int bytecode(Instruction i) {
+  private static int estimatedBytecode(Instruction i) {
     boolean explicit = i.memory != null && i.memoryRole != MemoryRole.ADDRESS_ONLY;
     boolean stack = translated(i) && (i.mnemonic == Mnemonic.PUSH || i.mnemonic == Mnemonic.POP
         || i.mnemonic == Mnemonic.CALL || i.mnemonic == Mnemonic.RET);
@@ -330,14 +330,15 @@ final class BlockTranslator {
 
   /**
    * Groups blocks into regions: a block joins the region of each block it can go to directly (its jump targets, where
-   * it falls through, what it calls and where that call returns), up to {@link #REGION_BYTECODE} a region.
+   * it falls through, what it calls and where that call returns), up to {@code budget} bytes of estimated bytecode a
+   * region.
    */
   private static List<Region> regions(Map<Long, Block> blocks, int budget) {
     Map<Long, Long> parent = new TreeMap<>();
     Map<Long, Integer> sizes = new TreeMap<>();
     for (long pc : blocks.keySet()) {
       parent.put(pc, pc);
-      sizes.put(pc, blocks.get(pc).bytecode());
+      sizes.put(pc, blocks.get(pc).estimatedBytecode());
     }
     for (Block b : blocks.values()) {
       for (long successor : successors(b)) {

@@ -327,7 +327,7 @@ public final class Cpu implements AutoCloseable {
               long done = executor.regionDone + executor.blockIndex; // the region's instructions before this one
               executed += done;
               instructionsRetired += done;
-              pc = executor.pc(); // the fault is the instruction's, handled below as the interpreter's
+              pc = executor.pc; // the fault is the instruction's, handled below as the interpreter's
               throw e;
             } finally {
               running = null;

@@ -67,7 +67,10 @@ final class Executor {
   private final Value d = new Value();
 
   private Instruction insn;
-  /** The pc of the instruction executing; a translated block sets it before an access that may fault. */
+  /**
+   * The pc of the instruction executing (or that last executed); a translated block sets it before an access that may
+   * fault.
+   */
   long pc;
   private long next;
   /** Linear address of the explicit memory operand (segment base included). */
@@ -376,11 +379,6 @@ final class Executor {
   long regionDone;
   /** The index, in the translated block that is executing, of the instruction that is executing. */
   int blockIndex;
-
-  /** The pc of the instruction executing (or that last executed). */
-  long pc() {
-    return pc;
-  }
 
   /** bindings[site]: the index of the space the router bound that access site of a translated block to, or -1. */
   int[] bindings = new int[0];
@@ -903,7 +901,7 @@ final class Executor {
       UnimplementedInstructionException {
     read(i.op0, a);
     read(i.op1, b);
-    long count = b.bits & (size == 8 ? 63 : 31);
+    int count = shiftCount(b.bits, size);
     a.bits = shiftOrRotate(i.mnemonic, a.bits, b.bits, size, s);
     ShadowOp op = i.mnemonic == Mnemonic.SHL ? ShadowOp.SHIFT_LEFT
         : i.mnemonic == Mnemonic.SHR || i.mnemonic == Mnemonic.SAR ? ShadowOp.SHIFT_RIGHT : ShadowOp.ROTATE;
@@ -921,7 +919,7 @@ final class Executor {
    */
   static long shiftOrRotate(Mnemonic op, long x, long countOperand, int size, CpuState s) {
     int bits = 8 * size;
-    int count = (int) (countOperand & (size == 8 ? 63 : 31));
+    int count = shiftCount(countOperand, size);
     long m = mask(size);
     long result = x;
     long flags = s.arithmeticFlags();
@@ -988,13 +986,18 @@ final class Executor {
     return result;
   }
 
+  /** The count a shift or rotate of a {@code size}-byte operand uses: its count operand, masked as the CPU does. */
+  private static int shiftCount(long countOperand, int size) {
+    return (int) (countOperand & (size == 8 ? 63 : 31));
+  }
+
   private void doubleShift(Instruction i, int size) throws MemoryAccessException,
       UnimplementedInstructionException {
     read(i.op0, a);
     read(i.op1, b);
     read(i.op2, c);
     int bits = 8 * size;
-    int count = (int) (c.bits & (size == 8 ? 63 : 31));
+    int count = shiftCount(c.bits, size);
     long x = a.bits;
     long y = b.bits;
     long m = mask(size);

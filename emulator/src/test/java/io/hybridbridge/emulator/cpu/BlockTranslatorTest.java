@@ -25,11 +25,11 @@ class BlockTranslatorTest {
 
   @Test
   void readsTheLengthOfAMethodsBytecodeFromItsClassFile() throws Exception {
-    byte[] executor;
-    try (InputStream in = Executor.class.getResourceAsStream("Executor.class")) {
-      executor = in.readAllBytes();
+    byte[] cpu;
+    try (InputStream in = Cpu.class.getResourceAsStream("Cpu.class")) {
+      cpu = in.readAllBytes();
     }
-    assertThat(BlockTranslator.codeLength(executor, "pc")).isEqualTo(5); // aload_0; getfield; lreturn
+    assertThat(BlockTranslator.codeLength(cpu, "state")).isEqualTo(5); // aload_0; getfield; areturn
   }
 
   /**
