@@ -203,18 +203,21 @@ public final class BenchPathsCommand implements Callable<Integer> {
   private Row timed(FastPath fast, String build, ManifestEntry e, UntrustedSnapshot u, InspectionTool tool,
       TrainingMetadata metadata, double openMs) throws SlowPathException, MetadataException {
     SlowPath.Inspection[] reference = new SlowPath.Inspection[1];
-    Timings slow = phase(() -> {
-      reference[0] = fast.slow().inspect(u, tool);
-      return reference[0].executionTime();
-    });
-    SlowPath.Inspection s = reference[0];
-    String[] disagreement = new String[1];
-    Timings translated = phase(() -> checked(fast.inspect(u, tool, metadata), s, disagreement));
-    Timings interpreted = phase(() -> checked(interpreted(fast, u, tool, metadata), s, disagreement));
-    if (disagreement[0] != null) {
-      System.err.printf("bench paths: %s %s: the fast run %s%n", e.getId(), tool.name(), disagreement[0]);
+    Timings slow;
+    Timings translated;
+    Timings interpreted;
+    try {
+      slow = phase(() -> {
+        reference[0] = fast.slow().inspect(u, tool);
+        return reference[0].executionTime();
+      });
+      translated = phase(() -> checked(fast.inspect(u, tool, metadata), reference[0]));
+      interpreted = phase(() -> checked(interpreted(fast, u, tool, metadata), reference[0]));
+    } catch (Disagreement d) {
+      System.err.printf("bench paths: %s %s: the fast run %s%n", e.getId(), tool.name(), d.getMessage());
       return null;
     }
+    SlowPath.Inspection s = reference[0];
     System.err.printf("bench paths: %s %s measured (warm-up rounds: slow %d, fast %d, interpreting %d)%n", build,
         tool.name(), slow.warmups, translated.warmups, interpreted.warmups);
     return new Row(build, e.getId(), tool.name(), s.instructions(), openMs, median(slow.wallMs),
@@ -226,7 +229,14 @@ public final class BenchPathsCommand implements Callable<Integer> {
   /** One inspection of a path; returns the time its tool's system calls took. */
   @FunctionalInterface
   private interface Round {
-    Duration run() throws SlowPathException, MetadataException;
+    Duration run() throws SlowPathException, MetadataException, Disagreement;
+  }
+
+  /** A fast round whose result is not the slow path's: the tool's measurement stops at it (its figures mean nothing). */
+  private static final class Disagreement extends Exception {
+    Disagreement(String how) {
+      super(how);
+    }
   }
 
   /** Clock readings of the timed rounds of one path, in ms, and the rounds it warmed up. */
@@ -238,7 +248,7 @@ public final class BenchPathsCommand implements Callable<Integer> {
    * {@link #WINDOW_ROUNDS} rounds and {@link #WINDOW_SECONDS}: it ends when three windows in a row were no faster (by
    * 2 %) than the best before them, after {@link #warmups} rounds at least and {@link #warmupLimit} seconds at most.
    */
-  private Timings phase(Round inspection) throws SlowPathException, MetadataException {
+  private Timings phase(Round inspection) throws SlowPathException, MetadataException, Disagreement {
     long limit = System.nanoTime() + (long) (warmupLimit * 1e9);
     double best = Double.MAX_VALUE;
     int stale = 0;
@@ -268,13 +278,16 @@ public final class BenchPathsCommand implements Callable<Integer> {
     return t;
   }
 
-  /** {@code run}'s execution time, noting in {@code disagreement} how it differs from the slow path's {@code s}. */
-  private static Duration checked(FastPath.Inspection run, SlowPath.Inspection s, String[] disagreement) {
-    if (disagreement[0] == null && (run.fellBack() || run.instructions() != s.instructions()
-        || !run.rows().equals(s.rows()))) {
-      disagreement[0] = run.fellBack() ? "fell back" : run.instructions() != s.instructions()
-          ? "executed " + run.instructions() + " instructions, the slow one " + s.instructions()
-          : "gave other rows than the slow one";
+  /** {@code run}'s execution time, if it gave the slow path's {@code s} rows and instruction count. */
+  private static Duration checked(FastPath.Inspection run, SlowPath.Inspection s) throws Disagreement {
+    if (run.fellBack()) {
+      throw new Disagreement("fell back");
+    }
+    if (run.instructions() != s.instructions()) {
+      throw new Disagreement("executed " + run.instructions() + " instructions, the slow one " + s.instructions());
+    }
+    if (!run.rows().equals(s.rows())) {
+      throw new Disagreement("gave other rows than the slow one");
     }
     return run.executionTime();
   }
