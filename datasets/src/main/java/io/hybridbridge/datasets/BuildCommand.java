@@ -53,6 +53,11 @@ final class BuildCommand implements Callable<Integer> {
       description = "QEMU CPU model and flags, as for qemu -cpu (default: ${DEFAULT-VALUE}).")
   String cpu;
 
+  @Option(names = "--smp", paramLabel = "N", defaultValue = "" + BuildOptions.DEFAULT_GUEST_CPUS,
+      description = "Virtual CPUs of the dumped guests, as for qemu -smp (default: ${DEFAULT-VALUE}; at most "
+          + BuildOptions.MAX_GUEST_CPUS + "). The reference always boots with one.")
+  int guestCpus;
+
   @Option(names = "--boot-timeout", paramLabel = "SECONDS", defaultValue = "180",
       description = "How long a guest may take to reach its ready marker (default: ${DEFAULT-VALUE}).")
   int bootTimeoutSeconds;
@@ -81,9 +86,10 @@ final class BuildCommand implements Callable<Integer> {
       int snapshots = isFleet ? fleet : BuildOptions.DEFAULT_SNAPSHOTS_PER_BUILD * builds.size();
       int perBoot = dumpsPerBoot != null ? dumpsPerBoot
           : isFleet ? BuildOptions.FLEET_DUMPS_PER_BOOT : BuildOptions.DEFAULT_DUMPS_PER_BOOT;
-      if (snapshots < 0 || perBoot < 1 || memoryMiB < 64 || bootTimeoutSeconds < 1) {
+      if (snapshots < 0 || perBoot < 1 || memoryMiB < 64 || bootTimeoutSeconds < 1 || guestCpus < 1
+          || guestCpus > BuildOptions.MAX_GUEST_CPUS) {
         throw new DatasetException("--fleet must be >= 0, --dumps-per-boot >= 1, --memory >= 64, "
-            + "--boot-timeout >= 1");
+            + "--boot-timeout >= 1, --smp 1 to " + BuildOptions.MAX_GUEST_CPUS);
       }
       GuestVm.requireQemu();
       Path dataset = out != null ? out
@@ -91,7 +97,7 @@ final class BuildCommand implements Callable<Integer> {
       SnapshotFormats chosenFormats = formats != null ? formats
           : isFleet ? SnapshotFormats.KDUMP : SnapshotFormats.ALTERNATING;
       BuildOptions options = new BuildOptions(dataset, HbCache.packages(), builds, snapshots, perBoot,
-          chosenFormats, memoryMiB, cpu, Duration.ofSeconds(bootTimeoutSeconds), bootModules, stepModules, verify,
+          chosenFormats, memoryMiB, cpu, guestCpus, Duration.ofSeconds(bootTimeoutSeconds), bootModules, stepModules, verify,
           busybox);
       progress.say("building " + options.kernels() + " into " + dataset.toAbsolutePath() + " (a reference each + "
           + snapshots + " snapshots in total, " + perBoot + " per boot, " + chosenFormats + ")");

@@ -18,6 +18,7 @@ public record BuildOptions(
     SnapshotFormats formats,
     int memoryMiB,
     String cpu,
+    int guestCpus,
     Duration bootTimeout,
     List<String> bootModules,
     List<String> stepModules,
@@ -42,14 +43,23 @@ public record BuildOptions(
    * 6.12.95+deb12-cloud-amd64 died, 0 of 3 without it); without CX16 the kernel takes its lock-based path.
    */
   public static final String DEFAULT_CPU = "qemu64,-cx16";
+  /**
+   * Virtual CPUs of the guests that are dumped (-smp); the reference always boots with one, as an operator's
+   * trusted reference of a build would: what a guest's CPU count changes is its state, which comes from U.
+   */
+  public static final int DEFAULT_GUEST_CPUS = 1;
+  /** The most virtual CPUs a guest gets here (TCG on this 2-core machine). */
+  public static final int MAX_GUEST_CPUS = 8;
   /** isofs needs cdrom and vfat needs fat in every flavour of both series; dummy stands alone. */
   public static final List<String> DEFAULT_BOOT_MODULES = List.of("isofs", "vfat", "dummy");
   /** Loaded by the workload steps between dumps of one boot, one per step. */
   public static final List<String> DEFAULT_STEP_MODULES = List.of("nls_cp437", "veth", "tun");
 
   public BuildOptions {
-    if (fleet < 0 || dumpsPerBoot < 1 || memoryMiB < 64 || formats == null) {
-      throw new IllegalArgumentException("fleet >= 0, dumps per boot >= 1, memory >= 64 MiB");
+    if (fleet < 0 || dumpsPerBoot < 1 || memoryMiB < 64 || formats == null || guestCpus < 1
+        || guestCpus > MAX_GUEST_CPUS) {
+      throw new IllegalArgumentException("fleet >= 0, dumps per boot >= 1, memory >= 64 MiB, 1 to "
+          + MAX_GUEST_CPUS + " guest CPUs");
     }
     kernels = List.copyOf(kernels);
     bootModules = List.copyOf(bootModules);
@@ -59,13 +69,19 @@ public record BuildOptions(
   /** The defaults, writing to {@code out} and caching packages in {@code packagesDir}. */
   public static BuildOptions defaults(Path out, Path packagesDir, List<KernelBuildName> kernels) {
     return new BuildOptions(out, packagesDir, kernels, DEFAULT_SNAPSHOTS_PER_BUILD * kernels.size(),
-        DEFAULT_DUMPS_PER_BOOT, SnapshotFormats.ALTERNATING, DEFAULT_MEMORY_MIB, DEFAULT_CPU, Duration.ofSeconds(180), DEFAULT_BOOT_MODULES, DEFAULT_STEP_MODULES, false, Path.of("/bin/busybox"));
+        DEFAULT_DUMPS_PER_BOOT, SnapshotFormats.ALTERNATING, DEFAULT_MEMORY_MIB, DEFAULT_CPU, DEFAULT_GUEST_CPUS, Duration.ofSeconds(180), DEFAULT_BOOT_MODULES, DEFAULT_STEP_MODULES, false, Path.of("/bin/busybox"));
   }
 
   /** {@code newFleet} snapshots in total, {@code perBoot} to a boot, in {@code newFormats}. */
   public BuildOptions withFleet(int newFleet, int perBoot, SnapshotFormats newFormats) {
-    return new BuildOptions(out, packagesDir, kernels, newFleet, perBoot, newFormats, memoryMiB, cpu, bootTimeout,
-        bootModules, stepModules, verify, busybox);
+    return new BuildOptions(out, packagesDir, kernels, newFleet, perBoot, newFormats, memoryMiB, cpu, guestCpus,
+        bootTimeout, bootModules, stepModules, verify, busybox);
+  }
+
+  /** Guests dumped with {@code cpus} virtual CPUs (the reference keeps one). */
+  public BuildOptions withGuestCpus(int cpus) {
+    return new BuildOptions(out, packagesDir, kernels, fleet, dumpsPerBoot, formats, memoryMiB, cpu, cpus,
+        bootTimeout, bootModules, stepModules, verify, busybox);
   }
 
   public BuildOptions withFleet(int newFleet) {

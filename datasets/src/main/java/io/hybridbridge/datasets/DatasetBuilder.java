@@ -253,8 +253,8 @@ public final class DatasetBuilder {
     return image;
   }
 
-  private GuestVm.Machine machine(KernelTree tree, Path initrd) {
-    return new GuestVm.Machine(tree.kernelImage(), initrd, options.memoryMiB(), options.cpu());
+  private GuestVm.Machine machine(KernelTree tree, Path initrd, int cpus) {
+    return new GuestVm.Machine(tree.kernelImage(), initrd, options.memoryMiB(), options.cpu(), cpus);
   }
 
   private static String stems(List<KernelTree.Module> modules) {
@@ -270,7 +270,7 @@ public final class DatasetBuilder {
     Path dir = Files.createDirectories(staging.resolve("reference"));
     progress.say(build + ": booting the reference (" + options.memoryMiB() + " MiB)");
     long bootStart = System.nanoTime();
-    try (GuestVm vm = GuestVm.start(machine(tree, initrd), "reference", dir.resolve("console.log"))) {
+    try (GuestVm vm = GuestVm.start(machine(tree, initrd, 1), "reference", dir.resolve("console.log"))) {
       vm.awaitReady(options.bootTimeout());
       progress.say(build + ": reference ready after " + Progress.seconds(bootStart));
       Captured truth = capture(vm, "reference");
@@ -414,10 +414,11 @@ public final class DatasetBuilder {
       int boot, int dumps) throws DatasetException, IOException {
     String bootName = "boot" + boot;
     Path dir = Files.createDirectories(staging.resolve(bootName));
-    progress.say(build + ": booting " + bootName + " (" + options.memoryMiB() + " MiB, " + dumps + " dumps)");
+    progress.say(build + ": booting " + bootName + " (" + options.memoryMiB() + " MiB, " + options.guestCpus()
+        + (options.guestCpus() == 1 ? " CPU, " : " CPUs, ") + dumps + " dumps)");
     long bootStart = System.nanoTime();
     List<ManifestEntry> entries = new ArrayList<>();
-    try (GuestVm vm = GuestVm.start(machine(tree, initrd), "fleet", dir.resolve("console.log"))) {
+    try (GuestVm vm = GuestVm.start(machine(tree, initrd, options.guestCpus()), "fleet", dir.resolve("console.log"))) {
       vm.awaitReady(options.bootTimeout());
       progress.say(build + ": " + bootName + " ready after " + Progress.seconds(bootStart));
       for (int dump = 1; dump <= dumps; dump++) {

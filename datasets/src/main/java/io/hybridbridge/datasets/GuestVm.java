@@ -39,7 +39,7 @@ final class GuestVm implements AutoCloseable {
   }
 
   /** What is booted: kernel and initramfs, RAM, QEMU CPU model. */
-  record Machine(Path kernel, Path initrd, int memoryMiB, String cpu) {}
+  record Machine(Path kernel, Path initrd, int memoryMiB, String cpu, int cpus) {}
 
   /** The CPU state "info registers" shows while the guest is paused. */
   record Registers(long rip, long rsp, long rflags, int cs, int ss, long cr3, long fsBase, long gsBase,
@@ -80,7 +80,7 @@ final class GuestVm implements AutoCloseable {
 
   /** The QEMU command line; {@code role} goes to the guest's /init through the kernel command line. */
   static List<String> commandLine(Machine machine, String role, Path qmpSocket, Path bulkFile) {
-    return List.of(QEMU, "-accel", "tcg", "-machine", "q35", "-cpu", machine.cpu(), "-smp", "1",
+    return List.of(QEMU, "-accel", "tcg", "-machine", "q35", "-cpu", machine.cpu(), "-smp", Integer.toString(machine.cpus()),
         "-m", machine.memoryMiB() + "M",
         "-nodefaults", "-display", "none", "-vga", "none", "-no-reboot",
         "-kernel", machine.kernel().toString(), "-initrd", machine.initrd().toString(),

@@ -6,8 +6,8 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * How images are made, as a digest: the guest scripts, the agent, busybox, the QEMU CPU model, RAM, kernel
- * arguments and workload modules. Stored as the "recipe" label of each manifest entry; an entry made by another
+ * How images are made, as a digest: the guest scripts, the agent, busybox, the QEMU CPU model, the guests' CPU
+ * count, RAM, kernel arguments and workload modules. Stored as the "recipe" label of each manifest entry; an entry made by another
  * recipe is rebuilt, so a dataset never mixes guests that behave differently.
  */
 final class Recipe {
@@ -24,6 +24,9 @@ final class Recipe {
       sha.update(busybox);
       add(sha, GuestVm.KERNEL_ARGUMENTS);
       add(sha, options.cpu());
+      if (options.guestCpus() != BuildOptions.DEFAULT_GUEST_CPUS) { // one CPU: the digest datasets made before --smp have
+        add(sha, "smp " + options.guestCpus());
+      }
       add(sha, Integer.toString(options.memoryMiB()));
       add(sha, String.join(",", options.bootModules()));
       add(sha, String.join(",", options.stepModules()));
