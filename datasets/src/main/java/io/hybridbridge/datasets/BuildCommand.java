@@ -54,8 +54,9 @@ final class BuildCommand implements Callable<Integer> {
   String cpu;
 
   @Option(names = "--smp", paramLabel = "N", defaultValue = "" + BuildOptions.DEFAULT_GUEST_CPUS,
-      description = "Virtual CPUs of the dumped guests, as for qemu -smp (default: ${DEFAULT-VALUE}; at most "
-          + BuildOptions.MAX_GUEST_CPUS + "). The reference always boots with one.")
+      description = "Virtual CPUs of every guest, the reference included, as for qemu -smp (default: "
+          + "${DEFAULT-VALUE}; at most " + BuildOptions.MAX_GUEST_CPUS + "). A reference inspects snapshots of as "
+          + "many CPUs as its own.")
   int guestCpus;
 
   @Option(names = "--boot-timeout", paramLabel = "SECONDS", defaultValue = "180",

@@ -44,8 +44,9 @@ public record BuildOptions(
    */
   public static final String DEFAULT_CPU = "qemu64,-cx16";
   /**
-   * Virtual CPUs of the guests that are dumped (-smp); the reference always boots with one, as an operator's
-   * trusted reference of a build would: what a guest's CPU count changes is its state, which comes from U.
+   * Virtual CPUs of every boot of the dataset, the reference's included (-smp): the kernel's per-CPU loops follow
+   * the reference's possible CPUs, so a reference inspects snapshots of as many CPUs as its own (the slow path
+   * refuses others).
    */
   public static final int DEFAULT_GUEST_CPUS = 1;
   /** The most virtual CPUs a guest gets here (TCG on this 2-core machine). */
@@ -78,7 +79,7 @@ public record BuildOptions(
         bootTimeout, bootModules, stepModules, verify, busybox);
   }
 
-  /** Guests dumped with {@code cpus} virtual CPUs (the reference keeps one). */
+  /** Every boot, the reference's included, with {@code cpus} virtual CPUs. */
   public BuildOptions withGuestCpus(int cpus) {
     return new BuildOptions(out, packagesDir, kernels, fleet, dumpsPerBoot, formats, memoryMiB, cpu, cpus,
         bootTimeout, bootModules, stepModules, verify, busybox);

@@ -25,7 +25,7 @@ final class Recipe {
       add(sha, GuestVm.KERNEL_ARGUMENTS);
       add(sha, options.cpu());
       if (options.guestCpus() != BuildOptions.DEFAULT_GUEST_CPUS) { // one CPU: the digest datasets made before --smp have
-        add(sha, "smp " + options.guestCpus());
+        add(sha, "smp " + options.guestCpus() + " " + GuestVm.kernelArguments(options.guestCpus()));
       }
       add(sha, Integer.toString(options.memoryMiB()));
       add(sha, String.join(",", options.bootModules()));

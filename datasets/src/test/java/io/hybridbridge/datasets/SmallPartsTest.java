@@ -101,6 +101,16 @@ class SmallPartsTest {
   }
 
   @Test
+  void smpGuestsGetTheirCpusAndKeepTheirTsc() {
+    GuestVm.Machine one = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 1);
+    GuestVm.Machine two = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 2);
+    java.util.List<String> single = GuestVm.commandLine(one, "fleet", dir.resolve("qmp"), dir.resolve("bulk"));
+    java.util.List<String> smp = GuestVm.commandLine(two, "reference", dir.resolve("qmp"), dir.resolve("bulk"));
+    assertThat(String.join(" ", single)).contains("-smp 1 ").doesNotContain("tsc=reliable");
+    assertThat(String.join(" ", smp)).contains("-smp 2 ").contains("tsc=reliable hb.role=reference");
+  }
+
+  @Test
   void aFleetIsSharedOutEvenlyAcrossBuildsEarlierOnesTakingTheRemainder() throws DatasetException {
     java.util.List<KernelBuildName> builds = KernelBuildName.parseList(BuildOptions.DEFAULT_KERNELS);
     BuildOptions fleet = BuildOptions.defaults(dir, dir, builds).withFleet(200, 20, SnapshotFormats.KDUMP);

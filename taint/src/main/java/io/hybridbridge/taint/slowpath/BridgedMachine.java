@@ -203,6 +203,14 @@ public final class BridgedMachine implements AutoCloseable {
   UThroughT view(UntrustedSnapshot snapshot) throws SlowPathException {
     try {
       PerCpuUnits units = PerCpuUnits.of(snapshot.kernel(), profile);
+      if (units.count() != trustedUnits.count()) {
+        // T's loops over CPUs follow its own possible-CPU mask, boot-time data it keeps: with other CPUs than U's,
+        // per-CPU sums (/proc/uptime's idle time) would be partial or read units U does not have.
+        throw new SlowPathException(SlowPathException.Reason.SNAPSHOT, String.format(
+            "snapshot %s has %d possible CPUs (nr_cpu_ids), reference %s has %d: the kernel's per-CPU loops follow "
+                + "the reference's CPUs, so inspecting it needs a reference of its build booted with %d CPUs",
+            snapshot.id(), units.count(), machine.reference().id(), trustedUnits.count(), units.count()));
+      }
       return new UThroughT(KernelMachine.copyOnWrite(snapshot.kernel().snapshot(), snapshot.kernel().layout()),
           new LayoutBridge(machine.layout(), trustedUnits, snapshot.kernel().layout(), units));
     } catch (KernelAnalysisException | IllegalArgumentException e) {
