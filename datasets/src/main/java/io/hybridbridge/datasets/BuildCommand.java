@@ -98,7 +98,8 @@ final class BuildCommand implements Callable<Integer> {
       SnapshotFormats chosenFormats = formats != null ? formats
           : isFleet ? SnapshotFormats.KDUMP : SnapshotFormats.ALTERNATING;
       BuildOptions options = new BuildOptions(dataset, HbCache.packages(), builds, snapshots, perBoot,
-          chosenFormats, memoryMiB, cpu, guestCpus, Duration.ofSeconds(bootTimeoutSeconds), bootModules, stepModules, verify,
+          chosenFormats, memoryMiB, cpu, guestCpus, Duration.ofSeconds(bootTimeoutSeconds), bootModules, stepModules,
+          verify,
           busybox);
       progress.say("building " + options.kernels() + " into " + dataset.toAbsolutePath() + " (a reference each + "
           + snapshots + " snapshots in total, " + perBoot + " per boot, " + chosenFormats + ")");

@@ -70,7 +70,8 @@ public record BuildOptions(
   /** The defaults, writing to {@code out} and caching packages in {@code packagesDir}. */
   public static BuildOptions defaults(Path out, Path packagesDir, List<KernelBuildName> kernels) {
     return new BuildOptions(out, packagesDir, kernels, DEFAULT_SNAPSHOTS_PER_BUILD * kernels.size(),
-        DEFAULT_DUMPS_PER_BOOT, SnapshotFormats.ALTERNATING, DEFAULT_MEMORY_MIB, DEFAULT_CPU, DEFAULT_GUEST_CPUS, Duration.ofSeconds(180), DEFAULT_BOOT_MODULES, DEFAULT_STEP_MODULES, false, Path.of("/bin/busybox"));
+        DEFAULT_DUMPS_PER_BOOT, SnapshotFormats.ALTERNATING, DEFAULT_MEMORY_MIB, DEFAULT_CPU, DEFAULT_GUEST_CPUS,
+        Duration.ofSeconds(180), DEFAULT_BOOT_MODULES, DEFAULT_STEP_MODULES, false, Path.of("/bin/busybox"));
   }
 
   /** {@code newFleet} snapshots in total, {@code perBoot} to a boot, in {@code newFormats}. */

@@ -87,7 +87,8 @@ final class GuestVm implements AutoCloseable {
 
   /** The QEMU command line; {@code role} goes to the guest's /init through the kernel command line. */
   static List<String> commandLine(Machine machine, String role, Path qmpSocket, Path bulkFile) {
-    return List.of(QEMU, "-accel", "tcg", "-machine", "q35", "-cpu", machine.cpu(), "-smp", Integer.toString(machine.cpus()),
+    return List.of(QEMU, "-accel", "tcg", "-machine", "q35", "-cpu", machine.cpu(),
+        "-smp", Integer.toString(machine.cpus()),
         "-m", machine.memoryMiB() + "M",
         "-nodefaults", "-display", "none", "-vga", "none", "-no-reboot",
         "-kernel", machine.kernel().toString(), "-initrd", machine.initrd().toString(),

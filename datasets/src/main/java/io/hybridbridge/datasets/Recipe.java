@@ -7,8 +7,8 @@ import java.util.HexFormat;
 
 /**
  * How images are made, as a digest: the guest scripts, the agent, busybox, the QEMU CPU model, the guests' CPU
- * count, RAM, kernel arguments and workload modules. Stored as the "recipe" label of each manifest entry; an entry made by another
- * recipe is rebuilt, so a dataset never mixes guests that behave differently.
+ * count, RAM, kernel arguments and workload modules. Stored as the "recipe" label of each manifest entry; an entry
+ * made by another recipe is rebuilt, so a dataset never mixes guests that behave differently.
  */
 final class Recipe {
   private Recipe() {}
@@ -24,7 +24,8 @@ final class Recipe {
       sha.update(busybox);
       add(sha, GuestVm.KERNEL_ARGUMENTS);
       add(sha, options.cpu());
-      if (options.guestCpus() != BuildOptions.DEFAULT_GUEST_CPUS) { // one CPU: the digest datasets made before --smp have
+      // One CPU adds nothing: the digest stays the one datasets made before --smp have.
+      if (options.guestCpus() != BuildOptions.DEFAULT_GUEST_CPUS) {
         add(sha, "smp " + options.guestCpus() + " " + GuestVm.kernelArguments(options.guestCpus()));
       }
       add(sha, Integer.toString(options.memoryMiB()));

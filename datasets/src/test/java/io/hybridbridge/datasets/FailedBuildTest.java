@@ -32,7 +32,8 @@ class FailedBuildTest {
     BuildOptions defaults = BuildOptions.defaults(out, HbCache.packages(),
         List.of(new KernelBuildName("6.1.0-53-cloud-amd64")));
     BuildOptions impatient = new BuildOptions(out, defaults.packagesDir(), defaults.kernels(), 2, 2,
-        SnapshotFormats.ALTERNATING, defaults.memoryMiB(), defaults.cpu(), defaults.guestCpus(), Duration.ofMillis(300), defaults.bootModules(), defaults.stepModules(), false,
+        SnapshotFormats.ALTERNATING, defaults.memoryMiB(), defaults.cpu(), defaults.guestCpus(),
+        Duration.ofMillis(300), defaults.bootModules(), defaults.stepModules(), false,
         defaults.busybox());
     assertThatThrownBy(() -> new DatasetBuilder(impatient, QUIET).build()).isInstanceOf(DatasetException.class)
         .hasMessageContaining("ready marker").hasMessageContaining("Last console lines");

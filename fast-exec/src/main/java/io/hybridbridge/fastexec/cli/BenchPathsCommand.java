@@ -232,7 +232,7 @@ public final class BenchPathsCommand implements Callable<Integer> {
     Duration run() throws SlowPathException, MetadataException, Disagreement;
   }
 
-  /** A fast round whose result is not the slow path's: the tool's measurement stops at it (its figures mean nothing). */
+  /** A fast round that did not give the slow path's result: that tool's measurement stops there. */
   private static final class Disagreement extends Exception {
     Disagreement(String how) {
       super(how);
