@@ -26,7 +26,8 @@ final class Recipe {
       add(sha, options.cpu());
       // One CPU adds nothing: the digest stays the one datasets made before --smp have.
       if (options.guestCpus() != BuildOptions.DEFAULT_GUEST_CPUS) {
-        add(sha, "smp " + options.guestCpus() + " " + GuestVm.kernelArguments(options.guestCpus()));
+        add(sha, "smp " + options.guestCpus() + " " + GuestVm.accelerator(options.guestCpus()) + " "
+            + GuestVm.kernelArguments(options.guestCpus()));
       }
       add(sha, Integer.toString(options.memoryMiB()));
       add(sha, String.join(",", options.bootModules()));

@@ -107,7 +107,9 @@ class SmallPartsTest {
     java.util.List<String> single = GuestVm.commandLine(one, "fleet", dir.resolve("qmp"), dir.resolve("bulk"));
     java.util.List<String> smp = GuestVm.commandLine(two, "reference", dir.resolve("qmp"), dir.resolve("bulk"));
     assertThat(String.join(" ", single)).contains("-smp 1 ").doesNotContain("tsc=reliable");
-    assertThat(String.join(" ", smp)).contains("-smp 2 ").contains("tsc=reliable hb.role=reference");
+    assertThat(String.join(" ", single)).contains("-accel tcg ");
+    assertThat(String.join(" ", smp)).contains("-smp 2 ").contains("tsc=reliable hb.role=reference")
+        .contains("-accel tcg,thread=single ");
   }
 
   @Test
