@@ -91,8 +91,7 @@ class SmallPartsTest {
     BuildOptions base = BuildOptions.defaults(dir, dir, java.util.List.of());
     BuildOptions otherCpu = new BuildOptions(dir, dir, java.util.List.of(), 4, 2, SnapshotFormats.ALTERNATING, 128,
         "qemu64", 1, base.bootTimeout(), base.bootModules(), base.stepModules(), false, base.busybox());
-    BuildOptions twoCpus = new BuildOptions(dir, dir, java.util.List.of(), 4, 2, SnapshotFormats.ALTERNATING, 128,
-        base.cpu(), 2, base.bootTimeout(), base.bootModules(), base.stepModules(), false, base.busybox());
+    BuildOptions twoCpus = base.withGuestCpus(2);
     byte[] busybox = {1, 2, 3};
     assertThat(Recipe.of(base, busybox)).isEqualTo(Recipe.of(base.withFleet(9), busybox));
     assertThat(Recipe.of(base, busybox)).isNotEqualTo(Recipe.of(otherCpu, busybox))
