@@ -66,9 +66,9 @@ class SmpGuestTest {
   }
 
   /**
-   * Every inspection gives the guest's ground truth or fails with a reason, never other rows; the fast path gives
-   * the slow path's rows. Not every one succeeds: on one 6.12 boot of about twenty here, ps failed on both its snapshots with a
-   * hardened-usercopy BUG in T reading /proc/1/cmdline (README, "Not done yet"), so two failures of ten are allowed.
+   * Every inspection gives the guest's ground truth, and the fast path the slow path's rows. (Until the policy kept
+   * {@code phys_base} local, ps failed on one 6.12 boot of about twenty with a hardened-usercopy BUG in T, whenever
+   * T's buffer page lay where U's kernel text is in physical memory: taint README, the policy's context list.)
    */
   @Test
   void theToolsGiveTheGuestsGroundTruthOrAReasonAndTheFastPathTheSlowPathsRows() throws Exception {
@@ -106,11 +106,11 @@ class SmpGuestTest {
         }
       }
     }
-    System.out.printf("2-CPU guests: %d of %d inspections failed with a reason %s; %d of %d tools on the second "
+    System.out.printf("2-CPU guests: %d of %d inspections failed %s; %d of %d tools on the second "
         + "snapshot answered by the fast path trained on the first%n", failed.size(), 2 * TOOLS.size(), failed,
         answeredFast, TOOLS.size());
     assertThat(wrong).as("rows other than the ground truth or the slow path's").isEmpty();
-    assertThat(failed).as("inspections that failed").hasSizeLessThanOrEqualTo(2);
+    assertThat(failed).as("inspections that failed").isEmpty();
     assertThat(answeredFast).as("tools the fast path answered").isPositive();
   }
 

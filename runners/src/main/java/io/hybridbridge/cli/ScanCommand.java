@@ -7,6 +7,7 @@ import io.hybridbridge.emulator.tools.ToolException;
 import io.hybridbridge.emulator.tools.Tools;
 import io.hybridbridge.fastexec.FastPath;
 import io.hybridbridge.fastexec.cli.TrainCommand;
+import io.hybridbridge.fastexec.store.MetadataStore;
 import io.hybridbridge.pipeline.Engines;
 import io.hybridbridge.pipeline.MetadataDirectory;
 import io.hybridbridge.pipeline.ParquetTables;
@@ -22,6 +23,7 @@ import io.hybridbridge.runners.SetupException;
 import io.hybridbridge.runners.flink.FlinkJobCounters;
 import io.hybridbridge.runners.flink.FlinkRest;
 import io.hybridbridge.schemas.ScanTarget;
+import io.hybridbridge.taint.metadata.MetadataException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -144,6 +146,9 @@ public final class ScanCommand implements Callable<Integer> {
     }
     Optional<Scan.Engine<?>> engine = toolList.isEmpty() ? Optional.empty()
         : Optional.of(Engines.real(referenceDir, metadata, translateAfter));
+    if (engine.isPresent()) {
+      noteOutdatedMetadata();
+    }
     LocalDate date = scanDate != null ? scanDate : LocalDate.now();
 
     RunnerOptions options = Runners.options(runnerArgs());
@@ -200,6 +205,15 @@ public final class ScanCommand implements Callable<Integer> {
       return Tools.parseList(tools);
     } catch (ToolException e) {
       throw new UsageException(e.getMessage() + " (or all, none)");
+    }
+  }
+
+  /** Tells the user when the store's newest version has units the scan leaves out for their older format. */
+  private void noteOutdatedMetadata() throws EngineException {
+    try {
+      MetadataStore.open(metadata).latest().outdatedNote(metadata.toAbsolutePath()).ifPresent(FlinkCommand::progress);
+    } catch (MetadataException e) {
+      throw new EngineException("metadata store " + metadata + ": " + e.getMessage(), e);
     }
   }
 

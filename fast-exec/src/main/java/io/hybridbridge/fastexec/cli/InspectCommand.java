@@ -100,6 +100,7 @@ public final class InspectCommand implements Callable<Integer> {
       if (mode != Inspector.Mode.SLOW) {
         metadata = MetadataStore.open(store);
         base = metadata.latest();
+        base.outdatedNote(store).ifPresent(note -> System.err.println("inspect: " + note));
       }
     } catch (MetadataException e) {
       System.err.println("inspect: " + e.getMessage());

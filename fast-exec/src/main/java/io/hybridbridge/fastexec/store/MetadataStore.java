@@ -20,13 +20,16 @@ import java.time.Instant;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
@@ -35,7 +38,8 @@ import java.util.stream.Stream;
  * it learnt as version <i>n+1</i>; nothing is ever rewritten, so a crashed run leaves <i>n</i> intact.
  *
  * <pre>
- * DIR/v000001/version.json                        number, parent, time, units (build, build-id, tool, entries, file)
+ * DIR/v000001/version.json                        number, parent, time, units (build, build-id, tool, format, entries,
+ *                                                 file)
  * DIR/v000001/&lt;build-id&gt;/&lt;tool&gt;.metadata.avro     one TrainingMetadata (MetadataFiles)
  * DIR/.tmp-…/                                     a version being written (ignored; stale ones are removed)
  * </pre>
@@ -79,10 +83,30 @@ public final class MetadataStore {
     }
   }
 
-  /** One version: its number (0: the empty store) and its units. */
-  public record Version(long number, Map<Key, TrainingMetadata> units) {
+  /**
+   * One version: its number (0: the empty store), its units, and the keys of units it holds in another metadata format
+   * than this code's ({@link Metadata#FORMAT_VERSION}): left out, as if never trained, so that a run trains them
+   * again; they stay on disk in this version and are not carried into the next.
+   */
+  public record Version(long number, Map<Key, TrainingMetadata> units, Set<Key> outdated) {
     public Version {
       units = Map.copyOf(units);
+      outdated = Set.copyOf(outdated);
+    }
+
+    public Version(long number, Map<Key, TrainingMetadata> units) {
+      this(number, units, Set.of());
+    }
+
+    /** What a user is told when this version of {@code store} has {@link #outdated} units; empty if none. */
+    public Optional<String> outdatedNote(Path store) {
+      if (outdated.isEmpty()) {
+        return Optional.empty();
+      }
+      return Optional.of(String.format("metadata store %s, version %d: %d unit(s) of an older metadata format than "
+          + "this code's (%d) are left out and trained again where needed: %s", store, number, outdated.size(),
+          Metadata.FORMAT_VERSION, outdated.stream().map(Key::toString).sorted().limit(5)
+              .collect(Collectors.joining(", ", "", outdated.size() > 5 ? ", ..." : ""))));
     }
 
     /** The unit of (build-id, tool), if this version has one. */
@@ -123,14 +147,19 @@ public final class MetadataStore {
       throw new MetadataException(dir + ": no " + MANIFEST + " (not a version written by this store)");
     }
     Map<Key, TrainingMetadata> units = new HashMap<>();
+    Set<Key> outdated = new HashSet<>();
     try {
       JsonNode root = JSON.readTree(manifest.toFile());
       if (root.path("version").asLong(-1) != number) {
         throw new MetadataException(manifest + ": says version " + root.path("version") + ", not " + number);
       }
       for (JsonNode u : root.path("units")) {
-        TrainingMetadata m = MetadataFiles.read(dir.resolve(u.path("file").asText()));
         Key key = new Key(u.path("buildId").asText(), u.path("tool").asText());
+        if (u.path("format").asInt(1) != Metadata.FORMAT_VERSION) { // versions before the field were all format 1
+          outdated.add(key);
+          continue;
+        }
+        TrainingMetadata m = MetadataFiles.read(dir.resolve(u.path("file").asText()));
         if (!Key.of(m).equals(key)) {
           throw new MetadataException(dir + ": " + u.path("file").asText() + " holds " + Key.of(m) + ", not " + key);
         }
@@ -139,7 +168,7 @@ public final class MetadataStore {
     } catch (IOException e) {
       throw new MetadataException(manifest + ": " + e.getMessage(), e);
     }
-    return new Version(number, units);
+    return new Version(number, units, outdated);
   }
 
   /**
@@ -213,7 +242,8 @@ public final class MetadataStore {
           linkOrCopy(versionDirectory(base.number()).resolve(file), target);
         }
         list.addObject().put("buildId", key.buildId()).put("kernelBuild", e.getValue().getKernelBuild())
-            .put("tool", key.tool()).put("entries", e.getValue().getEntries().size()).put("file", file);
+            .put("tool", key.tool()).put("format", e.getValue().getFormatVersion())
+            .put("entries", e.getValue().getEntries().size()).put("file", file);
       }
       JSON.writerWithDefaultPrettyPrinter().writeValue(temp.resolve(MANIFEST).toFile(), manifest);
       try {

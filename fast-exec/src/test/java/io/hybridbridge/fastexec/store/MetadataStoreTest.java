@@ -66,6 +66,35 @@ class MetadataStoreTest {
     assertThat(read.get("b2", "ps")).isEmpty();
   }
 
+  /**
+   * A version written before the metadata format changed (its manifest names no format: format 1) is read as if its
+   * units were never trained, so that runs train them again; the next version leaves them out, and the old one stays.
+   */
+  @Test
+  void unitsOfAnOlderFormatAreLeftOutAndTrainedAgain(@TempDir Path dir) throws Exception {
+    MetadataStore store = MetadataStore.open(dir.resolve("store"));
+    store.commit(List.of(ps("s1", entry(PC, 0, REDIRECT)), Units.metadata("b1", "lsmod", "s1",
+        entry(PC + 8, 1, LOCAL))));
+    Path manifest = dir.resolve("store/v000001/version.json");
+    String current = Files.readString(manifest);
+    assertThat(current).contains("\"format\" : " + io.hybridbridge.taint.metadata.Metadata.FORMAT_VERSION);
+    Files.writeString(manifest, current.replaceAll("\"format\" : \\d+,", "")); // as written before the field
+
+    MetadataStore.Version old = store.latest();
+    assertThat(old.number()).isEqualTo(1);
+    assertThat(old.units()).isEmpty();
+    assertThat(old.outdated()).containsExactlyInAnyOrder(new MetadataStore.Key("b1", "ps"),
+        new MetadataStore.Key("b1", "lsmod"));
+
+    MetadataStore.Version v2 = store.commit(List.of(ps("s2", entry(PC, 0, LOCAL))));
+    assertThat(v2.get("b1", "ps").orElseThrow().getEntries()).singleElement()
+        .satisfies(e -> assertThat(e.getDecision()).as("not merged with the outdated REDIRECT").isEqualTo(LOCAL));
+    MetadataStore.Version read = store.latest();
+    assertThat(read.units().keySet()).containsExactly(new MetadataStore.Key("b1", "ps"));
+    assertThat(read.outdated()).isEmpty();
+    assertThat(Files.exists(dir.resolve("store/v000001/b1/lsmod.metadata.avro"))).as("the old version stays").isTrue();
+  }
+
   @Test
   void severalDeltasOfOneUnitInOneCommitAreMerged(@TempDir Path dir) throws Exception {
     MetadataStore store = MetadataStore.open(dir);

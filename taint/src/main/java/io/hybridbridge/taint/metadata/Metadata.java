@@ -20,8 +20,11 @@ import java.util.TreeMap;
  * path's {@link DecisionLog} and merged across runs and re-trainings.
  */
 public final class Metadata {
-  /** Meaning of the file; a reader refuses others. */
-  public static final int FORMAT_VERSION = 1;
+  /**
+   * Meaning of the file; a reader refuses others. 2: the redirect policy keeps {@code phys_base} local (in 1 it was
+   * redirected, so format-1 metadata decides its reads the other way).
+   */
+  public static final int FORMAT_VERSION = 2;
   /** The context function of {@link CallContext}, as the schema documents it. */
   public static final String CONTEXT_HASH = "splitmix64-chain-region-v2";
   public static final String PRODUCER = "hybrid-bridge taint 0.1.0";

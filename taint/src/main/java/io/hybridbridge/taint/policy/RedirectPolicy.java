@@ -98,6 +98,9 @@ public final class RedirectPolicy {
       new ContextVariable("rename_lock",
           "path_init() samples this seqlock around T's dcache; U's frozen count may be odd (retry forever)"),
       new ContextVariable("mem_section", "__virt_addr_valid(): hardened usercopy checks T's own buffers' pages"),
+      new ContextVariable("phys_base", "where T's image is in physical memory (a layout constant in .data, beside "
+          + "the __ro_after_init page_offset_base): __pa_symbol() of T's symbols; with U's, hardened usercopy's "
+          + "check_kernel_text_object placed T's text at U's text's physical address and refused a T buffer there"),
       new ContextVariable("node_data", "the page allocator of T's own allocations"),
       new ContextVariable("gfp_allowed_mask", "masks the flags of every T allocation: redirected, its taint made the "
           + "page allocator's per-CPU list index look U-derived, and 6.1's slab took new pages from U's free lists"),
