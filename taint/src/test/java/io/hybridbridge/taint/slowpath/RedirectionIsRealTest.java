@@ -5,12 +5,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.hybridbridge.emulator.cpu.PcHook;
+import io.hybridbridge.emulator.decode.Reg;
 import io.hybridbridge.emulator.kernel.GuestKernel;
 import io.hybridbridge.emulator.kernel.Profile;
 import io.hybridbridge.emulator.kernel.ReferenceStore;
 import io.hybridbridge.emulator.memory.AddressTranslator;
 import io.hybridbridge.emulator.snapshot.Snapshots;
 import io.hybridbridge.emulator.tools.InspectionTool;
+import io.hybridbridge.emulator.tools.RowContext;
 import io.hybridbridge.emulator.tools.Tools;
 import io.hybridbridge.schemas.ManifestEntry;
 import io.hybridbridge.schemas.ModuleRow;
@@ -18,9 +21,12 @@ import io.hybridbridge.schemas.MountRow;
 import io.hybridbridge.schemas.ProcessRow;
 import io.hybridbridge.schemas.SocketRow;
 import io.hybridbridge.schemas.SystemRow;
+import io.hybridbridge.taint.policy.RedirectPolicy;
+import io.hybridbridge.taint.testing.GroundTruth;
 import io.hybridbridge.taint.testing.PatchedSnapshot;
 import io.hybridbridge.taint.testing.TestDataset;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -241,6 +247,64 @@ class RedirectionIsRealTest {
               assertThatThrownBy(() -> slow.inspect(u, Tools.LSMOD)).as(lock + " redirected")
                   .isInstanceOf(SlowPathException.class).hasMessageContaining("spins at");
             }
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * A snapshot whose kernel sits, in physical memory, where T keeps a buffer it copies to user space: hardened
+   * usercopy checks the buffer against the direct-map alias of T's text, {@code __pa_symbol(_stext)}, which reads
+   * {@code phys_base}. With {@code phys_base} in the policy's context that is T's own and the inspection works;
+   * redirected, it is U's, and T refuses its own buffer ("BUG at mm/usercopy.c"), as ps did on one 6.12 boot with two
+   * vCPUs. Here U's {@code phys_base} is patched to put U's text on the first buffer page T checks during ps, which
+   * makes the chance collision certain. The evidence for that entry.
+   */
+  @Test
+  void aSnapshotWhoseKernelSitsUnderTsBuffersIsInspectedWithTsPhysBase() throws Exception {
+    ManifestEntry e = TestDataset.snapshots().get(0);
+    ReferenceStore.Reference reference = TestDataset.reference(e.getKernelBuild());
+    Profile profile = reference.profile();
+    long buffer;
+    long physBase;
+    try (SlowPath slow = SlowPath.open(reference);
+        UntrustedSnapshot u = UntrustedSnapshot.open(TestDataset.path(e), e.getId(), e.getVmId())) {
+      var machine = slow.machine();
+      long directMap = machine.memory().read(Profile.runtime(profile.address("page_offset_base").getAsLong(),
+          machine.layout()), 8);
+      long check = Profile.runtime(profile.address("__check_object_size").getAsLong(), machine.layout());
+      List<Long> checked = new ArrayList<>();
+      machine.cpu().addHook(check, cpu -> { // its first argument: the kernel buffer of a user copy
+        long pointer = cpu.state().get(Reg.RDI);
+        if (pointer - directMap >= 0 && pointer - directMap < 1L << 40) {
+          checked.add(pointer);
+        }
+        return PcHook.Result.CONTINUE;
+      });
+      slow.inspect(u, Tools.PS);
+      machine.cpu().removeHook(check);
+      assertThat(checked).as("T's direct-map buffers copied to user space during ps").isNotEmpty();
+      buffer = checked.get(0) & ~0xfffL;
+      // __pa_symbol(x) = x - __START_KERNEL_map + phys_base, and the alias is page_offset_base + that
+      long stext = Profile.runtime(profile.address("_stext").getAsLong(), machine.layout());
+      physBase = buffer - directMap - (stext - 0xffffffff80000000L);
+    }
+    List<RedirectPolicy.ContextVariable> without = new ArrayList<>(RedirectPolicy.CONTEXT);
+    assertThat(without.removeIf(v -> v.symbol().equals("phys_base"))).isTrue();
+    for (boolean inContext : new boolean[] {true, false}) {
+      try (SlowPath slow = inContext ? SlowPath.open(reference) : SlowPath.open(reference, without)) {
+        PatchedSnapshot patched = new PatchedSnapshot(Snapshots.open(TestDataset.path(e)));
+        try (UntrustedSnapshot u = UntrustedSnapshot.of(patched, e.getId(), e.getVmId())) {
+          long address = Profile.runtime(profile.address("phys_base").getAsLong(), u.kernel().layout());
+          patched.putLong(u.kernel().pageTables().toPhysical(address, AddressTranslator.Access.READ), physBase);
+          if (inContext) {
+            RowContext context = new RowContext(e.getId(), e.getVmId(), e.getKernelBuild());
+            assertThat(GroundTruth.differences(Tools.PS, slow.inspect(u, Tools.PS).rows(), TestDataset.truth(e),
+                context)).as("ps against the ground truth").isEmpty();
+          } else {
+            assertThatThrownBy(() -> slow.inspect(u, Tools.PS)).as("phys_base redirected")
+                .isInstanceOf(SlowPathException.class).hasMessageContaining("BUG at mm/usercopy.c");
           }
         }
       }
