@@ -86,6 +86,12 @@ public record BuildOptions(
         bootTimeout, bootModules, stepModules, verify, busybox);
   }
 
+  /** Every boot, the reference's included, on QEMU CPU model {@code model} (as for {@code qemu -cpu}). */
+  public BuildOptions withCpu(String model) {
+    return new BuildOptions(out, packagesDir, kernels, fleet, dumpsPerBoot, formats, memoryMiB, model, guestCpus,
+        bootTimeout, bootModules, stepModules, verify, busybox);
+  }
+
   public BuildOptions withFleet(int newFleet) {
     return withFleet(newFleet, dumpsPerBoot, formats);
   }

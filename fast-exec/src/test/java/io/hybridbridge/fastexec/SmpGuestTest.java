@@ -71,47 +71,8 @@ class SmpGuestTest {
    * T's buffer page lay where U's kernel text is in physical memory: taint README, the policy's context list.)
    */
   @Test
-  void theToolsGiveTheGuestsGroundTruthOrAReasonAndTheFastPathTheSlowPathsRows() throws Exception {
-    List<String> wrong = new ArrayList<>();
-    List<String> failed = new ArrayList<>();
-    Map<String, TrainingMetadata> first = new HashMap<>();
-    int answeredFast = 0;
-    try (FastPath fast = FastPath.open(ReferenceStore.open(out).references().get(0))) {
-      for (ManifestEntry e : snapshots) {
-        try (UntrustedSnapshot u = open(e)) {
-          for (InspectionTool tool : TOOLS) {
-            SlowPath.Inspection slow;
-            try {
-              slow = fast.slow().inspect(u, tool);
-            } catch (SlowPathException x) {
-              failed.add(e.getId() + " " + tool.name() + ": " + x.getMessage());
-              continue;
-            }
-            differences(e, tool, slow, wrong);
-            List<FastPath.Inspection> runs = new ArrayList<>();
-            runs.add(fast.inspect(u, tool, slow.metadata())); // trained on this very snapshot
-            if (e == snapshots.get(0)) {
-              first.put(tool.name(), slow.metadata());
-            } else if (first.containsKey(tool.name())) {
-              FastPath.Inspection trainedOnFirst = fast.inspect(u, tool, first.get(tool.name()));
-              answeredFast += trainedOnFirst.fellBack() ? 0 : 1;
-              runs.add(trainedOnFirst);
-            }
-            for (FastPath.Inspection run : runs) {
-              if (!run.fellBack() && !run.rows().equals(slow.rows())) {
-                wrong.add(e.getId() + " " + tool.name() + ": the fast path's rows differ from the slow path's");
-              }
-            }
-          }
-        }
-      }
-    }
-    System.out.printf("2-CPU guests: %d of %d inspections failed %s; %d of %d tools on the second "
-        + "snapshot answered by the fast path trained on the first%n", failed.size(), 2 * TOOLS.size(), failed,
-        answeredFast, TOOLS.size());
-    assertThat(wrong).as("rows other than the ground truth or the slow path's").isEmpty();
-    assertThat(failed).as("inspections that failed").isEmpty();
-    assertThat(answeredFast).as("tools the fast path answered").isPositive();
+  void theToolsGiveTheGuestsGroundTruthAndTheFastPathTheSlowPathsRows() throws Exception {
+    GuestInspections.run(out, snapshots).assertAllRight("2-CPU guests");
   }
 
   @Test
@@ -127,13 +88,5 @@ class SmpGuestTest {
 
   private static UntrustedSnapshot open(ManifestEntry e) throws Exception {
     return UntrustedSnapshot.open(out.resolve(e.getPath()), e.getId(), e.getVmId());
-  }
-
-  private static void differences(ManifestEntry e, InspectionTool tool, SlowPath.Inspection slow,
-      List<String> failures) throws Exception {
-    assertThat(slow.log().redirectedAccesses()).as("%s %s redirected", e.getId(), tool.name()).isPositive();
-    GroundTruth.differences(tool, slow.rows(), out.resolve(e.getGroundTruthPath()),
-        new RowContext(e.getId(), e.getVmId(), e.getKernelBuild())).forEach(d ->
-        failures.add(e.getId() + " " + tool.name() + ": " + d));
   }
 }

@@ -1,6 +1,7 @@
 package io.hybridbridge.emulator.machine;
 
 import static io.hybridbridge.emulator.snapshot.CpuState.CR0_WP;
+import static io.hybridbridge.emulator.snapshot.CpuState.CR3_PTI_USER;
 
 import io.hybridbridge.emulator.cpu.AccessRouter;
 import io.hybridbridge.emulator.cpu.AddressSpace;
@@ -160,9 +161,17 @@ public final class KernelMachine implements AutoCloseable {
     CpuState state = CpuState.of(dump);
     KernelRealities.programMsrs(state, runtime("entry_SYSCALL_64"));
     agentRip = state.rip();
-    memory = new PagedMemory(new FrameCache(snapshot), new PageTableWalker(snapshot, dump.cr3(), levels, wp));
+    // Under PTI (page-table isolation) the agent's CR3 is the user half of a pair of PGDs, which maps no kernel image;
+    // the kernel half is the one LayoutFinder found. The CR3 register keeps what the kernel writes (its entry code
+    // derives the kernel half from it), but memory is translated through the kernel half in user mode too: it maps
+    // the same user half, the kernel's tables and variables can be read between system calls, and no user code runs
+    // here (system calls are entered directly), so the user half's only difference, NX on user pages, never shows.
+    long ptiUser = dump.pageTableRoot() != layout.pageTableRoot()
+        && (dump.pageTableRoot() & ~CR3_PTI_USER) == layout.pageTableRoot() ? CR3_PTI_USER : 0;
+    memory = new PagedMemory(new FrameCache(snapshot), new PageTableWalker(snapshot, dump.cr3() & ~ptiUser, levels,
+        wp));
     // Page tables are walked as the kernel wrote them (its private copies over the snapshot).
-    pageTables = cr3 -> new PageTableWalker(memory.physical(), cr3, levels, wp);
+    pageTables = cr3 -> new PageTableWalker(memory.physical(), cr3 & ~ptiUser, levels, wp);
     memory.setTranslator(pageTables.forCr3(dump.cr3()));
     scratch = memory.mapScratch(SCRATCH_BASE, SCRATCH_SIZE);
     cpu = new Cpu(state, memory, decodeCache);

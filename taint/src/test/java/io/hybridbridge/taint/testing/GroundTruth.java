@@ -90,7 +90,12 @@ public final class GroundTruth {
     expected.forEach(r -> e.put(String.valueOf(key.apply(r)), view.apply(r)));
     actual.forEach(r -> a.put(String.valueOf(key.apply(r)), view.apply(r)));
     if (!e.keySet().equals(a.keySet())) {
-      diffs.add("keys: expected " + e.keySet() + "\n  but got " + a.keySet());
+      Map<String, Object> missing = new TreeMap<>(e);
+      missing.keySet().removeAll(a.keySet());
+      Map<String, Object> extra = new TreeMap<>(a);
+      extra.keySet().removeAll(e.keySet());
+      diffs.add("keys: expected " + e.keySet() + "\n  but got " + a.keySet() + "\n  missing " + missing.values()
+          + "\n  not in the truth " + extra.values());
     }
     e.forEach((k, v) -> {
       if (a.containsKey(k) && !Objects.equals(v, a.get(k))) {

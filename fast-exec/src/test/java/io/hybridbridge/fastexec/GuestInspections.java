@@ -1,0 +1,86 @@
+package io.hybridbridge.fastexec;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.hybridbridge.emulator.kernel.ReferenceStore;
+import io.hybridbridge.emulator.tools.InspectionTool;
+import io.hybridbridge.emulator.tools.RowContext;
+import io.hybridbridge.emulator.tools.Tools;
+import io.hybridbridge.schemas.ManifestEntry;
+import io.hybridbridge.schemas.TrainingMetadata;
+import io.hybridbridge.taint.slowpath.SlowPath;
+import io.hybridbridge.taint.slowpath.SlowPathException;
+import io.hybridbridge.taint.slowpath.UntrustedSnapshot;
+import io.hybridbridge.taint.testing.GroundTruth;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Every tool on the snapshots of a dataset a test built for a kind of guest (two vCPUs, page-table isolation), with
+ * the dataset's own reference: the slow path against the guest's ground truth, the fast path against the slow path,
+ * trained on the same snapshot and on the first one.
+ */
+final class GuestInspections {
+  /**
+   * @param wrong rows other than the ground truth (slow path) or than the slow path's (fast path)
+   * @param failed inspections that failed, with their reason
+   * @param answeredFast tools of the later snapshots the fast path trained on the first snapshot answered
+   * @param laterInspections the (snapshot, tool) pairs of the later snapshots
+   */
+  record Outcome(List<String> wrong, List<String> failed, int answeredFast, int laterInspections) {
+    /** Prints a summary line and asserts: no wrong rows, no failure, and the fast path answered something. */
+    void assertAllRight(String guests) {
+      System.out.printf("%s: %d inspections failed %s; %d of %d inspections of the later snapshots answered by the "
+          + "fast path trained on the first%n", guests, failed.size(), failed, answeredFast, laterInspections);
+      assertThat(wrong).as("rows other than the ground truth or the slow path's").isEmpty();
+      assertThat(failed).as("inspections that failed").isEmpty();
+      assertThat(answeredFast).as("tools the fast path answered").isPositive();
+    }
+  }
+
+  private GuestInspections() {}
+
+  static Outcome run(Path dataset, List<ManifestEntry> snapshots) throws Exception {
+    List<String> wrong = new ArrayList<>();
+    List<String> failed = new ArrayList<>();
+    Map<String, TrainingMetadata> first = new HashMap<>();
+    int answeredFast = 0;
+    try (FastPath fast = FastPath.open(ReferenceStore.open(dataset).references().get(0))) {
+      for (ManifestEntry e : snapshots) {
+        try (UntrustedSnapshot u = UntrustedSnapshot.open(dataset.resolve(e.getPath()), e.getId(), e.getVmId())) {
+          for (InspectionTool tool : Tools.ALL) {
+            String what = e.getId() + " " + tool.name();
+            SlowPath.Inspection slow;
+            try {
+              slow = fast.slow().inspect(u, tool);
+            } catch (SlowPathException x) {
+              failed.add(what + ": " + x.getMessage());
+              continue;
+            }
+            assertThat(slow.log().redirectedAccesses()).as("%s redirected", what).isPositive();
+            GroundTruth.differences(tool, slow.rows(), dataset.resolve(e.getGroundTruthPath()),
+                new RowContext(e.getId(), e.getVmId(), e.getKernelBuild())).forEach(d -> wrong.add(what + ": " + d));
+            List<FastPath.Inspection> runs = new ArrayList<>();
+            runs.add(fast.inspect(u, tool, slow.metadata())); // trained on this very snapshot
+            if (e == snapshots.get(0)) {
+              first.put(tool.name(), slow.metadata());
+            } else if (first.containsKey(tool.name())) {
+              FastPath.Inspection trainedOnFirst = fast.inspect(u, tool, first.get(tool.name()));
+              answeredFast += trainedOnFirst.fellBack() ? 0 : 1;
+              runs.add(trainedOnFirst);
+            }
+            for (FastPath.Inspection run : runs) {
+              if (!run.fellBack() && !run.rows().equals(slow.rows())) {
+                wrong.add(what + ": the fast path's rows differ from the slow path's");
+              }
+            }
+          }
+        }
+      }
+    }
+    return new Outcome(wrong, failed, answeredFast, (snapshots.size() - 1) * Tools.ALL.size());
+  }
+}
