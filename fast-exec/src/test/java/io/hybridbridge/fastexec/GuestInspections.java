@@ -2,11 +2,19 @@ package io.hybridbridge.fastexec;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.hybridbridge.datasets.BuildOptions;
+import io.hybridbridge.datasets.DatasetBuilder;
+import io.hybridbridge.datasets.HbCache;
+import io.hybridbridge.datasets.KernelBuildName;
+import io.hybridbridge.datasets.Manifests;
+import io.hybridbridge.datasets.Progress;
+import io.hybridbridge.datasets.SnapshotFormats;
 import io.hybridbridge.emulator.kernel.ReferenceStore;
 import io.hybridbridge.emulator.tools.InspectionTool;
 import io.hybridbridge.emulator.tools.RowContext;
 import io.hybridbridge.emulator.tools.Tools;
 import io.hybridbridge.schemas.ManifestEntry;
+import io.hybridbridge.schemas.SnapshotRole;
 import io.hybridbridge.schemas.TrainingMetadata;
 import io.hybridbridge.taint.slowpath.SlowPath;
 import io.hybridbridge.taint.slowpath.SlowPathException;
@@ -17,9 +25,11 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
- * Every tool on the snapshots of a dataset a test built for a kind of guest (two vCPUs, page-table isolation), with
+ * Every tool on the snapshots of a dataset a test built for a kind of guest (two vCPUs, page-table isolation, 5-level
+ * paging), with
  * the dataset's own reference: the slow path against the guest's ground truth, the fast path against the slow path,
  * trained on the same snapshot and on the first one.
  */
@@ -42,6 +52,17 @@ final class GuestInspections {
   }
 
   private GuestInspections() {}
+
+  /**
+   * Builds a dataset of two snapshots of {@code build} (one boot, kdump) and its reference in {@code out}, with the
+   * default options changed by {@code variant}; returns its snapshots.
+   */
+  static List<ManifestEntry> build(Path out, String build, UnaryOperator<BuildOptions> variant) throws Exception {
+    BuildOptions options = variant.apply(BuildOptions.defaults(out, HbCache.packages(),
+        List.of(new KernelBuildName(build))).withFleet(2, 2, SnapshotFormats.KDUMP));
+    new DatasetBuilder(options, new Progress(System.err)).build();
+    return Manifests.read(out).getEntries().stream().filter(e -> e.getRole() == SnapshotRole.SNAPSHOT).toList();
+  }
 
   static Outcome run(Path dataset, List<ManifestEntry> snapshots) throws Exception {
     List<String> wrong = new ArrayList<>();

@@ -3,32 +3,17 @@ package io.hybridbridge.fastexec;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.hybridbridge.datasets.BuildOptions;
-import io.hybridbridge.datasets.DatasetBuilder;
-import io.hybridbridge.datasets.HbCache;
-import io.hybridbridge.datasets.KernelBuildName;
-import io.hybridbridge.datasets.Manifests;
-import io.hybridbridge.datasets.Progress;
-import io.hybridbridge.datasets.SnapshotFormats;
-import io.hybridbridge.emulator.kernel.ReferenceStore;
 import io.hybridbridge.emulator.snapshot.Snapshot;
 import io.hybridbridge.emulator.snapshot.Snapshots;
 import io.hybridbridge.emulator.tools.InspectionTool;
-import io.hybridbridge.emulator.tools.RowContext;
 import io.hybridbridge.emulator.tools.Tools;
 import io.hybridbridge.schemas.ManifestEntry;
-import io.hybridbridge.schemas.SnapshotRole;
-import io.hybridbridge.schemas.TrainingMetadata;
 import io.hybridbridge.taint.slowpath.SlowPath;
 import io.hybridbridge.taint.slowpath.SlowPathException;
 import io.hybridbridge.taint.slowpath.UntrustedSnapshot;
-import io.hybridbridge.taint.testing.GroundTruth;
 import io.hybridbridge.taint.testing.TestDataset;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -48,11 +33,7 @@ class SmpGuestTest {
 
   @BeforeAll
   static void build() throws Exception {
-    BuildOptions options = BuildOptions.defaults(out, HbCache.packages(), List.of(new KernelBuildName(BUILD)))
-        .withFleet(2, 2, SnapshotFormats.KDUMP).withGuestCpus(2);
-    new DatasetBuilder(options, new Progress(System.err)).build();
-    snapshots = Manifests.read(out).getEntries().stream().filter(e -> e.getRole() == SnapshotRole.SNAPSHOT)
-        .toList();
+    snapshots = GuestInspections.build(out, BUILD, options -> options.withGuestCpus(2));
   }
 
   @Test
