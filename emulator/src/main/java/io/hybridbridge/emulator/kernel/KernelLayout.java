@@ -34,6 +34,8 @@ public record KernelLayout(
   public static final long KERNEL_MAP_START = 0xffff_ffff_8000_0000L;
   /** End (exclusive) of that window; the module area starts here. */
   public static final long KERNEL_MAP_END = 0xffff_ffff_c000_0000L;
+  /** Start of the cpu_entry_area, the same with 4 and 5 levels: the randomised regions all lie below it. */
+  public static final long CPU_ENTRY_AREA_BASE = 0xffff_fe00_0000_0000L;
   /** Where {@code _text} would be without KASLR (Debian's CONFIG_PHYSICAL_START = 16 MiB). */
   public static final long DEFAULT_TEXT = 0xffff_ffff_8100_0000L;
   /** Region sizes from the x86-64 memory map (Documentation/arch/x86/x86_64/mm.rst), by paging level. */
@@ -57,8 +59,14 @@ public record KernelLayout(
     return pagingLevels == 5 ? 12800 * TIB : 32 * TIB;
   }
 
+  /**
+   * The vmemmap region's size: the memory map's, but never past {@link #CPU_ENTRY_AREA_BASE}, below which KASLR
+   * places every randomised region ({@code kernel_randomize_memory}'s {@code vaddr_end}). With 5 levels the map's
+   * 512 TiB is the most the region may take, while a guest's real one is about a TiB; placed near the top, the full
+   * 512 TiB would reach over the module area (a 6.1 cloud boot's lsmod then looked for T's modules in U's vmemmap).
+   */
   public long vmemmapSize() {
-    return pagingLevels == 5 ? 512 * TIB : TIB;
+    return Math.min(pagingLevels == 5 ? 512 * TIB : TIB, CPU_ENTRY_AREA_BASE - vmemmapBase);
   }
 
   /** The randomised regions, and everything else. */

@@ -90,4 +90,22 @@ class LayoutFinderTest {
     // An image offset past the target's window has no counterpart.
     assertThat(t.translate(0xffffffffbff00000L, u)).isEmpty();
   }
+
+  /**
+   * With 5 levels the memory map gives vmemmap up to 512 TiB; KASLR may place the region (about a TiB really) so high
+   * that 512 TiB would cover the module area: modules must stay fixed, as with 4 levels.
+   */
+  @Test
+  void aHighFiveLevelVmemmapStopsBelowTheCpuEntryArea() {
+    KernelLayout t = new KernelLayout(5, 0x1000, 0xffffffffa0000000L, 0x6400000, 0x2a00000, 0xff3b4d2040000000L,
+        0xff7a30c000000000L, 0xfffff00000000000L, List.of());
+    KernelLayout u = new KernelLayout(5, 0x2000, 0xffffffff9e000000L, 0x2000000, 0x2a00000, 0xff11000000000000L,
+        0xff40000000000000L, 0xffd4000000000000L, List.of());
+    assertThat(t.regionOf(0xffffffffc0569100L)).isEqualTo(KernelLayout.Region.FIXED);
+    assertThat(t.translate(0xffffffffc0569100L, u)).hasValue(0xffffffffc0569100L);
+    assertThat(t.regionOf(0xfffff00000000040L)).isEqualTo(KernelLayout.Region.VMEMMAP);
+    assertThat(t.translate(0xfffff00000000040L, u)).hasValue(0xffd4000000000040L);
+    assertThat(t.vmemmapSize()).isEqualTo(KernelLayout.CPU_ENTRY_AREA_BASE - 0xfffff00000000000L);
+    assertThat(u.vmemmapSize()).isEqualTo(512L << 40);
+  }
 }
