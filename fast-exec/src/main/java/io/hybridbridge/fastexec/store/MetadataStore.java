@@ -104,7 +104,7 @@ public final class MetadataStore {
         return Optional.empty();
       }
       return Optional.of(String.format("metadata store %s, version %d: %d unit(s) of an older metadata format than "
-          + "this code's (%d) are left out and trained again where needed: %s", store, number, outdated.size(),
+          + "this code's (%d) are left out, as if never trained (auto and scans train them again): %s", store, number, outdated.size(),
           Metadata.FORMAT_VERSION, outdated.stream().map(Key::toString).sorted().limit(5)
               .collect(Collectors.joining(", ", "", outdated.size() > 5 ? ", ..." : ""))));
     }
