@@ -99,8 +99,7 @@ final class BuildCommand implements Callable<Integer> {
           : isFleet ? SnapshotFormats.KDUMP : SnapshotFormats.ALTERNATING;
       BuildOptions options = new BuildOptions(dataset, HbCache.packages(), builds, snapshots, perBoot,
           chosenFormats, memoryMiB, cpu, guestCpus, Duration.ofSeconds(bootTimeoutSeconds), bootModules, stepModules,
-          verify,
-          busybox);
+          verify, busybox);
       progress.say("building " + options.kernels() + " into " + dataset.toAbsolutePath() + " (a reference each + "
           + snapshots + " snapshots in total, " + perBoot + " per boot, " + chosenFormats + ")");
       new DatasetBuilder(options, progress).build();

@@ -29,9 +29,8 @@ import java.util.function.UnaryOperator;
 
 /**
  * Every tool on the snapshots of a dataset a test built for a kind of guest (two vCPUs, page-table isolation, 5-level
- * paging), with
- * the dataset's own reference: the slow path against the guest's ground truth, the fast path against the slow path,
- * trained on the same snapshot and on the first one.
+ * paging), with the dataset's own reference: the slow path against the guest's ground truth, the fast path against
+ * the slow path, trained on the same snapshot and on the first one.
  */
 final class GuestInspections {
   /**

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.hybridbridge.emulator.snapshot.Snapshot;
 import io.hybridbridge.emulator.snapshot.Snapshots;
-import io.hybridbridge.emulator.tools.InspectionTool;
 import io.hybridbridge.emulator.tools.Tools;
 import io.hybridbridge.schemas.ManifestEntry;
 import io.hybridbridge.taint.slowpath.SlowPath;
@@ -21,13 +20,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Guests with two virtual CPUs ({@code hb datasets build --smp 2}: the reference boots with two as well): the tools
- * give the guest's ground truth on the slow path or a reason, and the fast path gives the slow path's rows. A reference with one CPU refuses them with the reason: its per-CPU loops would sum /proc/uptime's
- * idle time over one CPU of two (measured before the refusal: 3.2-4.6 s against the guest's 5.3-11 s).
+ * give the guest's ground truth on the slow path, and the fast path gives the slow path's rows. A reference with one
+ * CPU refuses them with the reason: its per-CPU loops would sum /proc/uptime's idle time over one CPU of two
+ * (measured before the refusal: 3.2-4.6 s against the guest's 5.3-11 s).
  */
 @Tag("dataset")
 class SmpGuestTest {
   private static final String BUILD = "6.12.95+deb12-amd64";
-  private static final List<InspectionTool> TOOLS = Tools.ALL;
   @TempDir static Path out;
   private static List<ManifestEntry> snapshots;
 
@@ -59,15 +58,12 @@ class SmpGuestTest {
   @Test
   void aReferenceWithOneCpuRefusesThemWithTheReason() throws Exception {
     ManifestEntry e = snapshots.get(0);
-    try (SlowPath oneCpu = SlowPath.open(TestDataset.reference(BUILD)); UntrustedSnapshot u = open(e)) {
+    try (SlowPath oneCpu = SlowPath.open(TestDataset.reference(BUILD));
+        UntrustedSnapshot u = UntrustedSnapshot.open(out.resolve(e.getPath()), e.getId(), e.getVmId())) {
       assertThat(oneCpu.bridge().trustedUnits().count()).isEqualTo(1);
-      assertThatThrownBy(() -> oneCpu.inspect(u, TOOLS.get(0))).isInstanceOf(SlowPathException.class)
+      assertThatThrownBy(() -> oneCpu.inspect(u, Tools.PS)).isInstanceOf(SlowPathException.class)
           .hasMessageContaining("snapshot " + e.getId() + " has 2 possible CPUs")
           .hasMessageContaining("needs a reference of its build booted with 2 CPUs");
     }
-  }
-
-  private static UntrustedSnapshot open(ManifestEntry e) throws Exception {
-    return UntrustedSnapshot.open(out.resolve(e.getPath()), e.getId(), e.getVmId());
   }
 }

@@ -47,8 +47,9 @@ public final class GroundTruth {
     }
     switch (tool.name()) {
       case "ps" -> {
-        int captureShell = captureParent(truthDir);
-        int lastListed = lastListedPid(truthDir);
+        JsonNode truth = truth(truthDir);
+        int captureShell = captureParent(truth);
+        int lastListed = lastListedPid(truth);
         List<? extends SpecificRecord> compared = actual.stream()
             .filter(r -> !(((ProcessRow) r).getPpid() == KTHREADD && ((ProcessRow) r).getPid() > lastListed))
             .toList();
@@ -68,19 +69,22 @@ public final class GroundTruth {
   /** The kernel's thread that starts every other kernel thread. */
   private static final int KTHREADD = 2;
 
+  /** truth.json's "truth": what the capture printed, parsed. */
+  private static JsonNode truth(Path truthDir) throws Exception {
+    return new ObjectMapper().readTree(truthDir.resolve("truth.json").toFile()).path("truth");
+  }
+
   /** The largest pid the capture listed (its own and its children's included: pids only grow in these boots). */
-  private static int lastListedPid(Path truthDir) throws Exception {
+  private static int lastListedPid(JsonNode truth) {
     int last = 0;
-    for (JsonNode p : new ObjectMapper().readTree(truthDir.resolve("truth.json").toFile()).path("truth")
-        .path("processes")) {
+    for (JsonNode p : truth.path("processes")) {
       last = Math.max(last, p.path("pid").asInt());
     }
     return last;
   }
 
   /** The pid of the process that ran the capture script (truth.json: capturePid's ppid), or -1. */
-  private static int captureParent(Path truthDir) throws Exception {
-    JsonNode truth = new ObjectMapper().readTree(truthDir.resolve("truth.json").toFile()).path("truth");
+  private static int captureParent(JsonNode truth) {
     int capture = truth.path("capturePid").asInt(-1);
     for (JsonNode p : truth.path("processes")) {
       if (p.path("pid").asInt() == capture) {
