@@ -53,11 +53,11 @@ final class BuildCommand implements Callable<Integer> {
       description = "QEMU CPU model and flags, as for qemu -cpu (default: ${DEFAULT-VALUE}).")
   String cpu;
 
-  @Option(names = "--smp", paramLabel = "N", defaultValue = "" + BuildOptions.DEFAULT_GUEST_CPUS,
-      description = "Virtual CPUs of every guest, the reference included, as for qemu -smp (default: "
-          + "${DEFAULT-VALUE}; at most " + BuildOptions.MAX_GUEST_CPUS + "). A reference inspects snapshots of as "
-          + "many CPUs as its own.")
-  int guestCpus;
+  @Option(names = "--smp", paramLabel = "N[,N...]", split = ",", defaultValue = "" + BuildOptions.DEFAULT_GUEST_CPUS,
+      description = "Virtual CPUs of the guests, as for qemu -smp (default: ${DEFAULT-VALUE}; at most "
+          + BuildOptions.MAX_GUEST_CPUS + "). A reference inspects snapshots of as many CPUs as its own: with several "
+          + "counts (1,2) each build gets a reference of each, and its boots take the counts in turn.")
+  List<Integer> guestCpus;
 
   @Option(names = "--boot-timeout", paramLabel = "SECONDS", defaultValue = "180",
       description = "How long a guest may take to reach its ready marker (default: ${DEFAULT-VALUE}).")
@@ -87,10 +87,11 @@ final class BuildCommand implements Callable<Integer> {
       int snapshots = isFleet ? fleet : BuildOptions.DEFAULT_SNAPSHOTS_PER_BUILD * builds.size();
       int perBoot = dumpsPerBoot != null ? dumpsPerBoot
           : isFleet ? BuildOptions.FLEET_DUMPS_PER_BOOT : BuildOptions.DEFAULT_DUMPS_PER_BOOT;
-      if (snapshots < 0 || perBoot < 1 || memoryMiB < 64 || bootTimeoutSeconds < 1 || guestCpus < 1
-          || guestCpus > BuildOptions.MAX_GUEST_CPUS) {
+      if (snapshots < 0 || perBoot < 1 || memoryMiB < 64 || bootTimeoutSeconds < 1
+          || guestCpus.stream().anyMatch(n -> n < 1 || n > BuildOptions.MAX_GUEST_CPUS)
+          || guestCpus.stream().distinct().count() != guestCpus.size()) {
         throw new DatasetException("--fleet must be >= 0, --dumps-per-boot >= 1, --memory >= 64, "
-            + "--boot-timeout >= 1, --smp 1 to " + BuildOptions.MAX_GUEST_CPUS);
+            + "--boot-timeout >= 1, --smp distinct counts of 1 to " + BuildOptions.MAX_GUEST_CPUS);
       }
       GuestVm.requireQemu();
       Path dataset = out != null ? out

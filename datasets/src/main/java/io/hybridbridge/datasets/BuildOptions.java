@@ -18,7 +18,7 @@ public record BuildOptions(
     SnapshotFormats formats,
     int memoryMiB,
     String cpu,
-    int guestCpus,
+    List<Integer> guestCpus,
     Duration bootTimeout,
     List<String> bootModules,
     List<String> stepModules,
@@ -44,9 +44,9 @@ public record BuildOptions(
    */
   public static final String DEFAULT_CPU = "qemu64,-cx16";
   /**
-   * Virtual CPUs of every boot of the dataset, the reference's included (-smp): the kernel's per-CPU loops follow
-   * the reference's possible CPUs, so a reference inspects snapshots of as many CPUs as its own (the slow path
-   * refuses others).
+   * Virtual CPUs of the dataset's boots (-smp): the kernel's per-CPU loops follow the reference's possible CPUs, so a
+   * reference inspects snapshots of as many CPUs as its own, and a dataset of several counts has a reference per
+   * count (see {@link #guestCpus}).
    */
   public static final int DEFAULT_GUEST_CPUS = 1;
   /** The most virtual CPUs a guest gets here (TCG on this 2-core machine). */
@@ -56,12 +56,19 @@ public record BuildOptions(
   /** Loaded by the workload steps between dumps of one boot, one per step. */
   public static final List<String> DEFAULT_STEP_MODULES = List.of("nls_cp437", "veth", "tun");
 
+  /**
+   * @param guestCpus virtual CPUs of the boots, each count once: per kernel build a reference of each count, and
+   *     fleet boot {@code b} (from 1) with {@code guestCpus[(b - 1) % size]}, so a fleet of mixed sizes is made by
+   *     listing its sizes
+   */
   public BuildOptions {
-    if (fleet < 0 || dumpsPerBoot < 1 || memoryMiB < 64 || formats == null || guestCpus < 1
-        || guestCpus > MAX_GUEST_CPUS) {
-      throw new IllegalArgumentException("fleet >= 0, dumps per boot >= 1, memory >= 64 MiB, 1 to "
-          + MAX_GUEST_CPUS + " guest CPUs");
+    if (fleet < 0 || dumpsPerBoot < 1 || memoryMiB < 64 || formats == null || guestCpus.isEmpty()
+        || guestCpus.stream().anyMatch(n -> n < 1 || n > MAX_GUEST_CPUS)
+        || guestCpus.stream().distinct().count() != guestCpus.size()) {
+      throw new IllegalArgumentException("fleet >= 0, dumps per boot >= 1, memory >= 64 MiB, distinct guest CPU "
+          + "counts of 1 to " + MAX_GUEST_CPUS);
     }
+    guestCpus = List.copyOf(guestCpus);
     kernels = List.copyOf(kernels);
     bootModules = List.copyOf(bootModules);
     stepModules = List.copyOf(stepModules);
@@ -70,8 +77,8 @@ public record BuildOptions(
   /** The defaults, writing to {@code out} and caching packages in {@code packagesDir}. */
   public static BuildOptions defaults(Path out, Path packagesDir, List<KernelBuildName> kernels) {
     return new BuildOptions(out, packagesDir, kernels, DEFAULT_SNAPSHOTS_PER_BUILD * kernels.size(),
-        DEFAULT_DUMPS_PER_BOOT, SnapshotFormats.ALTERNATING, DEFAULT_MEMORY_MIB, DEFAULT_CPU, DEFAULT_GUEST_CPUS,
-        Duration.ofSeconds(180), DEFAULT_BOOT_MODULES, DEFAULT_STEP_MODULES, false, Path.of("/bin/busybox"));
+        DEFAULT_DUMPS_PER_BOOT, SnapshotFormats.ALTERNATING, DEFAULT_MEMORY_MIB, DEFAULT_CPU,
+        List.of(DEFAULT_GUEST_CPUS), Duration.ofSeconds(180), DEFAULT_BOOT_MODULES, DEFAULT_STEP_MODULES, false, Path.of("/bin/busybox"));
   }
 
   /** {@code newFleet} snapshots in total, {@code perBoot} to a boot, in {@code newFormats}. */
@@ -80,10 +87,23 @@ public record BuildOptions(
         bootTimeout, bootModules, stepModules, verify, busybox);
   }
 
-  /** Every boot, the reference's included, with {@code cpus} virtual CPUs. */
-  public BuildOptions withGuestCpus(int cpus) {
-    return new BuildOptions(out, packagesDir, kernels, fleet, dumpsPerBoot, formats, memoryMiB, cpu, cpus,
-        bootTimeout, bootModules, stepModules, verify, busybox);
+  /** Boots with {@code cpus} virtual CPUs: a reference of each count, fleet boots taking them in turn. */
+  public BuildOptions withGuestCpus(Integer... cpus) {
+    return new BuildOptions(out, packagesDir, kernels, fleet, dumpsPerBoot, formats, memoryMiB, cpu,
+        List.of(cpus), bootTimeout, bootModules, stepModules, verify, busybox);
+  }
+
+  /** The virtual CPUs of fleet boot {@code boot} (numbered from 1). */
+  public int cpusOfBoot(int boot) {
+    return guestCpus.get((boot - 1) % guestCpus.size());
+  }
+
+  /**
+   * The directory (under the build's) of the reference with {@code cpus} CPUs: "reference" in a dataset of one
+   * count, as before datasets had several; "reference-2cpu" and so on in one of several.
+   */
+  public String referenceName(int cpus) {
+    return guestCpus.size() == 1 ? "reference" : "reference-" + cpus + "cpu";
   }
 
   /** Every boot, the reference's included, on QEMU CPU model {@code model} (as for {@code qemu -cpu}). */

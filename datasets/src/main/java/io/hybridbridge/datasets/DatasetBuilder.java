@@ -44,7 +44,8 @@ public final class DatasetBuilder {
   private final Progress progress;
   private final KernelPackages packages;
   private byte[] busybox;
-  private String recipe;
+  /** The recipe of each CPU count of the options. */
+  private final Map<Integer, String> recipes = new LinkedHashMap<>();
 
   public DatasetBuilder(BuildOptions options, Progress progress) {
     this.options = options;
@@ -67,7 +68,9 @@ public final class DatasetBuilder {
       }
       FileTrees.deleteRecursively(out.resolve(".staging")); // leftovers of a run that was killed
       busybox = Initramfs.staticBusybox(options.busybox());
-      recipe = Recipe.of(options, busybox);
+      for (int cpus : options.guestCpus()) {
+        recipes.put(cpus, Recipe.of(options, busybox, cpus));
+      }
       try {
         for (KernelBuildName build : options.kernels()) {
           buildOne(out, build);
@@ -84,7 +87,7 @@ public final class DatasetBuilder {
     long start = System.nanoTime();
     List<ManifestEntry> kept = new ArrayList<>();
     List<ManifestEntry> dropped = new ArrayList<>();
-    boolean haveReference = false;
+    Set<Integer> haveReferences = new HashSet<>();
     int haveSnapshots = 0;
     int lastBoot = 0;
     for (ManifestEntry e : Manifests.read(out).getEntries()) {
@@ -99,7 +102,7 @@ public final class DatasetBuilder {
       }
       kept.add(e);
       if (e.getRole() == SnapshotRole.REFERENCE) {
-        haveReference = true;
+        haveReferences.add(cpusOf(e));
       } else {
         if (!e.getLabels().containsKey("sameMomentAs")) { // a twin is not a moment of its own
           haveSnapshots++;
@@ -111,8 +114,11 @@ public final class DatasetBuilder {
       }
     }
     int missing = Math.max(0, options.snapshotsFor(build) - haveSnapshots);
-    if (haveReference && missing == 0) {
-      progress.say(build + ": up to date (reference + " + haveSnapshots + " snapshots)");
+    List<Integer> missingReferences = new ArrayList<>(options.guestCpus());
+    missingReferences.removeAll(haveReferences);
+    if (missingReferences.isEmpty() && missing == 0) {
+      progress.say(build + ": up to date (" + (haveReferences.size() == 1 ? "reference" : haveReferences.size()
+          + " references") + " + " + haveSnapshots + " snapshots)");
       if (!dropped.isEmpty()) {
         Manifests.replaceBuild(out, build.name(), kept);
         deleteFilesOf(out, dropped, kept);
@@ -126,8 +132,8 @@ public final class DatasetBuilder {
     try {
       FileTrees.deleteRecursively(staging);
       Files.createDirectories(staging);
-      if (!haveReference) {
-        made.add(reference(build, tree, initrd, staging));
+      for (int cpus : missingReferences) {
+        made.add(reference(build, tree, initrd, staging, cpus));
       }
       int boot = lastBoot;
       while (missing > 0) {
@@ -227,8 +233,8 @@ public final class DatasetBuilder {
     if (e.getKallsymsPath() != null && !Files.isRegularFile(out.resolve(e.getKallsymsPath()))) {
       return "its kallsyms is missing";
     }
-    if (!recipe.equals(e.getLabels().get("recipe"))) {
-      return "made by another recipe (guest scripts, busybox, CPU model, RAM or modules changed)";
+    if (cpusOf(e) == null) {
+      return "made by another recipe (guest scripts, busybox, CPU model or count, RAM or modules changed)";
     }
     if (options.verify() && !SnapshotFiles.sha256(image).equals(e.getSha256())) {
       return "its image " + image + " no longer matches its sha256";
@@ -253,13 +259,34 @@ public final class DatasetBuilder {
     return image;
   }
 
-  private GuestVm.Machine machine(KernelTree tree, Path initrd) {
-    return new GuestVm.Machine(tree.kernelImage(), initrd, options.memoryMiB(), options.cpu(), options.guestCpus());
+  /** The CPU count of the options whose recipe made {@code e}; null if none did. */
+  private Integer cpusOf(ManifestEntry e) {
+    String recipe = e.getLabels().get("recipe");
+    for (Map.Entry<Integer, String> r : recipes.entrySet()) {
+      if (r.getValue().equals(recipe)) {
+        return r.getKey();
+      }
+    }
+    return null;
+  }
+
+  /** The labels every entry made now has: its recipe, CPU count, RAM and kernel release. */
+  private Map<String, String> labels(int cpus, KernelTree tree) {
+    Map<String, String> labels = new LinkedHashMap<>();
+    labels.put("recipe", recipes.get(cpus));
+    labels.put("cpus", Integer.toString(cpus));
+    labels.put("memoryMiB", Integer.toString(options.memoryMiB()));
+    labels.put("kernelRelease", tree.release());
+    return labels;
+  }
+
+  private GuestVm.Machine machine(KernelTree tree, Path initrd, int cpus) {
+    return new GuestVm.Machine(tree.kernelImage(), initrd, options.memoryMiB(), options.cpu(), cpus);
   }
 
   /** "128 MiB", or "128 MiB, 2 CPUs". */
-  private String guestSize() {
-    return options.memoryMiB() + " MiB" + (options.guestCpus() == 1 ? "" : ", " + options.guestCpus() + " CPUs");
+  private String guestSize(int cpus) {
+    return options.memoryMiB() + " MiB" + (cpus == 1 ? "" : ", " + cpus + " CPUs");
   }
 
   private static String stems(List<KernelTree.Module> modules) {
@@ -270,12 +297,13 @@ public final class DatasetBuilder {
 
   // ---------------------------------------------------------------------------------------------- reference
 
-  private ManifestEntry reference(KernelBuildName build, KernelTree tree, Path initrd, Path staging)
+  private ManifestEntry reference(KernelBuildName build, KernelTree tree, Path initrd, Path staging, int cpus)
       throws DatasetException, IOException {
-    Path dir = Files.createDirectories(staging.resolve("reference"));
-    progress.say(build + ": booting the reference (" + guestSize() + ")");
+    String name = options.referenceName(cpus);
+    Path dir = Files.createDirectories(staging.resolve(name));
+    progress.say(build + ": booting the reference (" + guestSize(cpus) + ")");
     long bootStart = System.nanoTime();
-    try (GuestVm vm = GuestVm.start(machine(tree, initrd), "reference", dir.resolve("console.log"))) {
+    try (GuestVm vm = GuestVm.start(machine(tree, initrd, cpus), "reference", dir.resolve("console.log"))) {
       vm.awaitReady(options.bootTimeout());
       progress.say(build + ": reference ready after " + Progress.seconds(bootStart));
       Captured truth = capture(vm, "reference");
@@ -292,7 +320,7 @@ public final class DatasetBuilder {
       Files.write(dir.resolve("kallsyms"), kallsyms);
       progress.say(String.format("%s: kallsyms %.1f MB over ttyS1 in %s", build, kallsyms.length / 1e6,
           Progress.seconds(kallsymsStart)));
-      Agent agent = startAgent(vm);
+      Agent agent = startAgent(vm, cpus);
       CaughtAgent caught = catchAgentInUserMode(build, vm, agent);
       Path image = dir.resolve("memory.elf");
       requireDiskSpace(image);
@@ -320,16 +348,13 @@ public final class DatasetBuilder {
       progress.say(String.format("%s: reference dumped (agent pid %d, RIP %s, CS %#x, %d tries) in %s", build,
           agent.pid(), GroundTruth.hex(caught.registers().rip()), caught.registers().cs(), caught.attempts(),
           Progress.seconds(bootStart)));
-      String rel = build.name() + "/reference/";
-      Map<String, String> labels = new LinkedHashMap<>();
-      labels.put("memoryMiB", Integer.toString(options.memoryMiB()));
+      String rel = build.name() + "/" + name + "/";
+      Map<String, String> labels = labels(cpus, tree);
       labels.put("qemuFormat", GuestVm.DumpFormat.ELF.qmpName);
       labels.put("agentPid", Integer.toString(agent.pid()));
       labels.put("agentPath", rel + "agent.json");
-      labels.put("kernelRelease", tree.release());
-      labels.put("recipe", recipe);
-      return entry(build, "reference", SnapshotRole.REFERENCE, image, rel + "memory.elf", truth.truth().bootId(),
-          dumpStart, rel + "truth", rel + "kallsyms", build.name() + "/reference", labels);
+      return entry(build, name, SnapshotRole.REFERENCE, image, rel + "memory.elf", truth.truth().bootId(),
+          dumpStart, rel + "truth", rel + "kallsyms", build.name() + "/" + name, labels);
     }
   }
 
@@ -337,10 +362,10 @@ public final class DatasetBuilder {
 
   private record CaughtAgent(GuestVm.Registers registers, int attempts) {}
 
-  private Agent startAgent(GuestVm vm) throws DatasetException {
+  private Agent startAgent(GuestVm vm, int cpus) throws DatasetException {
     // On several CPUs the agent is pinned to CPU 0: the reference's machine starts from the first CPU's state in the
     // dump, which must be the agent's (unpinned, CPU 0 never ran it in 200 pauses in one of five reference boots).
-    List<String> lines = vm.shell(options.guestCpus() > 1 ? "taskset 1 hb-agent-start" : "hb-agent-start",
+    List<String> lines = vm.shell(cpus > 1 ? "taskset 1 hb-agent-start" : "hb-agent-start",
         COMMAND_TIMEOUT);
     int pid = -1;
     List<String> maps = new ArrayList<>();
@@ -422,10 +447,11 @@ public final class DatasetBuilder {
       int boot, int dumps) throws DatasetException, IOException {
     String bootName = "boot" + boot;
     Path dir = Files.createDirectories(staging.resolve(bootName));
-    progress.say(build + ": booting " + bootName + " (" + guestSize() + ", " + dumps + " dumps)");
+    int cpus = options.cpusOfBoot(boot);
+    progress.say(build + ": booting " + bootName + " (" + guestSize(cpus) + ", " + dumps + " dumps)");
     long bootStart = System.nanoTime();
     List<ManifestEntry> entries = new ArrayList<>();
-    try (GuestVm vm = GuestVm.start(machine(tree, initrd), "fleet", dir.resolve("console.log"))) {
+    try (GuestVm vm = GuestVm.start(machine(tree, initrd, cpus), "fleet", dir.resolve("console.log"))) {
       vm.awaitReady(options.bootTimeout());
       progress.say(build + ": " + bootName + " ready after " + Progress.seconds(bootStart));
       for (int dump = 1; dump <= dumps; dump++) {
@@ -459,12 +485,9 @@ public final class DatasetBuilder {
         long dumpEnd = System.currentTimeMillis();
         truth.writeTo(dir.resolve(name + ".truth"), dumpStart, dumpEnd);
         String rel = build.name() + "/" + bootName + "/";
-        Map<String, String> labels = new LinkedHashMap<>();
-        labels.put("memoryMiB", Integer.toString(options.memoryMiB()));
+        Map<String, String> labels = labels(cpus, tree);
         labels.put("qemuFormat", format.qmpName);
         labels.put("step", Integer.toString(dump));
-        labels.put("kernelRelease", tree.release());
-        labels.put("recipe", recipe);
         String id = bootName + "/" + name;
         entries.add(entry(build, id, SnapshotRole.SNAPSHOT, image,
             rel + image.getFileName(), truth.truth().bootId(), dumpStart, rel + name + ".truth", null,

@@ -6,14 +6,15 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * How images are made, as a digest: the guest scripts, the agent, busybox, the QEMU CPU model, the guests' CPU
+ * How images are made, as a digest: the guest scripts, the agent, busybox, the QEMU CPU model, the guest's CPU
  * count, RAM, kernel arguments and workload modules. Stored as the "recipe" label of each manifest entry; an entry
- * made by another recipe is rebuilt, so a dataset never mixes guests that behave differently.
+ * made by another recipe is rebuilt, so a dataset never mixes guests that behave differently. A dataset of several
+ * CPU counts has one recipe per count; an entry's count is the one whose recipe it bears.
  */
 final class Recipe {
   private Recipe() {}
 
-  static String of(BuildOptions options, byte[] busybox) throws DatasetException {
+  static String of(BuildOptions options, byte[] busybox, int guestCpus) throws DatasetException {
     try {
       MessageDigest sha = MessageDigest.getInstance("SHA-256");
       for (String script : Initramfs.GUEST_FILES) {
@@ -25,9 +26,8 @@ final class Recipe {
       add(sha, GuestVm.KERNEL_ARGUMENTS);
       add(sha, options.cpu());
       // One CPU adds nothing: the digest stays the one datasets made before --smp have.
-      if (options.guestCpus() != BuildOptions.DEFAULT_GUEST_CPUS) {
-        add(sha, "smp " + options.guestCpus() + " " + GuestVm.accelerator(options.guestCpus()) + " "
-            + GuestVm.kernelArguments(options.guestCpus()));
+      if (guestCpus != BuildOptions.DEFAULT_GUEST_CPUS) {
+        add(sha, "smp " + guestCpus + " " + GuestVm.accelerator(guestCpus) + " " + GuestVm.kernelArguments(guestCpus));
       }
       add(sha, Integer.toString(options.memoryMiB()));
       add(sha, String.join(",", options.bootModules()));

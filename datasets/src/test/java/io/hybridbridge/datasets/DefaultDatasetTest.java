@@ -22,7 +22,7 @@ class DefaultDatasetTest {
     Manifest manifest = Manifests.read(dataset);
     Set<SnapshotFormat> formats = new HashSet<>();
     BuildOptions defaults = BuildOptions.defaults(dataset, HbCache.packages(), List.of());
-    String recipe = Recipe.of(defaults, Initramfs.staticBusybox(defaults.busybox()));
+    String recipe = Recipe.of(defaults, Initramfs.staticBusybox(defaults.busybox()), BuildOptions.DEFAULT_GUEST_CPUS);
     for (KernelBuildName build : KernelBuildName.parseList(BuildOptions.DEFAULT_KERNELS)) {
       List<ManifestEntry> entries = manifest.getEntries().stream()
           .filter(e -> e.getKernelBuild().equals(build.name())).toList();

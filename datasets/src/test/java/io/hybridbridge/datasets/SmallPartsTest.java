@@ -90,13 +90,30 @@ class SmallPartsTest {
   void recipeChangesWithHowGuestsAreMade() throws DatasetException {
     BuildOptions base = BuildOptions.defaults(dir, dir, java.util.List.of());
     BuildOptions otherCpu = new BuildOptions(dir, dir, java.util.List.of(), 4, 2, SnapshotFormats.ALTERNATING, 128,
-        "qemu64", 1, base.bootTimeout(), base.bootModules(), base.stepModules(), false, base.busybox());
-    BuildOptions twoCpus = base.withGuestCpus(2);
+        "qemu64", java.util.List.of(1), base.bootTimeout(), base.bootModules(), base.stepModules(), false,
+        base.busybox());
     byte[] busybox = {1, 2, 3};
-    assertThat(Recipe.of(base, busybox)).isEqualTo(Recipe.of(base.withFleet(9), busybox));
-    assertThat(Recipe.of(base, busybox)).isNotEqualTo(Recipe.of(otherCpu, busybox))
-        .isNotEqualTo(Recipe.of(twoCpus, busybox))
-        .isNotEqualTo(Recipe.of(base, new byte[] {1, 2, 4}));
+    assertThat(Recipe.of(base, busybox, 1)).isEqualTo(Recipe.of(base.withFleet(9), busybox, 1))
+        .as("the counts of the other boots are not part of a boot's recipe")
+        .isEqualTo(Recipe.of(base.withGuestCpus(2, 1), busybox, 1));
+    assertThat(Recipe.of(base, busybox, 1)).isNotEqualTo(Recipe.of(otherCpu, busybox, 1))
+        .isNotEqualTo(Recipe.of(base, busybox, 2))
+        .isNotEqualTo(Recipe.of(base, new byte[] {1, 2, 4}, 1));
+  }
+
+  @Test
+  void severalCpuCountsGiveAReferenceEachAndBootsTakeThemInTurn() {
+    BuildOptions one = BuildOptions.defaults(dir, dir, java.util.List.of());
+    assertThat(one.referenceName(1)).isEqualTo("reference");
+    assertThat(one.cpusOfBoot(3)).isEqualTo(1);
+    BuildOptions mixed = one.withGuestCpus(1, 2);
+    assertThat(mixed.referenceName(1)).isEqualTo("reference-1cpu");
+    assertThat(mixed.referenceName(2)).isEqualTo("reference-2cpu");
+    assertThat(java.util.List.of(mixed.cpusOfBoot(1), mixed.cpusOfBoot(2), mixed.cpusOfBoot(3)))
+        .containsExactly(1, 2, 1);
+    assertThatThrownBy(() -> one.withGuestCpus(2, 2)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> one.withGuestCpus(0)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> one.withGuestCpus()).isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test

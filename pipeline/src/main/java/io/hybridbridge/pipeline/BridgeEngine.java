@@ -86,7 +86,7 @@ public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
           .filter(r -> r.id().equals(referenceId)).findFirst()
           .orElseThrow(() -> new EngineException("metadata of " + key + " was trained on reference " + referenceId
               + ", which " + references.directory() + " does not list"));
-      Profile profile = References.profile(reference);
+      Profile profile = references.profile(reference);
       return MetadataRows.of(unit, kernelBuild, storeVersion,
           pcOffset -> profile.symbolAt(pcOffset).map(Object::toString));
     } catch (IOException | ProfileException e) {

@@ -79,10 +79,11 @@ public final class Identify extends PTransform<PCollection<ScanTarget>, PCollect
       String build = null;
       String buildId = null;
       try (Snapshot snapshot = SnapshotFiles.open(target.getPath())) {
-        KernelIdentity identity = GuestKernel.locate(snapshot).identity();
+        GuestKernel kernel = GuestKernel.locate(snapshot);
+        KernelIdentity identity = kernel.identity();
         build = identity.buildName();
         buildId = identity.buildId();
-        ReferenceStore.Reference reference = references.require(identity);
+        ReferenceStore.Reference reference = references.require(kernel);
         out.get(IDENTIFIED).output(KV.of(buildId, SnapshotRef.newBuilder()
             .setTarget(target).setFormat(snapshot.format().name()).setSizeBytes(snapshot.sizeBytes())
             .setKernelBuild(build).setBuildId(buildId).setBanner(identity.banner())

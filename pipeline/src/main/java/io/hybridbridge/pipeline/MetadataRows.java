@@ -34,7 +34,8 @@ final class MetadataRows {
           .setSymbol(symbolAt.apply(entry.getPcOffset()).orElse(null)).setOperand(entry.getOperand())
           .setDecision(entry.getDecision().name()).setLocalCount(entry.getLocalCount())
           .setRedirectCount(entry.getRedirectCount()).setContexts(entry.getContexts().size())
-          .setMixedContexts(mixed).setReferenceId(provenance.getReference()).setTrainedOn(trainedOn)
+          .setMixedContexts(mixed).setReferenceId(provenance.getReference())
+          .setMoreReferences(new ArrayList<>(provenance.getMoreReferences())).setTrainedOn(trainedOn)
           .setTrainingRuns(provenance.getRuns()).setTrainedMillis(provenance.getCreatedMillis())
           .build());
     }

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /** The default dataset for the pipeline's dataset tests, and bad inputs made from its real snapshots. */
 final class DefaultDataset {
@@ -69,17 +70,22 @@ final class DefaultDataset {
    * {@code withoutBuild} (absolute paths, so the snapshots stay where they are).
    */
   static Path referencesWithout(String withoutBuild, Path dir) throws Exception {
+    return references(directory(), r -> !r.getKernelBuild().equals(withoutBuild), dir);
+  }
+
+  /** A reference store in {@code dir} listing the references of {@code dataset} that {@code keep} accepts. */
+  static Path references(Path dataset, Predicate<ManifestEntry> keep, Path dir) throws Exception {
     List<Map<String, Object>> entries = new ArrayList<>();
-    for (ManifestEntry reference : entries(SnapshotRole.REFERENCE)) {
-      if (reference.getKernelBuild().equals(withoutBuild)) {
+    for (ManifestEntry reference : Manifests.read(dataset).getEntries()) {
+      if (reference.getRole() != SnapshotRole.REFERENCE || !keep.test(reference)) {
         continue;
       }
       Map<String, Object> entry = new LinkedHashMap<>();
       entry.put("id", reference.getId());
       entry.put("role", "REFERENCE");
-      entry.put("path", directory().resolve(reference.getPath()).toString());
+      entry.put("path", dataset.resolve(reference.getPath()).toString());
       entry.put("kernelBuild", reference.getKernelBuild());
-      entry.put("kallsymsPath", directory().resolve(reference.getKallsymsPath()).toString());
+      entry.put("kallsymsPath", dataset.resolve(reference.getKallsymsPath()).toString());
       entries.add(entry);
     }
     Files.createDirectories(dir);

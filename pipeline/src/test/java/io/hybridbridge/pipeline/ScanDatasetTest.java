@@ -170,7 +170,8 @@ class ScanDatasetTest {
     }
   }
 
-  private static Map<String, Long> scan(List<ScanTarget> targets, Path references, Path store, Path out,
+  /** Scans {@code targets} with the real engine on the Direct runner; returns the scan's counters. */
+  static Map<String, Long> scan(List<ScanTarget> targets, Path references, Path store, Path out,
       LocalDate night, int translateAfter) throws Exception {
     Pipeline p = TestPipeline.create().enableAbandonedNodeEnforcement(false);
     p.apply(Create.of(targets).withCoder(AvroCoder.of(ScanTarget.class)))

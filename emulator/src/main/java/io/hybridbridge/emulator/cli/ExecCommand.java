@@ -145,7 +145,7 @@ public final class ExecCommand implements Callable<Integer> {
       }
     }
     try (Snapshot snapshot = Snapshots.open(path)) {
-      ReferenceStore.Reference r = store.require(GuestKernel.locate(snapshot).identity());
+      ReferenceStore.Reference r = store.require(GuestKernel.locate(snapshot));
       System.out.printf("%s is not a reference: running on its build's reference %s (no redirection: the answers "
           + "are the reference's)%n", target, r.id());
       return r;

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import io.hybridbridge.emulator.kernel.GuestKernel;
 import io.hybridbridge.emulator.kernel.KernelAnalysisException;
 import io.hybridbridge.emulator.kernel.KernelLayout;
+import io.hybridbridge.emulator.kernel.ReferenceNotFoundException;
 import io.hybridbridge.emulator.kernel.ReferenceStore;
 import io.hybridbridge.emulator.snapshot.CpuState;
 import io.hybridbridge.emulator.snapshot.SegmentRegister;
@@ -117,9 +118,13 @@ public final class InfoCommand implements Callable<Integer> {
     info.put("build", kernel.identity().buildName());
     info.put("dataset", dataset.toString());
     try {
-      info.put("referenceAvailable", ReferenceStore.open(dataset).find(kernel.identity()).isPresent());
-    } catch (IOException e) {
-      info.put("referenceAvailable", "unknown: the dataset manifest cannot be read: " + e.getMessage());
+      info.put("reference", ReferenceStore.open(dataset).require(kernel).id());
+      info.put("referenceAvailable", true);
+    } catch (ReferenceNotFoundException e) {
+      info.put("referenceAvailable", false);
+      info.put("referenceProblem", e.getMessage());
+    } catch (IOException | KernelAnalysisException e) {
+      info.put("referenceAvailable", "unknown: " + e.getMessage());
     }
   }
 

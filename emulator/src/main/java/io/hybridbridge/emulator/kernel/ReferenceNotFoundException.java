@@ -12,6 +12,13 @@ public class ReferenceNotFoundException extends Exception {
     this.identity = identity;
   }
 
+  /** The build has references in {@code dataset}, none of which fits, for the reason {@code why}. */
+  public ReferenceNotFoundException(KernelIdentity identity, Path dataset, String why) {
+    super(String.format("no reference fits this snapshot of kernel build %s (build-id %s) in %s: %s",
+        identity.buildName(), identity.buildId(), dataset, why));
+    this.identity = identity;
+  }
+
   public KernelIdentity identity() {
     return identity;
   }

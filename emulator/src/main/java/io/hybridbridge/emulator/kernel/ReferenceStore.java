@@ -17,13 +17,20 @@ import java.util.Optional;
 
 /**
  * The trusted references of a dataset ({@code manifest.json}: entries with role REFERENCE), looked up by kernel
- * build identity. A reference matches a snapshot when its kernel's banner and build-id are the same; the
+ * build identity and CPU count. A reference matches a snapshot when its kernel's banner and build-id are the same
+ * and it has as many possible CPUs ({@code nr_cpu_ids}) as the snapshot: the kernel's per-CPU loops follow the
+ * running kernel's own CPUs, so a build whose VMs come in several sizes needs a reference of each size. The
  * manifest's build name only narrows the candidates, which are then opened and identified like any snapshot.
  */
 public final class ReferenceStore {
   private final Path directory;
   private final List<Reference> references;
-  private final Map<Path, Optional<KernelIdentity>> identities = new HashMap<>();
+  /** What each reference's own snapshot says (opened once per store; empty when it cannot be read). */
+  private final Map<Path, Optional<Facts>> facts = new HashMap<>();
+  private final Map<Path, Profile> profiles = new HashMap<>();
+
+  /** A reference's kernel and its possible CPUs. */
+  private record Facts(KernelIdentity identity, int possibleCpus) {}
 
   /** One reference: its snapshot and the kallsyms captured from its boot. */
   public record Reference(String id, String kernelBuild, Path snapshot, Optional<Path> kallsyms,
@@ -147,29 +154,78 @@ public final class ReferenceStore {
     return references;
   }
 
-  /** The reference of the same kernel build (banner and build-id), if the dataset has one. */
-  public Optional<Reference> find(KernelIdentity identity) {
-    for (Reference r : references) {
-      if (identity.buildName().equals(r.kernelBuild()) && identity.equals(identityOf(r).orElse(null))) {
-        return Optional.of(r);
-      }
-    }
-    return Optional.empty();
+  /** The references of the same kernel build (banner and build-id), whatever their CPUs. */
+  public List<Reference> ofBuild(KernelIdentity identity) {
+    return references.stream().filter(r -> identity.buildName().equals(r.kernelBuild())
+        && identity.equals(facts(r).map(Facts::identity).orElse(null))).toList();
   }
 
-  /** Like {@link #find}, but a missing reference is an error naming the build. */
-  public Reference require(KernelIdentity identity) throws ReferenceNotFoundException {
-    return find(identity).orElseThrow(() -> new ReferenceNotFoundException(identity, directory));
+  /** Whether the dataset has a reference of {@code identity}'s build, of any CPU count. */
+  public boolean hasBuild(KernelIdentity identity) {
+    return !ofBuild(identity).isEmpty();
+  }
+
+  /**
+   * The reference that can inspect {@code kernel}: of the same build, with as many possible CPUs.
+   *
+   * @throws ReferenceNotFoundException no reference of the build, or none of the snapshot's CPU count
+   * @throws KernelAnalysisException the snapshot's CPU count cannot be read (with the build's symbols)
+   */
+  public Reference require(GuestKernel kernel) throws ReferenceNotFoundException, KernelAnalysisException {
+    KernelIdentity identity = kernel.identity();
+    List<Reference> candidates = ofBuild(identity);
+    if (candidates.isEmpty()) {
+      throw new ReferenceNotFoundException(identity, directory);
+    }
+    int cpus;
+    try {
+      cpus = kernel.perCpuBases(profile(candidates.get(0))).size();
+    } catch (ProfileException e) {
+      throw new KernelAnalysisException("the CPU count of " + kernel.snapshot().name() + " needs the symbols of "
+          + candidates.get(0).id() + ": " + e.getMessage(), e);
+    }
+    List<Integer> counts = new ArrayList<>();
+    for (Reference r : candidates) {
+      int referenceCpus = facts(r).orElseThrow().possibleCpus();
+      if (referenceCpus == cpus) {
+        return r;
+      }
+      counts.add(referenceCpus);
+    }
+    throw new ReferenceNotFoundException(identity, directory, String.format("the snapshot has %d possible CPUs "
+        + "(nr_cpu_ids) and the references of its build have %s: the kernel's per-CPU loops follow the running "
+        + "kernel's CPUs, so it needs a reference of its build booted with %d (hb datasets build --smp)", cpus,
+        counts.stream().sorted().map(String::valueOf).collect(java.util.stream.Collectors.joining(", ")), cpus));
   }
 
   /** The identity of a reference's own kernel (opened once per store; empty when it cannot be read). */
-  public synchronized Optional<KernelIdentity> identityOf(Reference reference) {
-    return identities.computeIfAbsent(reference.snapshot(), path -> {
-      try (Snapshot s = Snapshots.open(path)) {
-        return Optional.of(GuestKernel.locate(s).identity());
-      } catch (IOException | SnapshotFormatException | KernelAnalysisException e) {
-        return Optional.empty();
+  public Optional<KernelIdentity> identityOf(Reference reference) {
+    return facts(reference).map(Facts::identity);
+  }
+
+  /** The build's profile from the reference's kallsyms, parsed once per store. */
+  public Profile profile(Reference reference) throws ProfileException {
+    synchronized (profiles) {
+      Profile profile = profiles.get(reference.snapshot());
+      if (profile == null) {
+        profile = reference.profile();
+        profiles.put(reference.snapshot(), profile);
       }
-    });
+      return profile;
+    }
+  }
+
+  private synchronized Optional<Facts> facts(Reference reference) {
+    Optional<Facts> known = facts.get(reference.snapshot());
+    if (known == null) {
+      try (Snapshot s = Snapshots.open(reference.snapshot())) {
+        GuestKernel kernel = GuestKernel.locate(s);
+        known = Optional.of(new Facts(kernel.identity(), kernel.perCpuBases(profile(reference)).size()));
+      } catch (IOException | SnapshotFormatException | KernelAnalysisException | ProfileException e) {
+        known = Optional.empty();
+      }
+      facts.put(reference.snapshot(), known);
+    }
+    return known;
   }
 }

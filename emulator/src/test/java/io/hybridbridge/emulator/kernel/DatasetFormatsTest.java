@@ -64,7 +64,7 @@ class DatasetFormatsTest {
         assertThat(kdump.cpus()).isEqualTo(elf.cpus());
         assertSamePages(elf, kdump, elf.ranges());
       } else {
-        Profile profile = store.require(e.identity()).profile();
+        Profile profile = store.profile(store.require(e));
         Section rodata = profile.rodata();
         long start = e.layout().physicalAddress(Profile.runtime(rodata.start(), e.layout())).getAsLong();
         assertSamePages(elf, kdump, List.of(new PhysicalRange(start & -4096, rodata.size())));

@@ -72,7 +72,7 @@ class DatasetLayoutTest {
           .isEqualTo(version + "\n");
 
       // The build's reference and profile: symbols made KASLR-free there land on this boot's symbols.
-      ReferenceStore.Reference reference = store.require(kernel.identity());
+      ReferenceStore.Reference reference = store.require(kernel);
       Profile profile = reference.profile();
       for (String name : List.of("_text", "linux_banner", "init_task", "entry_SYSCALL_64", "page_offset_base")) {
         if (symbols.has(name)) {

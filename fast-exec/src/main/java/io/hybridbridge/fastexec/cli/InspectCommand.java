@@ -1,6 +1,7 @@
 package io.hybridbridge.fastexec.cli;
 
 import io.hybridbridge.datasets.DatasetException;
+import io.hybridbridge.emulator.kernel.KernelAnalysisException;
 import io.hybridbridge.emulator.kernel.ReferenceNotFoundException;
 import io.hybridbridge.emulator.kernel.ReferenceStore;
 import io.hybridbridge.emulator.tools.InspectionTool;
@@ -114,7 +115,7 @@ public final class InspectCommand implements Callable<Integer> {
       for (String name : snapshots) {
         SnapshotNames.Named named = names.resolve(name);
         try (UntrustedSnapshot u = UntrustedSnapshot.open(named.path(), named.id(), named.vmId())) {
-          ReferenceStore.Reference reference = referenceStore.require(u.kernel().identity());
+          ReferenceStore.Reference reference = referenceStore.require(u.kernel());
           Inspector inspector = inspectors.get(reference.id());
           if (inspector == null) {
             FastPath fast = FastPath.open(reference);
@@ -130,7 +131,7 @@ public final class InspectCommand implements Callable<Integer> {
               System.err.println("inspect: " + e.getMessage());
             }
           }
-        } catch (SlowPathException | ReferenceNotFoundException e) {
+        } catch (SlowPathException | ReferenceNotFoundException | KernelAnalysisException e) {
           badInput++;
           System.err.println("inspect: " + e.getMessage());
         }

@@ -1,6 +1,8 @@
 package io.hybridbridge.fastexec.cli;
 
 import io.hybridbridge.datasets.DatasetException;
+import io.hybridbridge.emulator.kernel.KernelAnalysisException;
+import io.hybridbridge.emulator.kernel.ReferenceNotFoundException;
 import io.hybridbridge.emulator.kernel.ReferenceStore;
 import io.hybridbridge.emulator.tools.InspectionTool;
 import io.hybridbridge.emulator.tools.ToolException;
@@ -15,13 +17,16 @@ import io.hybridbridge.taint.slowpath.SlowPathException;
 import io.hybridbridge.taint.slowpath.UntrustedSnapshot;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code hb train --build B --tool T}: the slow path on the build's reference over snapshots of the build; what the
+ * {@code hb train --build B --tool T}: the slow path over snapshots of the build, each on the build's reference of its
+ * CPU count (one training serves them all: {@code Metadata#merge}); what the
  * runs learnt is committed to the metadata store (the one {@code hb inspect} and {@code hb scan} read) as one new
  * version, merged with what the store already held.
  */
@@ -59,14 +64,15 @@ public final class TrainCommand implements Callable<Integer> {
   public Integer call() {
     List<InspectionTool> selected;
     List<SnapshotNames.Named> targets;
-    ReferenceStore.Reference reference;
+    ReferenceStore referenceStore;
     try {
       selected = Tools.parseList(tools);
       SnapshotNames names = SnapshotNames.of(references);
       targets = snapshots == null ? names.snapshotsOf(build) : snapshots.stream().map(names::resolve).toList();
-      reference = ReferenceStore.open(references).references().stream()
-          .filter(r -> r.kernelBuild().equals(build)).findFirst()
-          .orElseThrow(() -> new IllegalArgumentException("no reference of build " + build + " in " + references));
+      referenceStore = ReferenceStore.open(references);
+      if (referenceStore.references().stream().noneMatch(r -> r.kernelBuild().equals(build))) {
+        throw new IllegalArgumentException("no reference of build " + build + " in " + references);
+      }
     } catch (ToolException | DatasetException | java.io.IOException | IllegalArgumentException e) {
       System.err.println("train: " + e.getMessage());
       return 2;
@@ -76,9 +82,20 @@ public final class TrainCommand implements Callable<Integer> {
       return 2;
     }
     List<TrainingMetadata> learnt = new ArrayList<>();
-    try (SlowPath slow = SlowPath.open(reference)) {
+    Map<String, SlowPath> byReference = new LinkedHashMap<>(); // one per CPU count the snapshots have
+    try {
       for (SnapshotNames.Named target : targets) {
         try (UntrustedSnapshot u = UntrustedSnapshot.open(target.path(), target.id(), target.vmId())) {
+          ReferenceStore.Reference reference = referenceStore.require(u.kernel());
+          if (!reference.kernelBuild().equals(build)) {
+            throw new SlowPathException(SlowPathException.Reason.SNAPSHOT, target.id() + " is a snapshot of "
+                + reference.kernelBuild() + ", not of " + build);
+          }
+          SlowPath slow = byReference.get(reference.id());
+          if (slow == null) {
+            slow = SlowPath.open(reference);
+            byReference.put(reference.id(), slow);
+          }
           for (InspectionTool tool : selected) { // one snapshot opened for all its tools
             SlowPath.Inspection run = slow.inspect(u, tool);
             System.out.println(run.summary() + "  [" + target.id() + "]");
@@ -88,7 +105,7 @@ public final class TrainCommand implements Callable<Integer> {
       }
       MetadataStore metadata = MetadataStore.open(store);
       MetadataStore.Version version = metadata.commit(learnt);
-      String buildId = slow.identity().buildId();
+      String buildId = learnt.get(0).getBuildId();
       for (InspectionTool tool : selected) {
         TrainingMetadata unit = version.get(buildId, tool.name()).orElseThrow();
         long mixed = unit.getEntries().stream().filter(e -> e.getDecision() == RedirectDecision.MIXED).count();
@@ -99,9 +116,11 @@ public final class TrainCommand implements Callable<Integer> {
       }
       System.out.printf("store %s: version %d%n", metadata.directory(), version.number());
       return 0;
-    } catch (SlowPathException | MetadataException e) {
+    } catch (SlowPathException | MetadataException | ReferenceNotFoundException | KernelAnalysisException e) {
       System.err.println("train: " + e.getMessage());
       return 1;
+    } finally {
+      byReference.values().forEach(SlowPath::close);
     }
   }
 }

@@ -177,7 +177,7 @@ public final class MetadataStore {
    * the store. When another run commits first, they are merged into that run's version instead, so no run's learning
    * is lost. Nothing is written when {@code deltas} is empty.
    *
-   * @throws MetadataException a delta that cannot be merged (another reference of the build, another context
+   * @throws MetadataException a delta that cannot be merged (another format, another context
    *     function), or the store cannot be written
    */
   public Version commit(Collection<TrainingMetadata> deltas) throws MetadataException {

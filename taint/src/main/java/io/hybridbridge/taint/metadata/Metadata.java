@@ -72,10 +72,13 @@ public final class Metadata {
   /**
    * Both trainings in one (the fast path's re-training merges a fallback's run into the stored metadata): counts
    * add up, an instruction seen one way in each becomes MIXED, contexts are united (a context seen both ways
-   * becomes MIXED), snapshots are listed once, the version is one more than the larger input's.
+   * becomes MIXED), snapshots and references are listed once, the version is one more than the larger input's.
+   * The two may come from different references of the build (other boots, other CPU counts): offsets and contexts
+   * are KASLR-free, and T only ever runs its kernel image's text (the slow path stops a run that leaves it), so
+   * they mean the same on every boot of the build.
    *
-   * @throws MetadataException when the two are not of the same build (build-id), tool, reference, format and
-   *     context function: their offsets or contexts would not mean the same
+   * @throws MetadataException when the two are not of the same build (build-id), tool, format and context
+   *     function: their offsets or contexts would not mean the same
    */
   public static TrainingMetadata merge(TrainingMetadata a, TrainingMetadata b) throws MetadataException {
     same("format version", a.getFormatVersion(), b.getFormatVersion());
@@ -84,7 +87,6 @@ public final class Metadata {
     same("tool", a.getTool(), b.getTool());
     same("context depth", a.getContextDepth(), b.getContextDepth());
     same("context hash", a.getContextHash(), b.getContextHash());
-    same("reference", a.getProvenance().getReference(), b.getProvenance().getReference());
 
     Map<Long, MetadataEntry> byKey = new TreeMap<>();
     for (MetadataEntry e : a.getEntries()) {
@@ -100,11 +102,16 @@ public final class Metadata {
     MetadataProvenance pb = b.getProvenance();
     LinkedHashSet<String> snapshots = new LinkedHashSet<>(pa.getSnapshots());
     snapshots.addAll(pb.getSnapshots());
+    LinkedHashSet<String> references = new LinkedHashSet<>(pa.getMoreReferences());
+    references.add(pb.getReference());
+    references.addAll(pb.getMoreReferences());
+    references.remove(pa.getReference());
     return TrainingMetadata.newBuilder(a)
         .setEntries(entries)
         .setProvenance(MetadataProvenance.newBuilder()
             .setVersion(Math.max(pa.getVersion(), pb.getVersion()) + 1)
             .setReference(pa.getReference())
+            .setMoreReferences(new ArrayList<>(references))
             .setSnapshots(new ArrayList<>(snapshots))
             .setRuns(pa.getRuns() + pb.getRuns())
             .setInstructions(pa.getInstructions() + pb.getInstructions())

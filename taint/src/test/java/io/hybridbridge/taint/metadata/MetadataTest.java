@@ -17,11 +17,15 @@ class MetadataTest {
   private static final long PC = 0xffffffff81234560L;
 
   private static TrainingMetadata run(String snapshot, boolean redirect, long context) {
+    return run("ref", snapshot, redirect, context);
+  }
+
+  private static TrainingMetadata run(String reference, String snapshot, boolean redirect, long context) {
     DecisionLog log = new DecisionLog();
     log.record(PC, 1, redirect, context);
     log.record(PC, 1, redirect, context);
     log.record(PC + 7, 0, false, context);
-    return Metadata.of(new Metadata.Run("6.1.0-53-amd64", "abcd", "ps", "ref", snapshot, 1000), log);
+    return Metadata.of(new Metadata.Run("6.1.0-53-amd64", "abcd", "ps", reference, snapshot, 1000), log);
   }
 
   private static MetadataEntry entry(TrainingMetadata m, long pc, int operand) {
@@ -65,6 +69,17 @@ class MetadataTest {
     assertThat(entry(merged, PC, 1).getContexts()).singleElement()
         .satisfies(c -> assertThat(c.getDecision()).isEqualTo(RedirectDecision.MIXED));
     assertThat(merged.getProvenance().getSnapshots()).containsExactly("u1");
+  }
+
+  @Test
+  void trainingsOnOtherReferencesOfTheBuildAreMergedAndListed() throws Exception {
+    TrainingMetadata oneThenTwo = Metadata.merge(run("ref-1cpu", "u1", true, 5), run("ref-2cpu", "u2", true, 6));
+    TrainingMetadata twoThenOne = Metadata.merge(run("ref-2cpu", "u3", true, 6), run("ref-1cpu", "u4", true, 5));
+    TrainingMetadata merged = Metadata.merge(oneThenTwo, twoThenOne);
+    assertThat(entry(merged, PC, 1).getDecision()).isEqualTo(RedirectDecision.REDIRECT);
+    assertThat(merged.getProvenance().getReference()).isEqualTo("ref-1cpu");
+    assertThat(merged.getProvenance().getMoreReferences()).containsExactly("ref-2cpu");
+    assertThat(run("u1", true, 5).getProvenance().getMoreReferences()).isEmpty();
   }
 
   @Test
