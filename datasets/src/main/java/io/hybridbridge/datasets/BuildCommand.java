@@ -53,7 +53,7 @@ final class BuildCommand implements Callable<Integer> {
       description = "QEMU CPU model and flags, as for qemu -cpu (default: ${DEFAULT-VALUE}).")
   String cpu;
 
-  @Option(names = "--smp", paramLabel = "N[,N...]", split = ",", defaultValue = "" + BuildOptions.DEFAULT_GUEST_CPUS,
+  @Option(names = "--smp", paramLabel = "N", split = ",", defaultValue = "" + BuildOptions.DEFAULT_GUEST_CPUS,
       description = "Virtual CPUs of the guests, as for qemu -smp (default: ${DEFAULT-VALUE}; at most "
           + BuildOptions.MAX_GUEST_CPUS + "). A reference inspects snapshots of as many CPUs as its own: with several "
           + "counts (1,2) each build gets a reference of each, and its boots take the counts in turn.")

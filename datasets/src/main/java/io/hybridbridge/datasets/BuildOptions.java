@@ -112,6 +112,12 @@ public record BuildOptions(
         bootTimeout, bootModules, stepModules, verify, busybox);
   }
 
+  /** Every boot, the reference's included, with {@code mib} MiB of RAM. */
+  public BuildOptions withMemory(int mib) {
+    return new BuildOptions(out, packagesDir, kernels, fleet, dumpsPerBoot, formats, mib, cpu, guestCpus,
+        bootTimeout, bootModules, stepModules, verify, busybox);
+  }
+
   public BuildOptions withFleet(int newFleet) {
     return withFleet(newFleet, dumpsPerBoot, formats);
   }

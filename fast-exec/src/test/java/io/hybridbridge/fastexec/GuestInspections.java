@@ -29,8 +29,8 @@ import java.util.function.UnaryOperator;
 
 /**
  * Every tool on the snapshots of a dataset a test built for a kind of guest (two vCPUs, page-table isolation, 5-level
- * paging), with the dataset's own reference: the slow path against the guest's ground truth, the fast path against
- * the slow path, trained on the same snapshot and on the first one.
+ * paging, more RAM), with the dataset's own reference or another: the slow path against the guest's ground truth,
+ * the fast path against the slow path, trained on the same snapshot and on the first one.
  */
 final class GuestInspections {
   /**
@@ -64,11 +64,17 @@ final class GuestInspections {
   }
 
   static Outcome run(Path dataset, List<ManifestEntry> snapshots) throws Exception {
+    return run(ReferenceStore.open(dataset).references().get(0), dataset, snapshots);
+  }
+
+  /** Like {@link #run(Path, List)}, with {@code reference} (of another dataset, say) instead of the dataset's own. */
+  static Outcome run(ReferenceStore.Reference reference, Path dataset, List<ManifestEntry> snapshots)
+      throws Exception {
     List<String> wrong = new ArrayList<>();
     List<String> failed = new ArrayList<>();
     Map<String, TrainingMetadata> first = new HashMap<>();
     int answeredFast = 0;
-    try (FastPath fast = FastPath.open(ReferenceStore.open(dataset).references().get(0))) {
+    try (FastPath fast = FastPath.open(reference)) {
       for (ManifestEntry e : snapshots) {
         try (UntrustedSnapshot u = UntrustedSnapshot.open(dataset.resolve(e.getPath()), e.getId(), e.getVmId())) {
           for (InspectionTool tool : Tools.ALL) {
