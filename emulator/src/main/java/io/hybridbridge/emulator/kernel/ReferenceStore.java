@@ -29,8 +29,8 @@ public final class ReferenceStore {
   private final Map<Path, Optional<Facts>> facts = new HashMap<>();
   private final Map<Path, Profile> profiles = new HashMap<>();
 
-  /** A reference's kernel and its possible CPUs. */
-  private record Facts(KernelIdentity identity, int possibleCpus) {}
+  /** A reference's kernel, and its possible CPUs or why they cannot be read (its symbols or memory). */
+  private record Facts(KernelIdentity identity, int possibleCpus, String cpusUnreadable) {}
 
   /** One reference: its snapshot and the kallsyms captured from its boot. */
   public record Reference(String id, String kernelBuild, Path snapshot, Optional<Path> kallsyms,
@@ -177,12 +177,18 @@ public final class ReferenceStore {
     if (candidates.isEmpty()) {
       throw new ReferenceNotFoundException(identity, directory);
     }
+    for (Reference r : candidates) {
+      String problem = facts(r).orElseThrow().cpusUnreadable();
+      if (problem != null) {
+        throw new ReferenceNotFoundException(identity, directory, "reference " + r.id() + " is of the build, but "
+            + problem);
+      }
+    }
     int cpus;
     try {
-      cpus = kernel.perCpuBases(profile(candidates.get(0))).size();
+      cpus = kernel.perCpuBases(profile(candidates.get(0))).size(); // the build's symbols, parsed by facts()
     } catch (ProfileException e) {
-      throw new KernelAnalysisException("the CPU count of " + kernel.snapshot().name() + " needs the symbols of "
-          + candidates.get(0).id() + ": " + e.getMessage(), e);
+      throw new IllegalStateException("the profile of " + candidates.get(0).id() + " was read before", e);
     }
     List<Integer> counts = new ArrayList<>();
     for (Reference r : candidates) {
@@ -220,8 +226,12 @@ public final class ReferenceStore {
     if (known == null) {
       try (Snapshot s = Snapshots.open(reference.snapshot())) {
         GuestKernel kernel = GuestKernel.locate(s);
-        known = Optional.of(new Facts(kernel.identity(), kernel.perCpuBases(profile(reference)).size()));
-      } catch (IOException | SnapshotFormatException | KernelAnalysisException | ProfileException e) {
+        try {
+          known = Optional.of(new Facts(kernel.identity(), kernel.perCpuBases(profile(reference)).size(), null));
+        } catch (KernelAnalysisException | ProfileException e) {
+          known = Optional.of(new Facts(kernel.identity(), 0, "its CPU count cannot be read: " + e.getMessage()));
+        }
+      } catch (IOException | SnapshotFormatException | KernelAnalysisException e) {
         known = Optional.empty();
       }
       facts.put(reference.snapshot(), known);
