@@ -28,7 +28,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.beam.sdk.coders.Coder;
-import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
 
 /**
  * Hybrid-Bridge's own engine behind the seam: the fast path of {@code fast-exec/} where the run has training
@@ -63,7 +62,7 @@ public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
 
   @Override
   public Coder<TrainingMetadata> metadataCoder() {
-    return AvroCoder.of(TrainingMetadata.class);
+    return RecordCoder.of(TrainingMetadata.class);
   }
 
   @Override

@@ -14,7 +14,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
-import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -53,8 +52,8 @@ public final class Identify extends PTransform<PCollection<ScanTarget>, PCollect
   public PCollectionTuple expand(PCollection<ScanTarget> targets) {
     PCollectionTuple out = targets.apply("Identify kernel", ParDo.of(new IdentifyFn(referencesDir))
         .withOutputTags(IDENTIFIED, TupleTagList.of(FAILED)));
-    out.get(IDENTIFIED).setCoder(KvCoder.of(StringUtf8Coder.of(), AvroCoder.of(SnapshotRef.class)));
-    out.get(FAILED).setCoder(AvroCoder.of(StatusRow.class));
+    out.get(IDENTIFIED).setCoder(KvCoder.of(StringUtf8Coder.of(), RecordCoder.of(SnapshotRef.class)));
+    out.get(FAILED).setCoder(RecordCoder.of(StatusRow.class));
     return out;
   }
 

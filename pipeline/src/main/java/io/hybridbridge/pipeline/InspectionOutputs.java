@@ -21,7 +21,6 @@ import org.apache.avro.specific.SpecificRecord;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.SerializableCoder;
-import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollectionTuple;
@@ -70,13 +69,13 @@ final class InspectionOutputs<M> implements Serializable {
   /** Gives every output of {@code out} its coder. */
   @SuppressWarnings({"unchecked", "rawtypes"})
   PCollectionTuple withCoders(PCollectionTuple out, Coder<M> metadataCoder) {
-    out.get(status).setCoder(AvroCoder.of(StatusRow.class));
-    out.get(fallbacks).setCoder(AvroCoder.of(FallbackRow.class));
+    out.get(status).setCoder(RecordCoder.of(StatusRow.class));
+    out.get(fallbacks).setCoder(RecordCoder.of(FallbackRow.class));
     out.get(retry).setCoder(KvCoder.of(BuildTool.coder(),
-        KvCoder.of(AvroCoder.of(SnapshotRef.class), SerializableCoder.of(Effort.class))));
+        KvCoder.of(RecordCoder.of(SnapshotRef.class), SerializableCoder.of(Effort.class))));
     out.get(learnt).setCoder(KvCoder.of(BuildTool.coder(), metadataCoder));
     for (Map.Entry<String, TupleTag<SpecificRecord>> table : tables.entrySet()) {
-      out.get(table.getValue()).setCoder((Coder) AvroCoder.of(rowTypes.get(table.getKey())));
+      out.get(table.getValue()).setCoder((Coder) RecordCoder.of(rowTypes.get(table.getKey())));
     }
     return out;
   }

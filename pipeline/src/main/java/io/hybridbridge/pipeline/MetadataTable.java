@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Map;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
-import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
 import org.apache.beam.sdk.transforms.Distinct;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.Flatten;
@@ -56,7 +55,7 @@ final class MetadataTable<M>
         .apply("All versions", Flatten.pCollections())
         .apply("Per build and tool", GroupByKey.create())
         .apply("Entries as rows", ParDo.of(new RowsFn<>(engine, tools, builds)).withSideInputs(builds))
-        .setCoder(AvroCoder.of(MetadataRow.class));
+        .setCoder(RecordCoder.of(MetadataRow.class));
   }
 
   static final class BuildNameFn extends DoFn<KV<String, SnapshotRef>, KV<String, String>> {

@@ -127,6 +127,9 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
   }
 
   private static Schema avroSchema(String table, PCollection<?> rows) {
+    if (rows.getCoder() instanceof RecordCoder<?> records) {
+      return records.schema();
+    }
     if (rows.getCoder() instanceof AvroCoder<?> avro && GenericRecord.class.isAssignableFrom(avro.getType())) {
       return avro.getSchema();
     }

@@ -11,7 +11,6 @@ import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
-import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.GroupByKey;
@@ -57,11 +56,11 @@ public final class SameFile {
       public PCollectionTuple expand(PCollection<ScanTarget> targets) {
         PCollectionTuple split = targets
             .apply("By file", WithKeys.of(SameFile::key).withKeyType(TypeDescriptors.strings()))
-            .setCoder(KvCoder.of(StringUtf8Coder.of(), AvroCoder.of(ScanTarget.class)))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), RecordCoder.of(ScanTarget.class)))
             .apply("Entries of a file", GroupByKey.create())
             .apply("First entry scans", ParDo.of(new FirstEntryFn()).withOutputTags(FILES, TupleTagList.of(COPIES)));
-        split.get(FILES).setCoder(AvroCoder.of(ScanTarget.class));
-        split.get(COPIES).setCoder(KvCoder.of(StringUtf8Coder.of(), AvroCoder.of(ScanTarget.class)));
+        split.get(FILES).setCoder(RecordCoder.of(ScanTarget.class));
+        split.get(COPIES).setCoder(KvCoder.of(StringUtf8Coder.of(), RecordCoder.of(ScanTarget.class)));
         return split;
       }
     };

@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.Map;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.beam.sdk.coders.KvCoder;
-import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.Flatten;
@@ -108,7 +107,7 @@ public final class Scan<M> extends PTransform<PCollection<ScanTarget>, PCollecti
     PCollection<KV<String, SnapshotRef>> identified = identify.get(Identify.IDENTIFIED);
     PCollection<SnapshotRow> snapshots = identified
         .apply("Snapshot rows", ParDo.of(new SnapshotRowFn()))
-        .setCoder(AvroCoder.of(SnapshotRow.class));
+        .setCoder(RecordCoder.of(SnapshotRow.class));
     if (engine == null) {
       return copied(PCollectionTuple.of(new TupleTag<>(SNAPSHOTS), snapshots)
           .and(new TupleTag<>(STATUS), identify.get(Identify.FAILED)), copies)

@@ -11,6 +11,7 @@ import io.hybridbridge.fastexec.store.MetadataStore;
 import io.hybridbridge.pipeline.Engines;
 import io.hybridbridge.pipeline.MetadataDirectory;
 import io.hybridbridge.pipeline.ParquetTables;
+import io.hybridbridge.pipeline.RecordCoder;
 import io.hybridbridge.pipeline.SameFile;
 import io.hybridbridge.pipeline.Scan;
 import io.hybridbridge.pipeline.ScanCounters;
@@ -42,7 +43,6 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.apache.beam.runners.direct.DirectRunner;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
-import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.values.PCollection;
@@ -163,7 +163,7 @@ public final class ScanCommand implements Callable<Integer> {
     PTransform<PCollection<ScanTarget>, PCollection<String>> scan = engine.isPresent()
         ? Scan.inspecting(referenceDir, toolList, engine.get(), output).withTrainingSamples(trainingSamples)
         : Scan.identifyOnly(referenceDir, output);
-    pipeline.apply("Snapshots", Create.of(targets).withCoder(AvroCoder.of(ScanTarget.class)))
+    pipeline.apply("Snapshots", Create.of(targets).withCoder(RecordCoder.of(ScanTarget.class)))
         .apply("Scan", scan);
 
     // A file listed under several entries is inspected once (SameFile): progress counts files.

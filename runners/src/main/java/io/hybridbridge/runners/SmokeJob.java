@@ -1,13 +1,13 @@
 package io.hybridbridge.runners;
 
 import io.hybridbridge.pipeline.ParquetTables;
+import io.hybridbridge.pipeline.RecordCoder;
 import io.hybridbridge.schemas.ModuleRow;
 import io.hybridbridge.schemas.ProcessRow;
 import java.time.LocalDate;
 import java.util.List;
 import java.util.TreeSet;
 import org.apache.beam.sdk.Pipeline;
-import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
 import org.apache.beam.sdk.io.GenerateSequence;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.GroupByKey;
@@ -39,12 +39,12 @@ public final class SmokeJob {
     PCollection<Long> ids = pipeline.apply("Ids", GenerateSequence.from(0).to(processes));
     PCollection<ProcessRow> processRows = ids
         .apply("Processes", ParDo.of(new ProcessFn()))
-        .setCoder(AvroCoder.of(ProcessRow.class));
+        .setCoder(RecordCoder.of(ProcessRow.class));
     PCollection<ModuleRow> moduleRows = ids
         .apply("Use edges", ParDo.of(new UseFn(modules)))
         .apply("Users per module", GroupByKey.create())
         .apply("Modules", ParDo.of(new ModuleFn()))
-        .setCoder(AvroCoder.of(ModuleRow.class));
+        .setCoder(RecordCoder.of(ModuleRow.class));
     return PCollectionTuple.of(new TupleTag<>("processes"), processRows)
         .and(new TupleTag<>("modules"), moduleRows)
         .apply("Write tables", ParquetTables.write(outputDir, scanDate));
