@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Collectors;
 
 /**
  * The trusted references of a dataset ({@code manifest.json}: entries with role REFERENCE), looked up by kernel
@@ -160,11 +161,6 @@ public final class ReferenceStore {
         && identity.equals(facts(r).map(Facts::identity).orElse(null))).toList();
   }
 
-  /** Whether the dataset has a reference of {@code identity}'s build, of any CPU count. */
-  public boolean hasBuild(KernelIdentity identity) {
-    return !ofBuild(identity).isEmpty();
-  }
-
   /**
    * The reference that can inspect {@code kernel}: of the same build, with as many possible CPUs.
    *
@@ -201,7 +197,7 @@ public final class ReferenceStore {
     throw new ReferenceNotFoundException(identity, directory, String.format("the snapshot has %d possible CPUs "
         + "(nr_cpu_ids) and the references of its build have %s: the kernel's per-CPU loops follow the running "
         + "kernel's CPUs, so it needs a reference of its build booted with %d (hb datasets build --smp)", cpus,
-        counts.stream().sorted().map(String::valueOf).collect(java.util.stream.Collectors.joining(", ")), cpus));
+        counts.stream().sorted().map(String::valueOf).collect(Collectors.joining(", ")), cpus));
   }
 
   /** The identity of a reference's own kernel (opened once per store; empty when it cannot be read). */

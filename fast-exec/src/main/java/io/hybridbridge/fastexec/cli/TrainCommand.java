@@ -26,9 +26,9 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code hb train --build B --tool T}: the slow path over snapshots of the build, each on the build's reference of its
- * CPU count (one training serves them all: {@code Metadata#merge}); what the
- * runs learnt is committed to the metadata store (the one {@code hb inspect} and {@code hb scan} read) as one new
- * version, merged with what the store already held.
+ * CPU count (one training serves them all: {@code Metadata#merge}); what the runs learnt is committed to the
+ * metadata store (the one {@code hb inspect} and {@code hb scan} read) as one new version, merged with what the
+ * store already held.
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
     description = "Train the redirection metadata of a kernel build and tools: run the slow path over snapshots of the "
