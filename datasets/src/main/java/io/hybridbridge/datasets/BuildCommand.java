@@ -88,8 +88,7 @@ final class BuildCommand implements Callable<Integer> {
       int perBoot = dumpsPerBoot != null ? dumpsPerBoot
           : isFleet ? BuildOptions.FLEET_DUMPS_PER_BOOT : BuildOptions.DEFAULT_DUMPS_PER_BOOT;
       if (snapshots < 0 || perBoot < 1 || memoryMiB < 64 || bootTimeoutSeconds < 1
-          || guestCpus.stream().anyMatch(n -> n < 1 || n > BuildOptions.MAX_GUEST_CPUS)
-          || guestCpus.stream().distinct().count() != guestCpus.size()) {
+          || !BuildOptions.validGuestCpus(guestCpus)) {
         throw new DatasetException("--fleet must be >= 0, --dumps-per-boot >= 1, --memory >= 64, "
             + "--boot-timeout >= 1, --smp distinct counts of 1 to " + BuildOptions.MAX_GUEST_CPUS);
       }

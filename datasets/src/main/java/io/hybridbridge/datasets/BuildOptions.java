@@ -62,9 +62,7 @@ public record BuildOptions(
    *     listing its sizes
    */
   public BuildOptions {
-    if (fleet < 0 || dumpsPerBoot < 1 || memoryMiB < 64 || formats == null || guestCpus.isEmpty()
-        || guestCpus.stream().anyMatch(n -> n < 1 || n > MAX_GUEST_CPUS)
-        || guestCpus.stream().distinct().count() != guestCpus.size()) {
+    if (fleet < 0 || dumpsPerBoot < 1 || memoryMiB < 64 || formats == null || !validGuestCpus(guestCpus)) {
       throw new IllegalArgumentException("fleet >= 0, dumps per boot >= 1, memory >= 64 MiB, distinct guest CPU "
           + "counts of 1 to " + MAX_GUEST_CPUS);
     }
@@ -78,7 +76,14 @@ public record BuildOptions(
   public static BuildOptions defaults(Path out, Path packagesDir, List<KernelBuildName> kernels) {
     return new BuildOptions(out, packagesDir, kernels, DEFAULT_SNAPSHOTS_PER_BUILD * kernels.size(),
         DEFAULT_DUMPS_PER_BOOT, SnapshotFormats.ALTERNATING, DEFAULT_MEMORY_MIB, DEFAULT_CPU,
-        List.of(DEFAULT_GUEST_CPUS), Duration.ofSeconds(180), DEFAULT_BOOT_MODULES, DEFAULT_STEP_MODULES, false, Path.of("/bin/busybox"));
+        List.of(DEFAULT_GUEST_CPUS), Duration.ofSeconds(180), DEFAULT_BOOT_MODULES, DEFAULT_STEP_MODULES, false,
+        Path.of("/bin/busybox"));
+  }
+
+  /** Whether {@code counts} is a list of guest CPU counts a dataset can have: some, each once, 1 to the most. */
+  public static boolean validGuestCpus(List<Integer> counts) {
+    return !counts.isEmpty() && counts.stream().allMatch(n -> n >= 1 && n <= MAX_GUEST_CPUS)
+        && counts.stream().distinct().count() == counts.size();
   }
 
   /** {@code newFleet} snapshots in total, {@code perBoot} to a boot, in {@code newFormats}. */
