@@ -6,6 +6,7 @@ import io.hybridbridge.emulator.cpu.TranslationException;
 import io.hybridbridge.emulator.kernel.KernelIdentity;
 import io.hybridbridge.emulator.kernel.ReferenceStore;
 import io.hybridbridge.emulator.tools.InspectionTool;
+import io.hybridbridge.fastexec.store.TranslationStore;
 import io.hybridbridge.schemas.FallbackRow;
 import io.hybridbridge.schemas.TrainingMetadata;
 import io.hybridbridge.taint.metadata.MetadataException;
@@ -52,6 +53,10 @@ public final class FastPath implements AutoCloseable {
   private long inspections;
   private long translationNanos;
   private String translationFailure;
+  /** Where translated code is kept (null: nowhere). */
+  private TranslationStore translations;
+  /** Whether this fast path has translated the plan kept in {@link #translations}. */
+  private boolean replayed;
 
   /**
    * Fast inspections a fast path runs, by default, before it translates blocks. Translating a build's hot code costs
@@ -92,6 +97,38 @@ public final class FastPath implements AutoCloseable {
       throw new IllegalArgumentException("translate after at least one inspection: " + inspections);
     }
     translateAfter = inspections;
+  }
+
+  /**
+   * Keeps T's translated code in {@code store}: when this fast path first translates ({@link #setTranslateAfter}), it
+   * translates what fast paths of this reference translated before (its plan there) too, with the regions compiled
+   * then, and compiles only what no fast path compiled before. A worker then skips the compiler, but not the JIT's
+   * work on the translated code, which a fast path repays only over many inspections: hence no translation before
+   * {@code translateAfter} inspections even with a store (a user who knows a worker runs long can lower it).
+   */
+  public void keepTranslations(TranslationStore store) {
+    translations = store;
+    bridge.machine().cpu().setCompiledRegions(store);
+  }
+
+  /** Translates the blocks of the kept plan; returns how many batches and regions compiled, for the log. */
+  private String translateKept() throws TranslationException {
+    List<List<Long>> plan = translations.plan(planKey());
+    if (plan.isEmpty()) {
+      return "";
+    }
+    int compiled = Cpu.regionsCompiled();
+    for (List<Long> batch : plan) {
+      bridge.machine().cpu().translate(batch);
+    }
+    return String.format("%d kept batches (%d regions compiled again), ", plan.size(),
+        Cpu.regionsCompiled() - compiled);
+  }
+
+  /** What a plan of translated code is kept under: this reference, its build and where T's kernel lies. */
+  private String planKey() {
+    return bridge.machine().reference().id() + " " + bridge.identity().buildId() + " "
+        + Long.toHexString(bridge.slide());
   }
 
   /** Blocks of T's code translated so far. */
@@ -215,25 +252,34 @@ public final class FastPath implements AutoCloseable {
     if (!cpu.translation() || inspections < translateAfter) {
       return;
     }
+    boolean replay = !replayed && translations != null; // the kept plan, at the first opportunity
     long hot = (long) HOT * translateAfter;
     int pending = cpu.pendingBlocks(hot);
     // fewer than a batch: the first time, then at powers of two only (a worker compiles once per batch or doubling)
-    if (pending == 0 || (pending < TRANSLATE_BATCH && inspections != translateAfter
-        && Long.bitCount(inspections) != 1)) {
+    if (!replay && (pending == 0 || (pending < TRANSLATE_BATCH && inspections != translateAfter
+        && Long.bitCount(inspections) != 1))) {
       return;
     }
+    replayed |= replay;
     long start = System.nanoTime();
     boolean first = cpu.translatedBlocks() == 0;
+    String kept = "";
     try {
-      cpu.translatePending(hot);
+      if (replay) {
+        kept = translateKept();
+      }
+      List<Long> batch = cpu.translatePending(hot);
+      if (translations != null) {
+        translations.addBatch(planKey(), batch);
+      }
     } catch (TranslationException e) {
       translationFailure = e.getMessage();
       setTranslation(false); // interpreting gives the same rows
     }
     translationNanos += System.nanoTime() - start;
     if (first || translationFailure != null) { // once per worker and build: a line in the worker's log
-      System.err.printf("fast path of %s, after %d inspections: %s%n", bridge.identity().buildName(), inspections,
-          translationStatus());
+      System.err.printf("fast path of %s, after %d inspections: %s%s%n", bridge.identity().buildName(), inspections,
+          kept, translationStatus());
     }
   }
 

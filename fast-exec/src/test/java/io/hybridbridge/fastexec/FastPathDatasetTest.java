@@ -3,11 +3,13 @@ package io.hybridbridge.fastexec;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.hybridbridge.emulator.cpu.Cpu;
 import io.hybridbridge.emulator.kernel.Profile;
 import io.hybridbridge.emulator.tools.InspectionTool;
 import io.hybridbridge.emulator.tools.RowContext;
 import io.hybridbridge.emulator.tools.Tools;
 import io.hybridbridge.fastexec.store.MetadataStore;
+import io.hybridbridge.fastexec.store.TranslationStore;
 import io.hybridbridge.schemas.FallbackRow;
 import io.hybridbridge.schemas.ManifestEntry;
 import io.hybridbridge.schemas.MetadataEntry;
@@ -237,6 +239,49 @@ class FastPathDatasetTest {
     assertThat(first).containsKey(Inspector.Outcome.SLOW); // the first pass did fall back somewhere
     assertThat(failures).isEmpty();
     assertThat(second).containsOnlyKeys(Inspector.Outcome.FAST);
+  }
+
+  /**
+   * A fast path keeping its translated code in a store: the next fast path of the reference, when it first
+   * translates, translates the same blocks and compiles no region; then it gives the slow path's rows.
+   */
+  @Test
+  void translatedCodeKeptInAStoreIsTranslatedAgainWithoutCompiling(@TempDir Path dir) throws Exception {
+    List<ManifestEntry> snapshots = byBuild().values().iterator().next();
+    TranslationStore store = TranslationStore.in(dir);
+    int translated;
+    TrainingMetadata ps;
+    try (FastPath fast = FastPath.open(TestDataset.reference(snapshots.get(0).getKernelBuild()));
+         UntrustedSnapshot u = open(snapshots.get(0))) {
+      fast.keepTranslations(store); // nothing kept yet
+      fast.setTranslateAfter(2);
+      ps = fast.slow().inspect(u, Tools.PS).metadata();
+      for (int k = 0; k < 3; k++) {
+        assertThat(fast.inspect(u, Tools.PS, ps).fellBack()).isFalse();
+      }
+      translated = fast.translatedBlocks();
+      assertThat(translated).as("blocks translated").isPositive();
+    }
+    int compiled = Cpu.regionsCompiled();
+    try (FastPath fast = FastPath.open(TestDataset.reference(snapshots.get(1).getKernelBuild()))) {
+      fast.keepTranslations(store);
+      fast.setTranslateAfter(2);
+      try (UntrustedSnapshot u = open(snapshots.get(0))) { // the same two inspections as the first fast path's
+        fast.inspect(u, Tools.PS, ps);
+        assertThat(fast.translatedBlocks()).isZero();
+        fast.inspect(u, Tools.PS, ps);
+      }
+      assertThat(fast.translatedBlocks()).as("blocks translated at its 2nd inspection").isEqualTo(translated);
+      assertThat(Cpu.regionsCompiled()).as("regions compiled by the second fast path").isEqualTo(compiled);
+      try (UntrustedSnapshot u = open(snapshots.get(1))) {
+        SlowPath.Inspection slow = fast.slow().inspect(u, Tools.PS);
+        FastPath.Inspection run = fast.inspect(u, Tools.PS, ps);
+        assertThat(run.fellBack()).isFalse();
+        assertThat(run.rows()).isEqualTo(slow.rows());
+        assertThat(run.instructions()).isEqualTo(slow.instructions());
+        assertThat(truthDifferences(snapshots.get(1), Tools.PS, run.rows())).isEmpty();
+      }
+    }
   }
 
   /**

@@ -6,6 +6,7 @@ import io.hybridbridge.emulator.kernel.ReferenceStore;
 import io.hybridbridge.emulator.snapshot.SnapshotFormatException;
 import io.hybridbridge.emulator.tools.InspectionTool;
 import io.hybridbridge.fastexec.FastPath;
+import io.hybridbridge.fastexec.store.TranslationStore;
 import io.hybridbridge.pipeline.engine.BuildTool;
 import io.hybridbridge.pipeline.engine.EngineException;
 import io.hybridbridge.pipeline.engine.InspectionEngine;
@@ -37,22 +38,26 @@ import org.apache.beam.sdk.coders.Coder;
 public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
   private final String referencesDir;
   private final int translateAfter;
+  /** Where fast paths keep T's translated code (null: nowhere). */
+  private final String translations;
 
   /** @param referencesDir a dataset directory whose manifest.json lists the references */
   public BridgeEngine(Path referencesDir) {
-    this(referencesDir, FastPath.TRANSLATE_AFTER);
+    this(referencesDir, FastPath.TRANSLATE_AFTER, Optional.empty());
   }
 
   /**
    * @param translateAfter fast inspections each worker's fast path of a build runs before it translates T's hot code
    *     to JVM bytecode ({@link FastPath#setTranslateAfter})
+   * @param translations where the fast paths keep translated code ({@link FastPath#keepTranslations}), if anywhere
    */
-  public BridgeEngine(Path referencesDir, int translateAfter) {
+  public BridgeEngine(Path referencesDir, int translateAfter, Optional<Path> translations) {
     if (translateAfter < 1) {
       throw new IllegalArgumentException("translate after at least one inspection: " + translateAfter);
     }
     this.referencesDir = referencesDir.toAbsolutePath().normalize().toString();
     this.translateAfter = translateAfter;
+    this.translations = translations.map(p -> p.toAbsolutePath().normalize().toString()).orElse(null);
   }
 
   @Override
@@ -96,7 +101,8 @@ public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
   @Override
   public SnapshotInspector<TrainingMetadata> open() throws EngineException {
     try {
-      return new Inspector(References.shared(referencesDir), translateAfter);
+      return new Inspector(References.shared(referencesDir), translateAfter,
+          translations == null ? null : TranslationStore.in(Path.of(translations)));
     } catch (IOException e) {
       throw new EngineException(e.getMessage(), e);
     }
@@ -106,11 +112,13 @@ public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
   private static final class Inspector implements SnapshotInspector<TrainingMetadata> {
     private final ReferenceStore references;
     private final int translateAfter;
+    private final TranslationStore translations;
     private final Map<String, FastPath> byReference = new HashMap<>();
 
-    Inspector(ReferenceStore references, int translateAfter) {
+    Inspector(ReferenceStore references, int translateAfter, TranslationStore translations) {
       this.references = references;
       this.translateAfter = translateAfter;
+      this.translations = translations;
     }
 
     @Override
@@ -195,6 +203,9 @@ public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
                 + " in " + references.directory()));
         fast = FastPath.open(reference);
         fast.setTranslateAfter(translateAfter);
+        if (translations != null) {
+          fast.keepTranslations(translations);
+        }
         byReference.put(referenceId, fast);
       }
       return fast;

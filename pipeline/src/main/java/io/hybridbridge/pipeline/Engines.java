@@ -1,8 +1,10 @@
 package io.hybridbridge.pipeline;
 
 import io.hybridbridge.fastexec.FastPath;
+import io.hybridbridge.fastexec.store.TranslationStore;
 import io.hybridbridge.pipeline.engine.EngineException;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * The real inspection engine a scan runs: {@link BridgeEngine} (the fast path, the slow path behind it) with the
@@ -20,8 +22,12 @@ public final class Engines {
     return real(references, metadata, FastPath.TRANSLATE_AFTER);
   }
 
-  /** The same, its fast paths translating T's hot code after {@code translateAfter} inspections each. */
+  /**
+   * The same, its fast paths translating T's hot code after {@code translateAfter} inspections each, and keeping it
+   * in the metadata store ({@link TranslationStore#ofMetadataStore}), where the next scan's fast paths find it.
+   */
   public static Scan.Engine<?> real(Path references, Path metadata, int translateAfter) throws EngineException {
-    return Scan.Engine.open(new BridgeEngine(references, translateAfter), new MetadataDirectory(metadata));
+    return Scan.Engine.open(new BridgeEngine(references, translateAfter,
+        Optional.of(TranslationStore.ofMetadataStore(metadata).directory())), new MetadataDirectory(metadata));
   }
 }

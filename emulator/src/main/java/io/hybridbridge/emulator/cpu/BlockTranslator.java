@@ -10,11 +10,18 @@ import io.hybridbridge.emulator.memory.MemoryAccessException;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.OutputStream;
+import java.lang.constant.ConstantDescs;
 import java.lang.invoke.MethodHandles;
+import java.lang.ref.WeakReference;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -78,9 +85,10 @@ final class BlockTranslator {
   static final int HUGE_METHOD = 8000;
   /** Estimated bytecode of a region at most: {@link #REGION_BYTECODE}; tests widen it to make oversized regions. */
   static int regionBytecode = REGION_BYTECODE;
-  private static final AtomicInteger CLASSES = new AtomicInteger();
   /** Access sites of all translated blocks (a site: one memory access of one instruction, which a router may bind). */
   private static final AtomicInteger SITES = new AtomicInteger();
+  /** Regions compiled by javac in this JVM. */
+  static final AtomicInteger COMPILED = new AtomicInteger();
 
   /** Access sites numbered so far: every site id is below it. */
   static int sites() {
@@ -106,6 +114,9 @@ final class BlockTranslator {
    * next one.
    */
   abstract static class BlockCode { // a class, not an interface: one virtual call per region run, not an itable search
+    /** The length of the bytecode of its {@code run}. */
+    int bytecode;
+
     abstract long run(int id, Executor x, long[] r, CpuState s, Instruction[][] in, long limit)
         throws MemoryAccessException, ArchitecturalFault, UnimplementedInstructionException;
   }
@@ -173,6 +184,18 @@ final class BlockTranslator {
     BlockCode code;
     /** The length of the region's method's bytecode. */
     int bytecode;
+    /** Access sites numbered in its source so far. */
+    int sites;
+
+    /**
+     * A new access site of the region's source: an index into {@link Executor#bindings}, counted from the region's
+     * first site {@code S}, which is given to its class when it is defined: the source does not depend on what this
+     * JVM translated before, so compiled regions can be kept and shared ({@link CompiledRegions}).
+     */
+    String site() {
+      int k = sites++;
+      return k == 0 ? "S" : "S + " + k;
+    }
   }
 
   /** Where blocks read their instructions from. */
@@ -204,11 +227,14 @@ final class BlockTranslator {
   }
 
   /**
-   * Translates the blocks starting at {@code starts}, in one compilation.
+   * Translates the blocks starting at {@code starts}, in one compilation of the regions that neither this JVM nor
+   * {@code kept} has compiled before (a region's source, hence its class, depends only on the blocks and on the
+   * translator: the same starts in the same code give the same regions).
    *
    * @return the blocks, by start pc; a start whose first instruction cannot be in a block has none
    */
-  static Map<Long, Block> translate(Code code, Iterable<Long> starts) throws TranslationException {
+  static Map<Long, Block> translate(Code code, Iterable<Long> starts, CompiledRegions kept)
+      throws TranslationException {
     Map<Long, Block> blocks = new TreeMap<>();
     for (long start : starts) {
       Block b = form(code, start);
@@ -216,10 +242,16 @@ final class BlockTranslator {
         blocks.put(start, b);
       }
     }
-    define(blocks, regionBytecode);
+    define(blocks, regionBytecode, kept);
     blocks.values().removeIf(b -> b.region == null); // a single block too large for the JIT: interpreted instead
     return blocks;
   }
+
+  /**
+   * The regions this JVM defined, by {@link #key}: CPUs of the same code share a region's class (and the JIT's work
+   * on it) for as long as one of them runs it.
+   */
+  private static final Map<String, WeakReference<BlockCode>> DEFINED = new HashMap<>();
 
   /**
    * Compiles {@code blocks} into regions of about {@code budget} bytes of bytecode each, and defines them. A region
@@ -227,37 +259,60 @@ final class BlockTranslator {
    * that it was fitted on) is split again with half the budget: run by the JVM's interpreter, it would be slower than
    * not translating at all.
    */
-  private static void define(Map<Long, Block> blocks, int budget) throws TranslationException {
+  private static void define(Map<Long, Block> blocks, int budget, CompiledRegions kept) throws TranslationException {
     List<Region> regions = regions(blocks, budget);
     List<Source> sources = new ArrayList<>();
     for (Region region : regions) {
-      String name = "TranslatedRegion" + CLASSES.incrementAndGet();
-      sources.add(new Source(name, source(name, region)));
+      String name = "TranslatedRegion_" + Long.toHexString(region.blocks.get(0).pc); // one class per start pc
+      String text = source(name, region);
+      sources.add(new Source(name, text, key(text)));
     }
     if (sources.isEmpty()) {
       return;
     }
     dump(sources);
-    Map<String, byte[]> classes = compile(sources);
-    MethodHandles.Lookup lookup = MethodHandles.lookup();
+    Map<String, BlockCode> live = new HashMap<>();
+    Map<String, byte[]> classFiles = new HashMap<>();
+    List<Source> missing = new ArrayList<>();
+    for (Source source : sources) {
+      BlockCode code = defined(source.key);
+      byte[] classFile = code == null ? kept.find(source.key) : null;
+      if (code != null) {
+        live.put(source.key, code);
+      } else if (classFile != null) {
+        classFiles.put(source.key, classFile);
+      } else {
+        missing.add(source);
+      }
+    }
+    if (!missing.isEmpty()) {
+      Map<String, byte[]> compiled = compile(missing);
+      COMPILED.addAndGet(missing.size());
+      for (Source source : missing) {
+        byte[] classFile = compiled.get(PACKAGE + "." + source.name);
+        classFiles.put(source.key, classFile);
+        kept.keep(source.key, classFile);
+      }
+    }
     Map<Long, Block> oversized = new TreeMap<>();
     for (int g = 0; g < sources.size(); g++) {
       Region region = regions.get(g);
-      byte[] classFile = classes.get(PACKAGE + "." + sources.get(g).name);
-      region.bytecode = codeLength(classFile, "run");
-      if (region.bytecode > HUGE_METHOD) {
-        if (region.blocks.size() > 1) {
-          region.blocks.forEach(block -> oversized.put(block.pc, block));
+      String key = sources.get(g).key;
+      BlockCode code = live.get(key);
+      if (code == null) {
+        byte[] classFile = classFiles.get(key);
+        int bytecode = codeLength(classFile, "run");
+        if (bytecode > HUGE_METHOD) {
+          if (region.blocks.size() > 1) {
+            region.blocks.forEach(block -> oversized.put(block.pc, block));
+          }
+          continue;
         }
-        continue;
+        code = defineRegion(classFile, region.sites, key);
+        code.bytecode = bytecode;
       }
-      try {
-        // hidden: unloaded with the blocks that use it, so a long-lived worker does not keep every CPU's code
-        Class<?> c = lookup.defineHiddenClass(classFile, true).lookupClass();
-        region.code = (BlockCode) c.getDeclaredConstructor().newInstance();
-      } catch (ReflectiveOperationException e) {
-        throw new TranslationException("defining translated blocks failed: " + e, e);
-      }
+      region.code = code;
+      region.bytecode = code.bytecode;
       region.instructions = new Instruction[region.blocks.size()][];
       for (int id = 0; id < region.blocks.size(); id++) {
         Block block = region.blocks.get(id);
@@ -267,7 +322,90 @@ final class BlockTranslator {
       }
     }
     if (!oversized.isEmpty()) {
-      define(oversized, budget / 2);
+      define(oversized, budget / 2, kept);
+    }
+  }
+
+  /** Forgets the regions this JVM defined (tests: as a JVM that has defined none). */
+  static void forgetDefined() {
+    synchronized (DEFINED) {
+      DEFINED.clear();
+    }
+  }
+
+  /** The region this JVM defined for {@code key} and still runs, or null. */
+  private static BlockCode defined(String key) {
+    synchronized (DEFINED) {
+      WeakReference<BlockCode> code = DEFINED.get(key);
+      return code == null ? null : code.get();
+    }
+  }
+
+  /** Defines a region's class with its first access site (numbered here: its {@code sites} are new to this JVM). */
+  private static BlockCode defineRegion(byte[] classFile, int sites, String key) throws TranslationException {
+    try {
+      // hidden: unloaded with the blocks that use it, so a long-lived worker does not keep every CPU's code
+      Class<?> c = MethodHandles.lookup().defineHiddenClassWithClassData(classFile, SITES.getAndAdd(sites), true)
+          .lookupClass();
+      BlockCode code = (BlockCode) c.getDeclaredConstructor().newInstance();
+      synchronized (DEFINED) {
+        DEFINED.values().removeIf(r -> r.get() == null);
+        DEFINED.put(key, new WeakReference<>(code));
+      }
+      return code;
+    } catch (ReflectiveOperationException | LinkageError e) {
+      throw new TranslationException("defining translated blocks failed: " + e, e);
+    }
+  }
+
+  /** The first access site of the region being initialized (its class data, from {@link #defineRegion}). */
+  static int firstSite(MethodHandles.Lookup region) {
+    try {
+      return MethodHandles.classData(region, ConstantDescs.DEFAULT_NAME, Integer.class);
+    } catch (IllegalAccessException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * What a region's class is kept under: a hash of its source and of what the class links to (the classes its code
+   * calls and reads, and the Java version that compiles it), so that a class kept by another build of this code or
+   * another JDK is never found.
+   */
+  static String key(String source) {
+    MessageDigest sha = sha256();
+    sha.update(LINKED.getBytes(StandardCharsets.UTF_8));
+    sha.update(source.getBytes(StandardCharsets.UTF_8));
+    return HexFormat.of().formatHex(sha.digest());
+  }
+
+  /** The classes a region's code links to, hashed with the Java version (see {@link #key}). */
+  private static final String LINKED = linked(BlockTranslator.class, BlockCode.class, Executor.class, CpuState.class,
+      AddressSpace.class, AccessRouter.class, Instruction.class, MemoryRole.class, Mnemonic.class,
+      MemoryAccessException.class, ArchitecturalFault.class, UnimplementedInstructionException.class);
+
+  private static String linked(Class<?>... classes) {
+    MessageDigest sha = sha256();
+    sha.update(("java " + Runtime.version().feature() + "\n").getBytes(StandardCharsets.UTF_8));
+    for (Class<?> c : classes) {
+      String file = c.getName().substring(c.getPackageName().length() + 1) + ".class";
+      try (java.io.InputStream in = c.getResourceAsStream(file)) {
+        if (in == null) {
+          throw new IllegalStateException("no class file " + file + " of " + c);
+        }
+        sha.update(in.readAllBytes());
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
+    return HexFormat.of().formatHex(sha.digest());
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java runtime has SHA-256", e);
     }
   }
 
@@ -464,6 +602,7 @@ final class BlockTranslator {
         .append("import io.hybridbridge.emulator.decode.Mnemonic;\n")
         .append("import io.hybridbridge.emulator.memory.MemoryAccessException;\n\n")
         .append("final class ").append(name).append(" extends BlockTranslator.BlockCode {\n")
+        .append("  private static final int S = BlockTranslator.firstSite(java.lang.invoke.MethodHandles.lookup());\n\n")
         .append("  @Override\n  long run(int id, Executor x, long[] r, CpuState s, Instruction[][] in, long limit)")
         .append(' ').append(THROWS).append(" {\n")
         .append("    long n = 0;\n    long a, p, q, v;\n    int b;\n    boolean f;\n    AddressSpace m;\n")
@@ -529,7 +668,7 @@ final class BlockTranslator {
       return false;
     }
     if (i.memory != null && i.memoryRole != MemoryRole.ADDRESS_ONLY) {
-      int site = SITES.getAndIncrement();
+      String site = region.site();
       b.append("    a = ").append(address(i.memory, next, true)).append(";\n")
           .append(site(k, pc, site, "x.explicit(i[" + k + "], a, " + Math.min(i.memory.size, 8) + ", "
               + i.memoryIndex + ", MemoryRole." + i.memoryRole + ", " + site + ")", ""));
@@ -603,11 +742,11 @@ final class BlockTranslator {
       }
       case PUSH:
         b.append("    v = r[").append(i.op0.reg).append("];\n    a = r[").append(Reg.RSP).append("] - 8;\n")
-            .append(stack(k, pc, "WRITE", "")).append("    m.write(a, 8, v);\n    r[").append(Reg.RSP)
+            .append(stack(k, pc, "WRITE", "", region)).append("    m.write(a, 8, v);\n    r[").append(Reg.RSP)
             .append("] = a;\n");
         return false;
       case POP:
-        b.append("    a = r[").append(Reg.RSP).append("];\n").append(stack(k, pc, "READ", ""))
+        b.append("    a = r[").append(Reg.RSP).append("];\n").append(stack(k, pc, "READ", "", region))
             .append("    v = m.read(a, 8);\n    r[").append(Reg.RSP).append("] = a + 8;\n    r[").append(i.op0.reg)
             .append("] = v;\n");
         return false;
@@ -632,12 +771,12 @@ final class BlockTranslator {
         return true;
       case CALL:
         b.append("    a = r[").append(Reg.RSP).append("] - 8;\n")
-            .append(stack(k, pc, "WRITE", "x.router.called(" + hex(next) + ", a);"))
+            .append(stack(k, pc, "WRITE", "x.router.called(" + hex(next) + ", a);", region))
             .append("    m.write(a, 8, ").append(hex(next)).append(");\n    r[").append(Reg.RSP).append("] = a;\n")
             .append(jump(next + i.op0.imm, region));
         return true;
       case RET:
-        b.append("    a = r[").append(Reg.RSP).append("];\n").append(stack(k, pc, "READ", "x.router.returned(a);"))
+        b.append("    a = r[").append(Reg.RSP).append("];\n").append(stack(k, pc, "READ", "x.router.returned(a);", region))
             .append("    v = m.read(a, 8);\n    r[").append(Reg.RSP).append("] = a + 8;\n    s.rip = v;\n    id = ")
             .append(LOOK_UP).append(";\n");
         return true;
@@ -730,8 +869,8 @@ final class BlockTranslator {
   }
 
   /** Sets m to the space of instruction {@code k}'s stack access at {@code a}: a new access site ({@link #site}). */
-  private static String stack(int k, long pc, String role, String whenBound) {
-    int site = SITES.getAndIncrement();
+  private static String stack(int k, long pc, String role, String whenBound, Region region) {
+    String site = region.site();
     return site(k, pc, site, "x.stack(i[" + k + "], a, MemoryRole." + role + ", " + site + ")", whenBound);
   }
 
@@ -741,7 +880,7 @@ final class BlockTranslator {
    * route}. The binding is looked up here, not in the executor: a call the JIT does not inline into a method this
    * large costs more than the lookup. The instruction's position is recorded first, for a fault of the access.
    */
-  private static String site(int k, long pc, int site, String route, String whenBound) {
+  private static String site(int k, long pc, String site, String route, String whenBound) {
     return "    x.pc = " + hex(pc) + ";\n    x.blockIndex = " + k + ";\n    if ((b = x.bindings[" + site + "]) < 0) {\n"
         + "      m = " + route + ";\n    } else {\n      m = x.spaces[b];\n      x.boundAccesses[b]++;\n"
         + (whenBound.isEmpty() ? "" : "      " + whenBound + "\n") + "    }\n";
@@ -833,7 +972,7 @@ final class BlockTranslator {
 
   // ---------------------------------------------------------------- compilation
 
-  private record Source(String name, String text) {}
+  private record Source(String name, String text, String key) {}
 
   private static Map<String, byte[]> compile(List<Source> sources) throws TranslationException {
     JavaCompiler javac = ToolProvider.getSystemJavaCompiler();

@@ -57,6 +57,7 @@ public final class Cpu implements AutoCloseable {
   // Block translation (BlockTranslator): runs without a value domain run translated blocks where they have one, and
   // count the block starts they interpret, to be translated by translatePending().
   private boolean translation;
+  private CompiledRegions compiledRegions = CompiledRegions.NONE;
   /** Block starts met so far: translated, or known to have no block (null value). */
   private final Map<Long, BlockTranslator.Block> blocks = new HashMap<>();
   /**
@@ -189,13 +190,14 @@ public final class Cpu implements AutoCloseable {
 
   /**
    * Translates the recorded block starts that ran at least {@code executions} times into JVM bytecode (one compilation
-   * by the JDK's compiler): later runs execute them. Colder starts stay recorded, and counted. Returns the number of
-   * blocks translated.
+   * by the JDK's compiler, of the regions not compiled before: {@link #setCompiledRegions}): later runs execute them.
+   * Colder starts stay recorded, and counted. Returns the starts translated, in order: {@link #translate} of the same
+   * starts on the same code gives the same regions.
    *
    * @throws TranslationException no compiler in this Java runtime, or a translation that does not compile; the CPU
    *     keeps interpreting
    */
-  public int translatePending(long executions) throws TranslationException {
+  public List<Long> translatePending(long executions) throws TranslationException {
     List<Long> starts = new ArrayList<>();
     pendingStarts.forEach((pc, count) -> {
       if (count[0] >= executions) {
@@ -203,7 +205,7 @@ public final class Cpu implements AutoCloseable {
       }
     });
     if (starts.isEmpty()) {
-      return 0;
+      return starts;
     }
     starts.forEach(pendingStarts::remove);
     Map<Long, BlockTranslator.Block> translated = BlockTranslator.translate(new BlockTranslator.Code() {
@@ -216,19 +218,35 @@ public final class Cpu implements AutoCloseable {
       public boolean hooked(long pc) {
         return hooks.containsKey(pc);
       }
-    }, starts);
+    }, starts, compiledRegions);
     for (long start : starts) {
       blocks.put(start, translated.get(start));
     }
     executor.ensureSites(BlockTranslator.sites());
     emptyBlockCache();
-    return translated.size();
+    return starts;
   }
 
-  /** Translates the blocks at {@code starts} now (tests: the starts a run would record). */
-  int translate(java.util.Collection<Long> starts) throws TranslationException {
-    starts.forEach(pc -> pendingStarts.put(pc, new long[] {Long.MAX_VALUE}));
-    return translatePending(Long.MAX_VALUE);
+  /**
+   * Translates the blocks at {@code starts} now, those not translated yet (a batch {@link #translatePending} returned
+   * before, e.g. in another JVM). Returns the blocks translated.
+   */
+  public int translate(java.util.Collection<Long> starts) throws TranslationException {
+    starts.stream().filter(pc -> !blocks.containsKey(pc))
+        .forEach(pc -> pendingStarts.put(pc, new long[] {Long.MAX_VALUE}));
+    int before = translatedBlocks();
+    translatePending(Long.MAX_VALUE);
+    return translatedBlocks() - before;
+  }
+
+  /** Regions of translated blocks javac compiled in this JVM, for all CPUs (the others were found compiled). */
+  public static int regionsCompiled() {
+    return BlockTranslator.COMPILED.get();
+  }
+
+  /** Where translation finds regions compiled before and keeps those it compiles (default: nowhere). */
+  public void setCompiledRegions(CompiledRegions regions) {
+    compiledRegions = java.util.Objects.requireNonNull(regions);
   }
 
   /** The translated block at {@code pc}, or null (tests). */

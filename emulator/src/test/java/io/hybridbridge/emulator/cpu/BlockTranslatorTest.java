@@ -8,9 +8,11 @@ import io.hybridbridge.emulator.decode.Instruction;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -85,10 +87,66 @@ class BlockTranslatorTest {
   }
 
   /**
+   * A region's class depends only on its blocks: a CPU translating the same starts of the same code finds it, in this
+   * JVM or (once this JVM no longer has it) in the regions kept before, and compiles nothing; other code is compiled.
+   */
+  @Test
+  void regionsCompiledOnceAreFoundAgainNotCompiled() throws Exception {
+    Map<String, byte[]> kept = new HashMap<>();
+    List<String> found = new ArrayList<>();
+    CompiledRegions store = new CompiledRegions() {
+      @Override
+      public byte[] find(String key) {
+        byte[] classFile = kept.get(key);
+        if (classFile != null) {
+          found.add(key);
+        }
+        return classFile;
+      }
+
+      @Override
+      public void keep(String key, byte[] classFile) {
+        kept.put(key, classFile);
+      }
+    };
+    long interpreted;
+    try (TestMachine m = machine(MEMORY, false, BlockTranslator.regionBytecode, CompiledRegions.NONE)) {
+      assertThat(m.run().reason()).isEqualTo(Stop.Reason.HALTED);
+      interpreted = m.reg(RAX);
+    }
+    BlockTranslator.forgetDefined();
+    int compiled = Cpu.regionsCompiled();
+    try (TestMachine first = machine(MEMORY, true, BlockTranslator.regionBytecode, store)) {
+      assertThat(Cpu.regionsCompiled() - compiled).as("regions compiled").isPositive().isEqualTo(kept.size());
+      compiled = Cpu.regionsCompiled();
+      try (TestMachine second = machine(MEMORY, true, BlockTranslator.regionBytecode, CompiledRegions.NONE)) {
+        assertThat(Cpu.regionsCompiled()).as("compiled again, the first CPU's regions live").isEqualTo(compiled);
+        assertThat(second.run().reason()).isEqualTo(Stop.Reason.HALTED);
+        assertThat(second.reg(RAX)).isEqualTo(interpreted);
+      }
+    }
+    BlockTranslator.forgetDefined();
+    try (TestMachine third = machine(MEMORY, true, BlockTranslator.regionBytecode, store)) {
+      assertThat(Cpu.regionsCompiled()).as("compiled again, the regions kept").isEqualTo(compiled);
+      assertThat(found).as("regions found kept").hasSize(kept.size());
+      assertThat(third.run().reason()).isEqualTo(Stop.Reason.HALTED);
+      assertThat(third.reg(RAX)).isEqualTo(interpreted);
+    }
+    try (TestMachine other = machine(REGISTERS, true, BlockTranslator.regionBytecode, store)) {
+      assertThat(Cpu.regionsCompiled()).as("regions of other code compiled").isGreaterThan(compiled);
+    }
+  }
+
+  private static TestMachine machine(String block, boolean translated, int regionBytecode) throws Exception {
+    return machine(block, translated, regionBytecode, CompiledRegions.NONE);
+  }
+
+  /**
    * A machine running {@link #BLOCKS} copies of {@code block}, with its data; translated: all its blocks, grouped in
    * regions of {@code regionBytecode} bytes estimated.
    */
-  private static TestMachine machine(String block, boolean translated, int regionBytecode) throws Exception {
+  private static TestMachine machine(String block, boolean translated, int regionBytecode, CompiledRegions kept)
+      throws Exception {
     StringBuilder program = new StringBuilder();
     for (int k = 0; k < BLOCKS; k++) {
       program.append(String.format(block, 8 * k, 4096 + 8 * k));
@@ -99,6 +157,7 @@ class BlockTranslatorTest {
     }
     m.state.set(RDI, TestMachine.DATA);
     m.cpu.setTranslation(translated);
+    m.cpu.setCompiledRegions(kept);
     if (translated) {
       int before = BlockTranslator.regionBytecode;
       BlockTranslator.regionBytecode = regionBytecode;

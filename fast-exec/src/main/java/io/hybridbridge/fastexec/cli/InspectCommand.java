@@ -10,6 +10,7 @@ import io.hybridbridge.emulator.tools.Tools;
 import io.hybridbridge.fastexec.FastPath;
 import io.hybridbridge.fastexec.Inspector;
 import io.hybridbridge.fastexec.store.MetadataStore;
+import io.hybridbridge.fastexec.store.TranslationStore;
 import io.hybridbridge.schemas.TrainingMetadata;
 import io.hybridbridge.taint.cli.SnapshotNames;
 import io.hybridbridge.taint.metadata.MetadataException;
@@ -119,6 +120,9 @@ public final class InspectCommand implements Callable<Integer> {
           Inspector inspector = inspectors.get(reference.id());
           if (inspector == null) {
             FastPath fast = FastPath.open(reference);
+            if (metadata != null) { // its translated code too, for a long inspection or a scan on this store
+              fast.keepTranslations(TranslationStore.ofMetadataStore(store));
+            }
             paths.put(reference.id(), fast);
             inspector = new Inspector(fast, mode, base, auditRate);
             inspectors.put(reference.id(), inspector);

@@ -1,0 +1,162 @@
+package io.hybridbridge.fastexec.store;
+
+import io.hybridbridge.emulator.cpu.CompiledRegions;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
+
+/**
+ * T's translated code, kept in a directory (a scan keeps it in its metadata store's {@code translated/}), so that a
+ * worker neither compiles again what another compiled nor waits to find T's hot code again:
+ *
+ * <pre>
+ * DIR/classes/&lt;key&gt;.class     a region's class file, under the emulator's key for it (a hash of its source and of
+ *                              what it links to): written once, atomically; what a key names never changes
+ * DIR/plans/&lt;reference&gt;.plan   the batches of block starts the fast paths of one reference translated, one batch a
+ *                              line of hex pcs, in the order they were translated
+ * </pre>
+ *
+ * <p>A fast path replays its reference's plan when it opens: the same batches on the same code make the same regions,
+ * whose classes are here. Every write is a temporary file renamed into place, so readers see whole files; two workers
+ * adding a batch at once may lose one of them, which costs its compilation again, never a wrong result: the plan only
+ * says what to translate, and a region is found only under the hash of its own source. The classes run in the
+ * worker's JVM: this directory must be as trusted as the job's code (the metadata store is).
+ */
+public final class TranslationStore implements CompiledRegions {
+  private static final Pattern KEY = Pattern.compile("[0-9a-f]{64}");
+  private final Path directory;
+  private final Path classes;
+  private final Path plans;
+
+  private TranslationStore(Path directory) {
+    this.directory = directory;
+    this.classes = directory.resolve("classes");
+    this.plans = directory.resolve("plans");
+  }
+
+  /** The store in {@code directory} (created when something is first kept). */
+  public static TranslationStore in(Path directory) {
+    return new TranslationStore(directory);
+  }
+
+  /** Where a metadata store in {@code metadataStore} keeps translated code. */
+  public static TranslationStore ofMetadataStore(Path metadataStore) {
+    return in(metadataStore.resolve("translated"));
+  }
+
+  /** Its directory. */
+  public Path directory() {
+    return directory;
+  }
+
+  @Override
+  public byte[] find(String key) {
+    if (!KEY.matcher(key).matches()) {
+      return null;
+    }
+    try {
+      return Files.readAllBytes(classes.resolve(key + ".class"));
+    } catch (NoSuchFileException e) {
+      return null;
+    } catch (IOException e) {
+      warn("cannot read " + classes.resolve(key + ".class"), e);
+      return null;
+    }
+  }
+
+  @Override
+  public void keep(String key, byte[] classFile) {
+    if (!KEY.matcher(key).matches()) {
+      throw new IllegalArgumentException("not a region key: " + key);
+    }
+    Path file = classes.resolve(key + ".class");
+    if (!Files.exists(file)) {
+      write(file, classFile);
+    }
+  }
+
+  /** The batches of block starts translated for {@code reference}, in order (none if nothing was kept). */
+  public List<List<Long>> plan(String reference) {
+    Path file = plans.resolve(planName(reference));
+    List<List<Long>> batches = new ArrayList<>();
+    try {
+      for (String line : Files.readAllLines(file, StandardCharsets.US_ASCII)) {
+        if (line.isBlank() || line.startsWith("#")) {
+          continue;
+        }
+        batches.add(Arrays.stream(line.trim().split(" ")).map(pc -> Long.parseUnsignedLong(pc, 16)).toList());
+      }
+    } catch (NoSuchFileException e) {
+      return List.of();
+    } catch (IOException | NumberFormatException e) {
+      warn("cannot read the plan " + file + " (its code is translated again when it is hot)", e);
+      return List.of();
+    }
+    return batches;
+  }
+
+  /** Adds a batch of block starts translated for {@code reference} to its plan. */
+  public void addBatch(String reference, List<Long> starts) {
+    if (starts.isEmpty()) {
+      return;
+    }
+    Path file = plans.resolve(planName(reference));
+    StringBuilder text = new StringBuilder();
+    try {
+      text.append(Files.readString(file, StandardCharsets.US_ASCII));
+    } catch (NoSuchFileException e) {
+      text.append("# block starts translated by fast paths of reference ").append(reference.replace('\n', ' '))
+          .append(", one batch a line\n");
+    } catch (IOException e) {
+      warn("cannot read the plan " + file, e);
+      return;
+    }
+    for (int k = 0; k < starts.size(); k++) {
+      text.append(k == 0 ? "" : " ").append(Long.toHexString(starts.get(k)));
+    }
+    write(file, text.append('\n').toString().getBytes(StandardCharsets.US_ASCII));
+  }
+
+  /** A file name for {@code reference} (any text: a reference id with its build and where T's kernel lies). */
+  private static String planName(String reference) {
+    return sha256(reference) + ".plan";
+  }
+
+  private static String sha256(String text) {
+    try {
+      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+          .digest(text.getBytes(StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java runtime has SHA-256", e);
+    }
+  }
+
+  /** Writes {@code bytes} to {@code file} whole: a temporary file beside it, renamed onto it. */
+  private static void write(Path file, byte[] bytes) {
+    Path temp = file.resolveSibling(".tmp-" + Long.toHexString(ThreadLocalRandom.current().nextLong()));
+    try {
+      Files.createDirectories(file.getParent());
+      Files.write(temp, bytes);
+      Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      warn("cannot keep " + file + " (it is compiled again next time)", e);
+      try {
+        Files.deleteIfExists(temp);
+      } catch (IOException ignored) {
+        // the temporary file stays; it is never read
+      }
+    }
+  }
+
+  private static void warn(String what, Exception e) {
+    System.err.println("translated code: " + what + ": " + e);
+  }
+}

@@ -1,0 +1,50 @@
+package io.hybridbridge.fastexec.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TranslationStoreTest {
+  private static final String KEY = "ab".repeat(32);
+
+  @Test
+  void keepsClassFilesByKeyAndPlansByReference(@TempDir Path dir) throws Exception {
+    TranslationStore store = TranslationStore.ofMetadataStore(dir);
+    assertThat(store.find(KEY)).isNull();
+    assertThat(store.plan("ref-a")).isEmpty();
+
+    store.keep(KEY, new byte[] {1, 2, 3});
+    store.addBatch("ref-a", List.of(0xffffffff81000000L, 0xffffffff81000010L));
+    store.addBatch("ref-a", List.of(0xffffffff81000020L));
+    store.addBatch("ref-a", List.of());
+    store.addBatch("ref-b", List.of(0x1000L));
+
+    TranslationStore again = TranslationStore.in(dir.resolve("translated"));
+    assertThat(again.find(KEY)).containsExactly(1, 2, 3);
+    assertThat(again.find("cd".repeat(32))).isNull();
+    assertThat(again.find("../../etc/passwd")).as("not a key").isNull();
+    assertThat(again.plan("ref-a")).containsExactly(List.of(0xffffffff81000000L, 0xffffffff81000010L),
+        List.of(0xffffffff81000020L));
+    assertThat(again.plan("ref-b")).containsExactly(List.of(0x1000L));
+    try (Stream<Path> files = Files.walk(dir)) {
+      assertThat(files.map(p -> p.getFileName().toString())).noneMatch(name -> name.startsWith(".tmp-"));
+    }
+    assertThatThrownBy(() -> store.keep("x/y", new byte[0])).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void anUnreadablePlanIsNoPlan(@TempDir Path dir) throws Exception {
+    TranslationStore store = TranslationStore.in(dir);
+    store.addBatch("ref", List.of(0x10L));
+    try (Stream<Path> plans = Files.list(dir.resolve("plans"))) {
+      Files.writeString(plans.findFirst().orElseThrow(), "10 zz\n");
+    }
+    assertThat(store.plan("ref")).isEmpty();
+  }
+}
