@@ -115,8 +115,8 @@ public final class ScanCommand implements Callable<Integer> {
 
   @Option(names = "--translate-after", paramLabel = "N", defaultValue = "" + FastPath.TRANSLATE_AFTER,
       description = "Fast inspections each worker's fast path of a kernel build runs before it translates the "
-          + "build's hot code to JVM bytecode: compiling costs seconds, so it pays on long scans (default: "
-          + "${DEFAULT-VALUE}).")
+          + "build's hot code to JVM bytecode, with what earlier fast paths translated (kept in the metadata store's "
+          + "translated/): the JIT's work on it pays only on long scans (default: ${DEFAULT-VALUE}).")
   int translateAfter;
 
   /** The tool names, for --tools' help. */
