@@ -274,13 +274,23 @@ final class BlockTranslator {
     Map<String, BlockCode> live = new HashMap<>();
     Map<String, byte[]> classFiles = new HashMap<>();
     List<Source> missing = new ArrayList<>();
-    for (Source source : sources) {
+    for (int g = 0; g < sources.size(); g++) {
+      Source source = sources.get(g);
       BlockCode code = defined(source.key);
       byte[] classFile = code == null ? kept.find(source.key) : null;
+      if (code == null && classFile != null) {
+        try {
+          if (codeLength(classFile, "run") > HUGE_METHOD) {
+            classFiles.put(source.key, classFile); // split below, as when it was compiled
+            continue;
+          }
+          code = defineRegion(classFile, regions.get(g).sites, source.key);
+        } catch (TranslationException | RuntimeException e) { // damaged, say: compiled again, as if not kept
+          System.err.println("translated blocks: the kept class of " + source.name + " is not used (" + e + ")");
+        }
+      }
       if (code != null) {
         live.put(source.key, code);
-      } else if (classFile != null) {
-        classFiles.put(source.key, classFile);
       } else {
         missing.add(source);
       }
@@ -309,7 +319,6 @@ final class BlockTranslator {
           continue;
         }
         code = defineRegion(classFile, region.sites, key);
-        code.bytecode = bytecode;
       }
       region.code = code;
       region.bytecode = code.bytecode;
@@ -348,6 +357,7 @@ final class BlockTranslator {
       Class<?> c = MethodHandles.lookup().defineHiddenClassWithClassData(classFile, SITES.getAndAdd(sites), true)
           .lookupClass();
       BlockCode code = (BlockCode) c.getDeclaredConstructor().newInstance();
+      code.bytecode = codeLength(classFile, "run");
       synchronized (DEFINED) {
         DEFINED.values().removeIf(r -> r.get() == null);
         DEFINED.put(key, new WeakReference<>(code));

@@ -88,7 +88,8 @@ class BlockTranslatorTest {
 
   /**
    * A region's class depends only on its blocks: a CPU translating the same starts of the same code finds it, in this
-   * JVM or (once this JVM no longer has it) in the regions kept before, and compiles nothing; other code is compiled.
+   * JVM or (once this JVM no longer has it) in the regions kept before, and compiles nothing; other code is compiled,
+   * and so is a region whose kept class file is damaged (and kept again).
    */
   @Test
   void regionsCompiledOnceAreFoundAgainNotCompiled() throws Exception {
@@ -131,6 +132,18 @@ class BlockTranslatorTest {
       assertThat(found).as("regions found kept").hasSize(kept.size());
       assertThat(third.run().reason()).isEqualTo(Stop.Reason.HALTED);
       assertThat(third.reg(RAX)).isEqualTo(interpreted);
+    }
+    kept.replaceAll((key, classFile) -> java.util.Arrays.copyOf(classFile, classFile.length / 2)); // damaged
+    BlockTranslator.forgetDefined();
+    try (TestMachine fourth = machine(MEMORY, true, BlockTranslator.regionBytecode, store)) {
+      assertThat(Cpu.regionsCompiled() - compiled).as("damaged kept regions compiled again").isEqualTo(kept.size());
+      assertThat(fourth.run().reason()).isEqualTo(Stop.Reason.HALTED);
+      assertThat(fourth.reg(RAX)).isEqualTo(interpreted);
+      compiled = Cpu.regionsCompiled();
+    }
+    BlockTranslator.forgetDefined();
+    try (TestMachine fifth = machine(MEMORY, true, BlockTranslator.regionBytecode, store)) {
+      assertThat(Cpu.regionsCompiled()).as("compiled again, the regions kept anew").isEqualTo(compiled);
     }
     try (TestMachine other = machine(REGISTERS, true, BlockTranslator.regionBytecode, store)) {
       assertThat(Cpu.regionsCompiled()).as("regions of other code compiled").isGreaterThan(compiled);

@@ -77,10 +77,7 @@ public final class TranslationStore implements CompiledRegions {
     if (!KEY.matcher(key).matches()) {
       throw new IllegalArgumentException("not a region key: " + key);
     }
-    Path file = classes.resolve(key + ".class");
-    if (!Files.exists(file)) {
-      write(file, classFile);
-    }
+    write(classes.resolve(key + ".class"), classFile); // replaces a damaged one: a key names one content
   }
 
   /** The batches of block starts translated for {@code reference}, in order (none if nothing was kept). */
