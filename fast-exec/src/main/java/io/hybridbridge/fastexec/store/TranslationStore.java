@@ -14,6 +14,7 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Pattern;
 
 /**
@@ -38,6 +39,7 @@ public final class TranslationStore implements CompiledRegions {
   private final Path directory;
   private final Path classes;
   private final Path plans;
+  private final AtomicBoolean warned = new AtomicBoolean();
 
   private TranslationStore(Path directory) {
     this.directory = directory;
@@ -140,7 +142,7 @@ public final class TranslationStore implements CompiledRegions {
   }
 
   /** Writes {@code bytes} to {@code file} whole: a temporary file beside it, renamed onto it. */
-  private static void write(Path file, byte[] bytes) {
+  private void write(Path file, byte[] bytes) {
     Path temp = file.resolveSibling(".tmp-" + Long.toHexString(ThreadLocalRandom.current().nextLong()));
     try {
       Files.createDirectories(file.getParent());
@@ -156,7 +158,14 @@ public final class TranslationStore implements CompiledRegions {
     }
   }
 
-  private static void warn(String what, Exception e) {
-    System.err.println("translated code: " + what + ": " + e);
+  /**
+   * One line in the worker's log for the first failure: a store that cannot be written fails for every region (a
+   * few hundred per build), and each failure costs only time.
+   */
+  private void warn(String what, Exception e) {
+    if (!warned.getAndSet(true)) {
+      System.err.println("translated code: " + what + ": " + e + " (further failures with " + directory
+          + " are not shown)");
+    }
   }
 }

@@ -39,6 +39,27 @@ class TranslationStoreTest {
   }
 
   @Test
+  void aStoreThatCannotBeWrittenLosesOnlyWhatItKeeps(@TempDir Path dir) throws Exception {
+    Files.writeString(dir.resolve("translated"), "a file where the directory should be");
+    TranslationStore store = TranslationStore.ofMetadataStore(dir);
+    java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream before = System.err;
+    System.setErr(new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+    try {
+      for (int k = 0; k < 3; k++) {
+        store.keep(Integer.toHexString(k).repeat(64).substring(0, 64), new byte[] {1});
+      }
+      store.addBatch("ref", List.of(0x10L));
+    } finally {
+      System.setErr(before);
+    }
+    assertThat(store.find("0".repeat(64))).isNull();
+    assertThat(store.plan("ref")).isEmpty();
+    assertThat(err.toString(java.nio.charset.StandardCharsets.UTF_8).lines()).as("warnings").hasSize(1)
+        .allMatch(line -> line.contains("cannot keep") && line.contains("further failures"));
+  }
+
+  @Test
   void anUnreadablePlanIsNoPlan(@TempDir Path dir) throws Exception {
     TranslationStore store = TranslationStore.in(dir);
     store.addBatch("ref", List.of(0x10L));
