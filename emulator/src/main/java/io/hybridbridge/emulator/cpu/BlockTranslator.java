@@ -271,67 +271,68 @@ final class BlockTranslator {
       return;
     }
     dump(sources);
-    Map<String, BlockCode> live = new HashMap<>();
-    Map<String, byte[]> classFiles = new HashMap<>();
-    List<Source> missing = new ArrayList<>();
+    Map<Long, Block> oversized = new TreeMap<>();
+    List<Integer> missing = new ArrayList<>();
     for (int g = 0; g < sources.size(); g++) {
       Source source = sources.get(g);
+      Region region = regions.get(g);
       BlockCode code = defined(source.key);
-      byte[] classFile = code == null ? kept.find(source.key) : null;
-      if (code == null && classFile != null) {
-        try {
-          if (codeLength(classFile, "run") > HUGE_METHOD) {
-            classFiles.put(source.key, classFile); // split below, as when it was compiled
-            continue;
-          }
-          code = defineRegion(classFile, regions.get(g).sites, source.key);
-        } catch (TranslationException | RuntimeException e) { // damaged, say: compiled again, as if not kept
-          System.err.println("translated blocks: the kept class of " + source.name + " is not used (" + e + ")");
-        }
-      }
       if (code != null) {
-        live.put(source.key, code);
-      } else {
-        missing.add(source);
+        run(region, code);
+        continue;
+      }
+      byte[] classFile = kept.find(source.key);
+      if (classFile == null) {
+        missing.add(g);
+        continue;
+      }
+      try {
+        fit(region, classFile, source.key, oversized);
+      } catch (TranslationException | RuntimeException e) { // damaged, say: compiled again, as if not kept
+        System.err.println("translated blocks: the kept class of " + source.name + " is not used (" + e + ")");
+        missing.add(g);
       }
     }
     if (!missing.isEmpty()) {
-      Map<String, byte[]> compiled = compile(missing);
-      COMPILED.addAndGet(missing.size());
-      for (Source source : missing) {
+      List<Source> compiling = missing.stream().map(sources::get).toList();
+      Map<String, byte[]> compiled = compile(compiling);
+      COMPILED.addAndGet(compiling.size());
+      for (int g : missing) {
+        Source source = sources.get(g);
         byte[] classFile = compiled.get(PACKAGE + "." + source.name);
-        classFiles.put(source.key, classFile);
         kept.keep(source.key, classFile);
-      }
-    }
-    Map<Long, Block> oversized = new TreeMap<>();
-    for (int g = 0; g < sources.size(); g++) {
-      Region region = regions.get(g);
-      String key = sources.get(g).key;
-      BlockCode code = live.get(key);
-      if (code == null) {
-        byte[] classFile = classFiles.get(key);
-        int bytecode = codeLength(classFile, "run");
-        if (bytecode > HUGE_METHOD) {
-          if (region.blocks.size() > 1) {
-            region.blocks.forEach(block -> oversized.put(block.pc, block));
-          }
-          continue;
-        }
-        code = defineRegion(classFile, region.sites, key);
-      }
-      region.code = code;
-      region.bytecode = code.bytecode;
-      region.instructions = new Instruction[region.blocks.size()][];
-      for (int id = 0; id < region.blocks.size(); id++) {
-        Block block = region.blocks.get(id);
-        block.region = region;
-        block.id = id;
-        region.instructions[id] = block.instructions;
+        fit(regions.get(g), classFile, source.key, oversized);
       }
     }
     if (!oversized.isEmpty()) {
       define(oversized, budget / 2, kept);
+    }
+  }
+
+  /**
+   * Runs {@code region} with the class {@code classFile}, or, when its method is larger than the JIT compiles, adds
+   * the region's blocks to {@code oversized} (a single block stays untranslated).
+   */
+  private static void fit(Region region, byte[] classFile, String key, Map<Long, Block> oversized)
+      throws TranslationException {
+    int bytecode = codeLength(classFile, "run");
+    if (bytecode <= HUGE_METHOD) {
+      run(region, defineRegion(classFile, bytecode, region.sites, key));
+    } else if (region.blocks.size() > 1) {
+      region.blocks.forEach(block -> oversized.put(block.pc, block));
+    }
+  }
+
+  /** Makes {@code code} the code of {@code region}'s blocks. */
+  private static void run(Region region, BlockCode code) {
+    region.code = code;
+    region.bytecode = code.bytecode;
+    region.instructions = new Instruction[region.blocks.size()][];
+    for (int id = 0; id < region.blocks.size(); id++) {
+      Block block = region.blocks.get(id);
+      block.region = region;
+      block.id = id;
+      region.instructions[id] = block.instructions;
     }
   }
 
@@ -350,14 +351,18 @@ final class BlockTranslator {
     }
   }
 
-  /** Defines a region's class with its first access site (numbered here: its {@code sites} are new to this JVM). */
-  private static BlockCode defineRegion(byte[] classFile, int sites, String key) throws TranslationException {
+  /**
+   * Defines a region's class, whose method has {@code bytecode} bytes, with its first access site (numbered here: its
+   * {@code sites} are new to this JVM).
+   */
+  private static BlockCode defineRegion(byte[] classFile, int bytecode, int sites, String key)
+      throws TranslationException {
     try {
       // hidden: unloaded with the blocks that use it, so a long-lived worker does not keep every CPU's code
       Class<?> c = MethodHandles.lookup().defineHiddenClassWithClassData(classFile, SITES.getAndAdd(sites), true)
           .lookupClass();
       BlockCode code = (BlockCode) c.getDeclaredConstructor().newInstance();
-      code.bytecode = codeLength(classFile, "run");
+      code.bytecode = bytecode;
       synchronized (DEFINED) {
         DEFINED.values().removeIf(r -> r.get() == null);
         DEFINED.put(key, new WeakReference<>(code));

@@ -234,9 +234,7 @@ public final class Cpu implements AutoCloseable {
   public int translate(java.util.Collection<Long> starts) throws TranslationException {
     starts.stream().filter(pc -> !blocks.containsKey(pc))
         .forEach(pc -> pendingStarts.put(pc, new long[] {Long.MAX_VALUE}));
-    int before = translatedBlocks();
-    translatePending(Long.MAX_VALUE);
-    return translatedBlocks() - before;
+    return (int) translatePending(Long.MAX_VALUE).stream().filter(pc -> blocks.get(pc) != null).count();
   }
 
   /** Regions of translated blocks javac compiled in this JVM, for all CPUs (the others were found compiled). */
