@@ -117,18 +117,22 @@ public final class FastPath implements AutoCloseable {
     if (plan.isEmpty()) {
       return "";
     }
-    int compiled = Cpu.regionsCompiled();
+    int compiled = regionsCompiled();
     for (List<Long> batch : plan) {
       bridge.machine().cpu().translate(batch);
     }
-    return String.format("%d kept batches (%d regions compiled again), ", plan.size(),
-        Cpu.regionsCompiled() - compiled);
+    return String.format("%d kept batches (%d regions compiled again), ", plan.size(), regionsCompiled() - compiled);
   }
 
   /** What a plan of translated code is kept under: this reference, its build and where T's kernel lies. */
   private String planKey() {
     return bridge.machine().reference().id() + " " + bridge.identity().buildId() + " "
         + Long.toHexString(bridge.slide());
+  }
+
+  /** Regions of translated blocks this fast path had javac compile (the others it found compiled). */
+  public int regionsCompiled() {
+    return bridge.machine().cpu().regionsCompiled();
   }
 
   /** Blocks of T's code translated so far. */

@@ -87,8 +87,6 @@ final class BlockTranslator {
   static int regionBytecode = REGION_BYTECODE;
   /** Access sites of all translated blocks (a site: one memory access of one instruction, which a router may bind). */
   private static final AtomicInteger SITES = new AtomicInteger();
-  /** Regions compiled by javac in this JVM. */
-  static final AtomicInteger COMPILED = new AtomicInteger();
 
   /** Access sites numbered so far: every site id is below it. */
   static int sites() {
@@ -231,9 +229,10 @@ final class BlockTranslator {
    * {@code kept} has compiled before (a region's source, hence its class, depends only on the blocks and on the
    * translator: the same starts in the same code give the same regions).
    *
-   * @return the blocks, by start pc; a start whose first instruction cannot be in a block has none
+   * @return the blocks, by start pc (a start whose first instruction cannot be in a block has none), and how many
+   *     regions javac compiled for them
    */
-  static Map<Long, Block> translate(Code code, Iterable<Long> starts, CompiledRegions kept)
+  static Translation translate(Code code, Iterable<Long> starts, CompiledRegions kept)
       throws TranslationException {
     Map<Long, Block> blocks = new TreeMap<>();
     for (long start : starts) {
@@ -242,10 +241,13 @@ final class BlockTranslator {
         blocks.put(start, b);
       }
     }
-    define(blocks, regionBytecode, kept);
+    int compiled = define(blocks, regionBytecode, kept);
     blocks.values().removeIf(b -> b.region == null); // a single block too large for the JIT: interpreted instead
-    return blocks;
+    return new Translation(blocks, compiled);
   }
+
+  /** Blocks translated, by start pc, and the regions javac compiled for them (the others were found compiled). */
+  record Translation(Map<Long, Block> blocks, int compiled) {}
 
   /**
    * The regions this JVM defined, by {@link #key}: CPUs of the same code share a region's class (and the JIT's work
@@ -257,9 +259,9 @@ final class BlockTranslator {
    * Compiles {@code blocks} into regions of about {@code budget} bytes of bytecode each, and defines them. A region
    * whose method came out larger than the JIT compiles ({@link #HUGE_METHOD}: the estimate was short, on code unlike
    * that it was fitted on) is split again with half the budget: run by the JVM's interpreter, it would be slower than
-   * not translating at all.
+   * not translating at all. Returns the regions compiled.
    */
-  private static void define(Map<Long, Block> blocks, int budget, CompiledRegions kept) throws TranslationException {
+  private static int define(Map<Long, Block> blocks, int budget, CompiledRegions kept) throws TranslationException {
     List<Region> regions = regions(blocks, budget);
     List<Source> sources = new ArrayList<>();
     for (Region region : regions) {
@@ -268,7 +270,7 @@ final class BlockTranslator {
       sources.add(new Source(name, text, key(text)));
     }
     if (sources.isEmpty()) {
-      return;
+      return 0;
     }
     dump(sources);
     Map<Long, Block> oversized = new TreeMap<>();
@@ -296,7 +298,6 @@ final class BlockTranslator {
     if (!missing.isEmpty()) {
       List<Source> compiling = missing.stream().map(sources::get).toList();
       Map<String, byte[]> compiled = compile(compiling);
-      COMPILED.addAndGet(compiling.size());
       for (int g : missing) {
         Source source = sources.get(g);
         byte[] classFile = compiled.get(PACKAGE + "." + source.name);
@@ -304,9 +305,7 @@ final class BlockTranslator {
         fit(regions.get(g), classFile, source.key, oversized);
       }
     }
-    if (!oversized.isEmpty()) {
-      define(oversized, budget / 2, kept);
-    }
+    return missing.size() + (oversized.isEmpty() ? 0 : define(oversized, budget / 2, kept));
   }
 
   /**

@@ -58,6 +58,7 @@ public final class Cpu implements AutoCloseable {
   // count the block starts they interpret, to be translated by translatePending().
   private boolean translation;
   private CompiledRegions compiledRegions = CompiledRegions.NONE;
+  private int regionsCompiled;
   /** Block starts met so far: translated, or known to have no block (null value). */
   private final Map<Long, BlockTranslator.Block> blocks = new HashMap<>();
   /**
@@ -208,7 +209,7 @@ public final class Cpu implements AutoCloseable {
       return starts;
     }
     starts.forEach(pendingStarts::remove);
-    Map<Long, BlockTranslator.Block> translated = BlockTranslator.translate(new BlockTranslator.Code() {
+    BlockTranslator.Translation translation = BlockTranslator.translate(new BlockTranslator.Code() {
       @Override
       public Instruction instruction(long pc) throws MemoryAccessException, DecodeException {
         return Cpu.this.instruction(pc);
@@ -220,8 +221,9 @@ public final class Cpu implements AutoCloseable {
       }
     }, starts, compiledRegions);
     for (long start : starts) {
-      blocks.put(start, translated.get(start));
+      blocks.put(start, translation.blocks().get(start));
     }
+    regionsCompiled += translation.compiled();
     executor.ensureSites(BlockTranslator.sites());
     emptyBlockCache();
     return starts;
@@ -237,9 +239,9 @@ public final class Cpu implements AutoCloseable {
     return (int) translatePending(Long.MAX_VALUE).stream().filter(pc -> blocks.get(pc) != null).count();
   }
 
-  /** Regions of translated blocks javac compiled in this JVM, for all CPUs (the others were found compiled). */
-  public static int regionsCompiled() {
-    return BlockTranslator.COMPILED.get();
+  /** Regions of translated blocks javac compiled for this CPU (the others were found compiled). */
+  public int regionsCompiled() {
+    return regionsCompiled;
   }
 
   /** Where translation finds regions compiled before and keeps those it compiles (default: nowhere). */
