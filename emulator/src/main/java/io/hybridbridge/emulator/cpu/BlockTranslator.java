@@ -259,9 +259,10 @@ final class BlockTranslator {
    * Compiles {@code blocks} into regions of about {@code budget} bytes of bytecode each, and defines them. A region
    * whose method came out larger than the JIT compiles ({@link #HUGE_METHOD}: the estimate was short, on code unlike
    * that it was fitted on) is split again with half the budget: run by the JVM's interpreter, it would be slower than
-   * not translating at all. Returns the regions compiled.
+   * not translating at all. Returns the regions compiled. One definition at a time: compilations are rare, javac is
+   * memory-hungry, and a CPU that waited for another's compilation of the same code finds its regions defined.
    */
-  private static int define(Map<Long, Block> blocks, int budget, CompiledRegions kept) throws TranslationException {
+  private static synchronized int define(Map<Long, Block> blocks, int budget, CompiledRegions kept) throws TranslationException {
     List<Region> regions = regions(blocks, budget);
     List<Source> sources = new ArrayList<>();
     for (Region region : regions) {
@@ -1021,10 +1022,7 @@ final class BlockTranslator {
     }
     List<String> options = List.of("-classpath", classPath(), "-proc:none", "-g:none", "-nowarn",
         "-XDuseUnsharedTable=true");
-    boolean ok;
-    synchronized (BlockTranslator.class) { // one compilation at a time: they are rare, and javac is memory-hungry
-      ok = javac.getTask(null, inMemory, diagnostics, options, null, units).call();
-    }
+    boolean ok = javac.getTask(null, inMemory, diagnostics, options, null, units).call(); // under define's lock
     if (!ok) {
       StringBuilder message = new StringBuilder("translated blocks do not compile (a translation bug):");
       int shown = 0;
