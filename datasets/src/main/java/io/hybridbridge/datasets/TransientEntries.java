@@ -17,7 +17,8 @@ public record TransientEntries(List<Entry> processes, List<String> notes) {
 
   /** Always-true caveats when comparing with what an inspection of the dump reports. */
   static final List<String> NOTES = List.of(
-      "kworker names: procfs shows e.g. kworker/0:1-events, the task's comm is kworker/0:1",
+      "kworker names: procfs shows e.g. kworker/0:1-events (last ran) or kworker/0:1+events (runs),"
+          + " the task's comm is kworker/0:1",
       "socket pointers in /proc/net/* are hashed or hidden: match sockets by inode",
       "ps args of a process that has not exec'd yet is its parent's command line");
 

@@ -58,10 +58,10 @@ class ScanDatasetTest {
 
   private static final Map<String, Columns> COMPARED = Map.of(
       "processes", new Columns("pid || '|' || ppid || '|' || uid || '|' || start_time_ticks || '|' || "
-          + "regexp_replace(comm, '^(kworker/[^-]*)-.*', '\\1') || '|' || cmdline", r -> {
+          + "regexp_replace(comm, '^(kworker/[^-+]*)[-+].*', '\\1') || '|' || cmdline", r -> {
             ProcessRow p = (ProcessRow) r;
             return p.getPid() + "|" + p.getPpid() + "|" + p.getUid() + "|" + p.getStartTimeTicks() + "|"
-                + p.getComm().replaceFirst("^(kworker/[^-]*)-.*", "$1") + "|" + p.getCmdline();
+                + p.getComm().replaceFirst("^(kworker/[^-+]*)[-+].*", "$1") + "|" + p.getCmdline();
           }),
       "modules", new Columns("name || '|' || size_bytes || '|' || refcount || '|' || array_to_string(used_by, ',')"
           + " || '|' || state", r -> {

@@ -35,8 +35,8 @@ import org.junit.jupiter.api.Test;
  *       and the capture has not, and it is checked on its own (agent.json: pid, executable, running).
  *   <li>/proc/&lt;pid&gt;/stat: fields that count what a process did since — page faults (10-13), CPU times
  *       of it and its children (14-17), resident pages (24) — are not compared; all others must be equal. A
- *       kworker's name carries its current workqueue after a '-' (procfs adds it): only the task's name is
- *       compared.
+ *       kworker's name carries the workqueue it runs after a '+', or the one it ran last after a '-' (procfs adds
+ *       them): only the task's name is compared.
  *   <li>/proc/uptime: see {@link #uptimeWindow}.
  * </ul>
  */
@@ -139,8 +139,8 @@ class ReferenceSyscallsTest {
     int open = line.indexOf('(');
     int close = line.lastIndexOf(')');
     String comm = line.substring(open + 1, close);
-    if (comm.startsWith("kworker/") && comm.indexOf('-') > 0) {
-      comm = comm.substring(0, comm.indexOf('-'));
+    if (comm.startsWith("kworker/")) {
+      comm = comm.replaceFirst("[-+].*", "");
     }
     List<String> fields = new ArrayList<>(List.of(line.substring(0, open).strip(), comm));
     fields.addAll(List.of(line.substring(close + 1).strip().split(" ")));
@@ -160,8 +160,8 @@ class ReferenceSyscallsTest {
       }
       p.setRssPages(0);
       String comm = p.getComm();
-      if (comm.startsWith("kworker/") && comm.indexOf('-') > 0) {
-        p.setComm(comm.substring(0, comm.indexOf('-')));
+      if (comm.startsWith("kworker/")) {
+        p.setComm(comm.replaceFirst("[-+].*", ""));
       }
       out.add(p);
     }

@@ -22,7 +22,8 @@ import org.apache.avro.specific.SpecificRecord;
  * minus what can change between the capture and the dump, each difference allowed with its reason:
  * <ul>
  *   <li>transient processes (transient.json: the capture script and its children, gone at the dump);
- *   <li>kworker names: procfs appends the work item a worker runs ({@code kworker/0:1-events}), which changes;
+ *   <li>kworker names: procfs appends the workqueue of the work a worker runs ({@code kworker/u8:2+events_unbound})
+ *       or ran last ({@code kworker/0:1-events}), which changes;
  *   <li>kernel threads the kernel started after the capture listed the processes: children of kthreadd (pid 2) with a
  *       pid above every pid the capture listed (workqueue pools add workers on demand, at any time; with two vCPUs
  *       one can start on the other CPU while the capture runs);
@@ -100,7 +101,7 @@ public final class GroundTruth {
       p.setRssPages(-1);
     }
     if (p.getComm().startsWith("kworker/")) {
-      p.setComm(p.getComm().replaceFirst("-.*", ""));
+      p.setComm(p.getComm().replaceFirst("[-+].*", ""));
     }
     p.setState("-"); // may change between capture and dump
     return p;
