@@ -17,16 +17,18 @@ import java.util.List;
  * compare per access, no boxing.
  *
  * <p>{@link #find} gives the slot of an access ({@link #ABSENT}: none), {@link #decision} its decision: {@link
- * #LOCAL}, {@link #REDIRECT}, or a mixed handle ({@code >= } {@link #MIXED}) whose call-site contexts {@link #decide}
- * resolves: {@link #LOCAL}, {@link #REDIRECT}, {@link
+ * #LOCAL}, {@link #REDIRECT}, {@link #PER_CPU}, or a mixed handle ({@code >= } {@link #MIXED}) whose call-site
+ * contexts {@link #decide} resolves: {@link #LOCAL}, {@link #REDIRECT}, {@link #PER_CPU}, {@link
  * #UNSEEN} (a context training never met) or {@link #AMBIGUOUS} (a context training saw both ways). Immutable and
  * thread-safe.
  */
 public final class DecisionTable {
   public static final int LOCAL = 0;
   public static final int REDIRECT = 1;
+  /** Redirected to U's per-CPU area: T's per-CPU base plus a U {@code __percpu} offset. */
+  public static final int PER_CPU = 2;
   /** Mixed handles start here: {@code handle - MIXED} indexes the per-entry context tables. */
-  public static final int MIXED = 2;
+  public static final int MIXED = 3;
   /** No entry: the training never executed this (instruction, operand). */
   public static final int ABSENT = -1;
   /** A mixed entry met in a call-site context training never saw. */
@@ -43,7 +45,7 @@ public final class DecisionTable {
   private final long[] keys;
   private final int[] values;
   private final int shift;
-  /** Per mixed entry: its contexts, sorted, and the decision (LOCAL, REDIRECT, AMBIGUOUS) of each. */
+  /** Per mixed entry: its contexts, sorted, and the decision (LOCAL, REDIRECT, PER_CPU, AMBIGUOUS) of each. */
   private final long[][] mixedContexts;
   private final int[][] mixedDecisions;
 
@@ -65,6 +67,7 @@ public final class DecisionTable {
       int value = switch (e.getDecision()) {
         case LOCAL -> LOCAL;
         case REDIRECT -> REDIRECT;
+        case PER_CPU -> PER_CPU;
         case MIXED -> MIXED + nextMixed++;
       };
       if (value >= MIXED) {
@@ -129,6 +132,7 @@ public final class DecisionTable {
       ds[i] = switch (sorted[i].getDecision()) {
         case LOCAL -> LOCAL;
         case REDIRECT -> REDIRECT;
+        case PER_CPU -> PER_CPU;
         case MIXED -> AMBIGUOUS;
       };
     }
@@ -154,7 +158,7 @@ public final class DecisionTable {
     }
   }
 
-  /** The decision in {@code slot}: {@link #LOCAL}, {@link #REDIRECT} or a mixed handle for {@link #decide}. */
+  /** The decision in {@code slot}: {@link #LOCAL}, {@link #REDIRECT}, {@link #PER_CPU} or a mixed handle. */
   public int decision(int slot) {
     return values[slot];
   }

@@ -241,7 +241,7 @@ public final class FastPath implements AutoCloseable {
   public Inspection inspect(UntrustedSnapshot snapshot, InspectionTool tool, DecisionTable table)
       throws SlowPathException {
     FastRouter router = new FastRouter(table, slow.policy(), bridge.guard(accessBudget), bridge.machine(),
-        bridge.untrusted(), bridge.untrustedSpace());
+        bridge.untrusted(), bridge.untrustedSpace(), bridge.perCpuSpace());
     try {
       return inspect(snapshot, tool, router);
     } finally {

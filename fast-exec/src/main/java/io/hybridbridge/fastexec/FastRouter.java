@@ -47,6 +47,7 @@ final class FastRouter implements AccessRouter {
   private final Cpu cpu;
   private final CallContext calls;
   private final int untrustedSpace;
+  private final int perCpuSpace;
   private final boolean[] redirectedSeen;
   private long firstInstruction;
   private long firstSyscall;
@@ -56,6 +57,7 @@ final class FastRouter implements AccessRouter {
    */
   private long boundLocalBefore;
   private long boundRedirectedBefore;
+  private long boundPerCpuBefore;
   private long boundCounted;
   private long redirectedAccesses;
   private long untabled;
@@ -68,9 +70,10 @@ final class FastRouter implements AccessRouter {
    * @param untrusted the U-through-T space
    * @param layout T's layout (call-site contexts are hashed as the slow path hashes them)
    * @param untrustedSpace the CPU's index of the U-through-T space
+   * @param perCpuSpace the CPU's index of U's per-CPU view ({@link DecisionTable#PER_CPU})
    */
   FastRouter(DecisionTable table, RedirectPolicy policy, AccessGuard guard, KernelMachine machine,
-      AddressSpace untrusted, int untrustedSpace) {
+      AddressSpace untrusted, int untrustedSpace, int perCpuSpace) {
     this.table = table;
     this.policy = policy;
     this.guard = guard;
@@ -80,6 +83,7 @@ final class FastRouter implements AccessRouter {
     this.cpu = machine.cpu();
     this.calls = new CallContext(machine.layout());
     this.untrustedSpace = untrustedSpace;
+    this.perCpuSpace = perCpuSpace;
     this.redirectedSeen = new boolean[table.capacity()];
   }
 
@@ -89,6 +93,7 @@ final class FastRouter implements AccessRouter {
     firstSyscall = machine.syscalls();
     boundLocalBefore = cpu.boundAccesses(0);
     boundRedirectedBefore = cpu.boundAccesses(untrustedSpace);
+    boundPerCpuBefore = cpu.boundAccesses(perCpuSpace);
   }
 
   @Override
@@ -121,12 +126,11 @@ final class FastRouter implements AccessRouter {
       case DecisionTable.LOCAL:
         return 0;
       case DecisionTable.REDIRECT:
-        redirectedAccesses++;
-        if (!redirectedSeen[slot]) {
-          redirectedSeen[slot] = true;
-          redirectedInstructions++;
-        }
+        redirected(slot);
         return untrustedSpace;
+      case DecisionTable.PER_CPU:
+        redirected(slot);
+        return perCpuSpace;
       case DecisionTable.UNSEEN:
         return undecided(Reason.UNSEEN_CONTEXT, access);
       default:
@@ -134,10 +138,18 @@ final class FastRouter implements AccessRouter {
     }
   }
 
+  private void redirected(int slot) {
+    redirectedAccesses++;
+    if (!redirectedSeen[slot]) {
+      redirectedSeen[slot] = true;
+      redirectedInstructions++;
+    }
+  }
+
   /**
    * An access whose decision holds for every later execution (of a translated block's instruction; of the rest of a
    * rep string instruction): a stack access (calls and returns keep the call-site context through {@link #called}
-   * and {@link #returned}), a system access, and an operand the table decides LOCAL or REDIRECT (not a mixed one,
+   * and {@link #returned}), a system access, and an operand the table decides one way (not a mixed one,
    * whose context decides; not one it does not cover, whose address or bytes do). The guard's checks stay: the pc was
    * checked in T's text once, and the access budget counts these accesses at the next checked one.
    */
@@ -160,6 +172,8 @@ final class FastRouter implements AccessRouter {
         return 0;
       case DecisionTable.REDIRECT:
         return untrustedSpace;
+      case DecisionTable.PER_CPU:
+        return perCpuSpace;
       default:
         return -1;
     }
@@ -181,9 +195,10 @@ final class FastRouter implements AccessRouter {
     calls.ret(slot);
   }
 
-  /** Redirected accesses of this inspection served through bindings. */
+  /** Redirected accesses of this inspection served through bindings (either route). */
   private long boundRedirected() {
-    return cpu.boundAccesses(untrustedSpace) - boundRedirectedBefore;
+    return cpu.boundAccesses(untrustedSpace) - boundRedirectedBefore + cpu.boundAccesses(perCpuSpace)
+        - boundPerCpuBefore;
   }
 
   /** Accesses of this inspection served through bindings. */

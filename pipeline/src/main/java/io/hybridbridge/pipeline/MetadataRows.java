@@ -33,7 +33,7 @@ final class MetadataRows {
           .setStoreVersion(storeVersion).setPcOffset(entry.getPcOffset())
           .setSymbol(symbolAt.apply(entry.getPcOffset()).orElse(null)).setOperand(entry.getOperand())
           .setDecision(entry.getDecision().name()).setLocalCount(entry.getLocalCount())
-          .setRedirectCount(entry.getRedirectCount()).setContexts(entry.getContexts().size())
+          .setRedirectCount(entry.getRedirectCount()).setPerCpuCount(entry.getPerCpuCount()).setContexts(entry.getContexts().size())
           .setMixedContexts(mixed).setReferenceId(provenance.getReference())
           .setMoreReferences(new ArrayList<>(provenance.getMoreReferences())).setTrainedOn(trainedOn)
           .setTrainingRuns(provenance.getRuns()).setTrainedMillis(provenance.getCreatedMillis())

@@ -38,12 +38,21 @@ import java.util.OptionalLong;
  *   <li><b>Everything else</b> (user half, module area, fixmap, cpu_entry_area): not randomised, identity; module
  *       addresses are served through U's page tables, so U's modules are seen at their own addresses.
  * </ul>
+ *
+ * <p>One kind of address cannot be told by where it lies: T's per-CPU base plus a {@code __percpu} pointer read from
+ * U ({@code per_cpu_ptr(fbc->counters, cpu)} of a U object). A {@code __percpu} pointer is an offset from the
+ * per-CPU base; in the first chunk it lands in T's unit (the first rule), but a chunk the kernel allocated later
+ * lies in vmalloc space, and T's base plus U's offset then lands wherever the two boots' bases put it, possibly
+ * inside another region. The slow path knows such an access by its address's provenance and the metadata says so;
+ * {@link #perCpuAddressToU} maps it: U's base plus the same offset.
  */
 public final class LayoutBridge {
   private final KernelLayout t;
   private final KernelLayout u;
   private final PerCpuUnits tUnits;
   private final PerCpuUnits uUnits;
+  /** T's per-CPU bases minus U's, when it is the same for every CPU (it is when both boots laid out their units alike). */
+  private final OptionalLong perCpuDelta;
 
   /** Thrown when an address of T's layout has no counterpart in U's. */
   public static final class UnmappableAddressException extends Exception {
@@ -67,6 +76,20 @@ public final class LayoutBridge {
     this.u = u;
     this.tUnits = tUnits;
     this.uUnits = uUnits;
+    this.perCpuDelta = perCpuDelta(tUnits, uUnits);
+  }
+
+  private static OptionalLong perCpuDelta(PerCpuUnits t, PerCpuUnits u) {
+    if (t.count() != u.count() || t.count() == 0) {
+      return OptionalLong.empty();
+    }
+    long delta = t.base(0) - u.base(0);
+    for (int cpu = 1; cpu < t.count(); cpu++) {
+      if (t.base(cpu) - u.base(cpu) != delta) {
+        return OptionalLong.empty();
+      }
+    }
+    return OptionalLong.of(delta);
   }
 
   public KernelLayout trusted() {
@@ -94,6 +117,23 @@ public final class LayoutBridge {
           t.regionOf(address)), address);
     }
     return mapped.getAsLong();
+  }
+
+  /**
+   * The U-layout address of a redirected access made at {@code address}, T's per-CPU base of a CPU plus a U per-CPU
+   * offset: U's base of the same CPU plus that offset.
+   */
+  public long perCpuAddressToU(long address) throws UnmappableAddressException {
+    if (perCpuDelta.isEmpty()) {
+      throw new UnmappableAddressException(String.format("per-CPU address %#x: the reference's %d per-CPU units %s "
+          + "and the snapshot's %d %s are not laid out alike", address, tUnits.count(), hex(tUnits),
+          uUnits.count(), hex(uUnits)), address);
+    }
+    return address - perCpuDelta.getAsLong();
+  }
+
+  private static String hex(PerCpuUnits units) {
+    return units.bases().stream().map(b -> String.format("%#x", b)).toList().toString();
   }
 
   /** A value loaded from U, as T's code must see it. */

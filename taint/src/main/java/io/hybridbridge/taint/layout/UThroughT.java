@@ -16,15 +16,32 @@ import io.hybridbridge.emulator.memory.PageFaultException;
 public final class UThroughT implements AddressSpace {
   private final PagedMemory untrusted;
   private final LayoutBridge bridge;
-  private long lastRead;
+  /** Whether addresses are T's per-CPU base plus a U per-CPU offset ({@link LayoutBridge#perCpuAddressToU}). */
+  private final boolean perCpu;
+  /** The last 8-byte read of this view or its sibling: one cell, since the taint domain asks after either. */
+  private final long[] lastRead;
 
   /**
    * @param untrusted U's memory through U's kernel page tables, copy-on-write
    * @param bridge the layouts of T and U
    */
   public UThroughT(PagedMemory untrusted, LayoutBridge bridge) {
+    this(untrusted, bridge, false, new long[1]);
+  }
+
+  private UThroughT(PagedMemory untrusted, LayoutBridge bridge, boolean perCpu, long[] lastRead) {
     this.untrusted = untrusted;
     this.bridge = bridge;
+    this.perCpu = perCpu;
+    this.lastRead = lastRead;
+  }
+
+  /**
+   * The same U (its writes, its last read) for accesses whose address is T's per-CPU base plus a U {@code __percpu}
+   * offset: the slow path's {@code PER_CPU} decision.
+   */
+  public UThroughT perCpuView() {
+    return new UThroughT(untrusted, bridge, true, lastRead);
   }
 
   public LayoutBridge bridge() {
@@ -34,7 +51,7 @@ public final class UThroughT implements AddressSpace {
   /** Forgets what inspections wrote to U: the next one sees U as dumped (U's page cache and TLB are kept). */
   public void discardWrites() {
     untrusted.discardWrites();
-    lastRead = 0;
+    lastRead[0] = 0;
   }
 
   /** Pages of U this run has written (its private copies). */
@@ -50,13 +67,13 @@ public final class UThroughT implements AddressSpace {
     } catch (PageFaultException e) {
       throw atTrustedAddress(e, address);
     }
-    lastRead = isPointerSlot(address, size) ? bridge.valueToT(value) : value;
-    return lastRead;
+    lastRead[0] = isPointerSlot(address, size) ? bridge.valueToT(value) : value;
+    return lastRead[0];
   }
 
   /** The value the last {@link #read(long, int)} returned (the taint domain asks whether it is a pointer). */
   public long lastRead() {
-    return lastRead;
+    return lastRead[0];
   }
 
   @Override
@@ -103,7 +120,7 @@ public final class UThroughT implements AddressSpace {
   @Override
   public void invalidate(long address) {
     try {
-      untrusted.invalidate(bridge.addressToU(address));
+      untrusted.invalidate(mapped(address));
     } catch (LayoutBridge.UnmappableAddressException e) {
       untrusted.flush();
     }
@@ -135,11 +152,15 @@ public final class UThroughT implements AddressSpace {
 
   private long toU(long address, boolean write) throws PageFaultException {
     try {
-      return bridge.addressToU(address);
+      return mapped(address);
     } catch (LayoutBridge.UnmappableAddressException e) {
       // Architecturally a not-present page at the address the trusted code used.
       throw new PageFaultException("redirected access: " + e.getMessage(), address,
           write ? PageFaultException.WRITE : 0);
     }
+  }
+
+  private long mapped(long address) throws LayoutBridge.UnmappableAddressException {
+    return perCpu ? bridge.perCpuAddressToU(address) : bridge.addressToU(address);
   }
 }

@@ -21,10 +21,11 @@ import java.util.TreeMap;
  */
 public final class Metadata {
   /**
-   * Meaning of the file; a reader refuses others. 2: the redirect policy keeps {@code phys_base} local (in 1 it was
-   * redirected, so format-1 metadata decides its reads the other way).
+   * Meaning of the file; a reader refuses others. 3: T's per-CPU base plus a U {@code __percpu} offset is {@code
+   * PER_CPU} (in 2 it was LOCAL beyond T's per-CPU units, and such a read faulted or read T). 2: the redirect policy
+   * keeps {@code phys_base} local (in 1 it was redirected, so format-1 metadata decides its reads the other way).
    */
-  public static final int FORMAT_VERSION = 2;
+  public static final int FORMAT_VERSION = 3;
   /** The context function of {@link CallContext}, as the schema documents it. */
   public static final String CONTEXT_HASH = "splitmix64-chain-region-v2";
   public static final String PRODUCER = "hybrid-bridge taint 0.1.0";
@@ -44,8 +45,8 @@ public final class Metadata {
         contexts.add(new ContextDecision(c.getKey(), decision(c.getValue())));
       }
       entries.add(MetadataEntry.newBuilder().setPcOffset(e.pcOffset()).setOperand(e.operand())
-          .setDecision(decision(e.localCount(), e.redirectCount())).setLocalCount(e.localCount())
-          .setRedirectCount(e.redirectCount()).setContexts(contexts).build());
+          .setDecision(decision(e.localCount(), e.redirectCount(), e.perCpuCount())).setLocalCount(e.localCount())
+          .setRedirectCount(e.redirectCount()).setPerCpuCount(e.perCpuCount()).setContexts(contexts).build());
     }
     return TrainingMetadata.newBuilder()
         .setFormatVersion(FORMAT_VERSION)
@@ -139,20 +140,26 @@ public final class Metadata {
     contexts.forEach((context, decision) -> merged.add(new ContextDecision(context, decision)));
     long local = x.getLocalCount() + y.getLocalCount();
     long redirected = x.getRedirectCount() + y.getRedirectCount();
-    return MetadataEntry.newBuilder(x).setLocalCount(local).setRedirectCount(redirected)
-        .setDecision(decision(local, redirected)).setContexts(merged).build();
+    long perCpu = x.getPerCpuCount() + y.getPerCpuCount();
+    return MetadataEntry.newBuilder(x).setLocalCount(local).setRedirectCount(redirected).setPerCpuCount(perCpu)
+        .setDecision(decision(local, redirected, perCpu)).setContexts(merged).build();
   }
 
   private static long key(MetadataEntry e) {
     return (e.getPcOffset() << 4) ^ (e.getOperand() + 8);
   }
 
-  static RedirectDecision decision(long local, long redirected) {
-    return redirected == 0 ? RedirectDecision.LOCAL : local == 0 ? RedirectDecision.REDIRECT : RedirectDecision.MIXED;
+  /** The one way an instruction was served, or MIXED when it was served more than one way. */
+  static RedirectDecision decision(long local, long redirected, long perCpu) {
+    if (Long.signum(local) + Long.signum(redirected) + Long.signum(perCpu) > 1) {
+      return RedirectDecision.MIXED;
+    }
+    return redirected > 0 ? RedirectDecision.REDIRECT : perCpu > 0 ? RedirectDecision.PER_CPU
+        : RedirectDecision.LOCAL;
   }
 
   private static RedirectDecision decision(byte bits) {
-    return decision(bits & DecisionLog.LOCAL, bits & DecisionLog.REDIRECT);
+    return decision(bits & DecisionLog.LOCAL, bits & DecisionLog.REDIRECT, bits & DecisionLog.PER_CPU);
   }
 
   private static void same(String what, Object x, Object y) throws MetadataException {

@@ -29,13 +29,17 @@ import java.util.Optional;
  *   <li><b>Never redirected</b>: the variables of {@link #CONTEXT}, each with the case that needs it.
  * </ul>
  *
- * The decision for one access ({@link #redirects}), in order:
+ * The decision for one access ({@link #route}), in order:
  * <ol>
  *   <li>Implicit stack accesses (push, pop, call, ret) and system areas (iretq frames) are local: the stack is T's.
  *   <li>An explicit operand based on RSP is local even when its index is tainted: it indexes T's stack.
  *   <li>An address whose pointer came from U ({@link TaintShadow#POINTER}) is redirected.
+ *   <li>T's per-CPU base plus a U per-CPU offset ({@link TaintShadow#PER_CPU_POINTER}, or a {@code %gs:} operand
+ *       whose offset is tainted) is redirected to U's per-CPU area ({@link Route#PER_CPU}): a {@code __percpu}
+ *       pointer of a U object is an offset from the per-CPU base, not a pointer, and beyond the first chunk T's base
+ *       plus it lies outside T's units.
  *   <li>An address in T's per-CPU units with any tainted byte is redirected: T's per-CPU base plus an offset or a
- *       CPU number read from U (a {@code __percpu} pointer of a U object is a small integer, not a pointer).
+ *       CPU number read from U whose base the domain lost track of.
  *   <li>A clean address is redirected when it is a source ({@link #isSource}).
  *   <li>Everything else is local (including T pointers advanced by U-derived amounts, see {@link TaintShadow}).
  * </ol>
@@ -194,23 +198,62 @@ public final class RedirectPolicy {
     ADDRESSED
   }
 
+  /** Where an access is served from. */
+  public enum Route {
+    /** T. */
+    LOCAL,
+    /** U, seen through T's layout. */
+    REDIRECT,
+    /** U's per-CPU area: the address is T's per-CPU base plus a U per-CPU offset. */
+    PER_CPU
+  }
+
   /**
-   * Whether an access is served from U.
+   * Where an access is served from.
    *
    * @param addressShadow the shadow of the registers the address was computed from
    * @param address the linear address, in T's layout
+   * @param gsRelative whether the operand is {@code %gs:}-relative (its base is T's per-CPU base)
    */
-  public boolean redirects(Operand operand, long addressShadow, long address) {
+  public Route route(Operand operand, long addressShadow, long address, boolean gsRelative) {
     if (operand != Operand.ADDRESSED) {
-      return false;
+      return Route.LOCAL;
     }
     if ((addressShadow & TaintShadow.POINTER) != 0) {
-      return true;
+      return Route.REDIRECT;
     }
-    if ((addressShadow & TaintShadow.BYTES) != 0 && units.cpuOf(address) >= 0) {
-      return true;
+    boolean tainted = (addressShadow & TaintShadow.BYTES) != 0;
+    if ((addressShadow & TaintShadow.PER_CPU_POINTER) != 0 || gsRelative && tainted) {
+      return Route.PER_CPU;
     }
-    return isSource(address);
+    if (tainted && units.cpuOf(address) >= 0) {
+      return Route.REDIRECT;
+    }
+    return isSource(address) ? Route.REDIRECT : Route.LOCAL;
+  }
+
+  /** Whether an access is served from U (by either route). */
+  public boolean redirects(Operand operand, long addressShadow, long address) {
+    return route(operand, addressShadow, address, false) != Route.LOCAL;
+  }
+
+  /**
+   * The runtime addresses of the 8-byte variables that hold T's per-CPU bases ({@link TaintShadow#PER_CPU_BASE}):
+   * {@code __per_cpu_offset[cpu]} ({@code per_cpu_ptr}) and each CPU's {@code this_cpu_off} ({@code this_cpu_ptr}).
+   */
+  public long[] perCpuBaseVariables() {
+    List<Long> addresses = new ArrayList<>();
+    for (Symbol s : profile.symbols("__per_cpu_offset")) {
+      for (int cpu = 0; cpu < units.count() && !s.perCpu(); cpu++) {
+        addresses.add(s.address() + slide + 8L * cpu);
+      }
+    }
+    for (Symbol s : profile.symbols("this_cpu_off")) {
+      for (int cpu = 0; cpu < units.count() && s.perCpu(); cpu++) {
+        addresses.add(units.base(cpu) + s.address());
+      }
+    }
+    return addresses.stream().mapToLong(Long::longValue).toArray();
   }
 
   /** Whether a clean access to {@code address} (T's layout) reads the guest's state, so is redirected. */

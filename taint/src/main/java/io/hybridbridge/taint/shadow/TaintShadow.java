@@ -25,6 +25,13 @@ import java.util.function.LongSupplier;
  *       from U (page-table entries are physical addresses, positive, so no 8-byte-kernel-half rule can see them).
  *       Measured: /proc/&lt;pid&gt;/cmdline walks U's page tables with {@code __va(pgd_val & mask)}; without this the
  *       walk read T's pages at U's physical addresses and the command lines came back as NULs.
+ *   <li><b>Per-CPU base</b> ({@link #PER_CPU_BASE}): the value is one of T's per-CPU bases as just loaded ({@code
+ *       __per_cpu_offset[cpu]}, {@code this_cpu_off}). Adding U-derived data to it makes a <b>U per-CPU address</b>
+ *       ({@link #PER_CPU_POINTER}): {@code per_cpu_ptr(p, cpu)} of a {@code __percpu} pointer {@code p} read from U, an
+ *       offset from the per-CPU base that is served at U's base plus the same offset, wherever T's base plus it lands.
+ *       Measured: 6.12 rt's /proc/&lt;pid&gt;/status sums the mm's per-CPU rss counters ({@code
+ *       __percpu_counter_sum}), allocated in a chunk beyond the first, in vmalloc space; T's base plus U's offset lay
+ *       in no region of T and the read faulted. Kept in registers (a spill keeps the byte taint only).
  * </ul>
  *
  * Why both: an address is redirected when its <em>pointer</em> came from U, not whenever some byte of it depends on U.
@@ -47,6 +54,14 @@ public final class TaintShadow implements Shadow {
   public static final long POINTER = 0x100;
   /** The value is one of T's region bases, as loaded. */
   public static final long REGION_BASE = 0x200;
+  /** The value is one of T's per-CPU bases, as loaded. */
+  public static final long PER_CPU_BASE = 0x400;
+  /** The value is T's per-CPU base plus U-derived data: the address of a U per-CPU object. */
+  public static final long PER_CPU_POINTER = 0x800;
+  /** What a full register write keeps. */
+  private static final long KEPT = BYTES | POINTER | REGION_BASE | PER_CPU_BASE | PER_CPU_POINTER;
+  /** The provenance bits an offset added to a value keeps. */
+  private static final long POINTERS = POINTER | PER_CPU_POINTER;
 
   private final long[] registers = new long[17];
   private final ShadowMemory memory = new ShadowMemory();
@@ -56,15 +71,24 @@ public final class TaintShadow implements Shadow {
   private final ShadowMemory writtenPointers = new ShadowMemory();
   private final LongSupplier loadedValue;
   private final long[] regionBases;
+  private final long[] perCpuBases;
   private long flags;
 
   /**
    * @param loadedValue the value the redirected address space returned by its last 8-byte read
    * @param regionBaseVariables runtime addresses of T's layout globals ({@code page_offset_base}, ...)
+   * @param perCpuBaseVariables runtime addresses of the 8-byte variables that hold T's per-CPU bases
+   *     ({@code __per_cpu_offset[cpu]}, each CPU's {@code this_cpu_off})
    */
-  public TaintShadow(LongSupplier loadedValue, long... regionBaseVariables) {
+  public TaintShadow(LongSupplier loadedValue, long[] regionBaseVariables, long[] perCpuBaseVariables) {
     this.loadedValue = loadedValue;
     this.regionBases = regionBaseVariables.clone();
+    this.perCpuBases = perCpuBaseVariables.clone();
+  }
+
+  /** A domain that knows no per-CPU base variables. */
+  public TaintShadow(LongSupplier loadedValue, long... regionBaseVariables) {
+    this(loadedValue, regionBaseVariables, new long[0]);
   }
 
   /** The mask of the low {@code size} bytes. */
@@ -123,7 +147,7 @@ public final class TaintShadow implements Shadow {
   public void setRegister(int reg, int offset, int size, long shadow) {
     switch (size) {
       case 8:
-        registers[reg] = shadow & (BYTES | POINTER | REGION_BASE);
+        registers[reg] = shadow & KEPT;
         break;
       case 4: // a 32-bit write zero-extends: the upper bytes become clean constants, and it is no pointer
         registers[reg] = shadow & bytes(4);
@@ -142,11 +166,8 @@ public final class TaintShadow implements Shadow {
     if (access.space() == 0) {
       long shadow = memoryShadow(address, size);
       if (size == 8) {
-        for (long base : regionBases) {
-          if (address == base) {
-            return shadow | REGION_BASE;
-          }
-        }
+        return shadow | (contains(regionBases, address) ? REGION_BASE : 0)
+            | (contains(perCpuBases, address) ? PER_CPU_BASE : 0);
       }
       return shadow;
     }
@@ -190,16 +211,17 @@ public final class TaintShadow implements Shadow {
     }
     long all = bytes(size);
     long union = (a | b) & all;
-    long pointer = size == 8 ? (a | b) & POINTER : 0;
+    long pointer = size == 8 ? (a | b) & POINTERS : 0;
     switch (op) {
       case AND: case OR: case XOR: case SELECT: // masking keeps a pointer (low tag bits, alignment)
         return union | pointer;
       case NOT:
         return union;
       case ADD: case ADDRESS: // pointer plus offset; region base plus U data
-        return carryUp(union, all) | pointer | (size == 8 && regionBasePlusU(a, b) ? POINTER : 0);
+        return carryUp(union, all) | pointer | (size == 8 && basePlusU(REGION_BASE, a, b) ? POINTER : 0)
+            | (size == 8 && basePlusU(PER_CPU_BASE, a, b) ? PER_CPU_POINTER : 0);
       case SUB: // pointer minus offset stays a pointer; a difference of pointers is a length
-        return carryUp(union, all) | (size == 8 && (b & POINTER) == 0 ? a & POINTER : 0);
+        return carryUp(union, all) | (size == 8 && (b & POINTERS) == 0 ? a & POINTERS : 0);
       case NEG:
         return carryUp(union, all);
       case SHIFT_LEFT: // pfn_to_virt / page_to_pfn arithmetic keeps the provenance
@@ -218,8 +240,18 @@ public final class TaintShadow implements Shadow {
     return shadow == 0 ? 0 : (Long.highestOneBit(shadow) << 1) - 1;
   }
 
-  private static boolean regionBasePlusU(long a, long b) {
-    return (a & REGION_BASE) != 0 && (b & BYTES) != 0 || (b & REGION_BASE) != 0 && (a & BYTES) != 0;
+  /** Whether one operand is a base of kind {@code base} and the other U-derived. */
+  private static boolean basePlusU(long base, long a, long b) {
+    return (a & base) != 0 && (b & BYTES) != 0 || (b & base) != 0 && (a & BYTES) != 0;
+  }
+
+  private static boolean contains(long[] addresses, long address) {
+    for (long a : addresses) {
+      if (a == address) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Bytes at and above the lowest tainted one: a carry out of a tainted byte can change every higher byte. */

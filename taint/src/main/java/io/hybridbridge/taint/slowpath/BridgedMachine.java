@@ -45,8 +45,10 @@ public final class BridgedMachine implements AutoCloseable {
   private final KernelIdentity identity;
   private final PerCpuUnits trustedUnits;
   private final RedirectedSpace redirected = new RedirectedSpace();
+  private final RedirectedSpace perCpuRedirected = new RedirectedSpace();
   private final RefusingSpace refusal = new RefusingSpace();
   private final int redirectedIndex;
+  private final int perCpuIndex;
   private final int refusalIndex;
   private final long[] text;
   private final long[] syscallEntry;
@@ -69,6 +71,7 @@ public final class BridgedMachine implements AutoCloseable {
     text = new long[] {profile.text().start() + slide, profile.text().end() + slide};
     syscallEntry = new long[] {runtime("entry_SYSCALL_64"), runtime("entry_SYSCALL_64_after_hwframe")};
     redirectedIndex = machine.addAddressSpace(redirected);
+    perCpuIndex = machine.addAddressSpace(perCpuRedirected);
     refusalIndex = machine.addAddressSpace(refusal);
   }
 
@@ -120,6 +123,14 @@ public final class BridgedMachine implements AutoCloseable {
   /** The CPU's index of the redirected space (U through T's layout): what a router returns to redirect. */
   public int untrustedSpace() {
     return redirectedIndex;
+  }
+
+  /**
+   * The CPU's index of the redirected space for addresses that are T's per-CPU base plus a U per-CPU offset (the
+   * metadata's {@code PER_CPU}): what a router returns to redirect such an access.
+   */
+  public int perCpuSpace() {
+    return perCpuIndex;
   }
 
   /**
@@ -179,6 +190,7 @@ public final class BridgedMachine implements AutoCloseable {
     long base = machine.cpu().instructionsRetired();
     machine.cpu().setClock(cpu -> cpu.instructionsRetired() - base);
     redirected.inspect(untrusted);
+    perCpuRedirected.inspect(untrusted.perCpuView());
     beforeRun.run();
     machine.setShadow(shadow);
     machine.setRouter(router);
@@ -196,6 +208,7 @@ public final class BridgedMachine implements AutoCloseable {
       machine.setRouter(null);
       machine.setShadow(Shadow.NONE);
       redirected.inspect(null);
+      perCpuRedirected.inspect(null);
     }
   }
 

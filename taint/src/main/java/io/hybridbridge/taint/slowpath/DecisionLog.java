@@ -1,5 +1,6 @@
 package io.hybridbridge.taint.slowpath;
 
+import io.hybridbridge.taint.policy.RedirectPolicy.Route;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -8,13 +9,13 @@ import java.util.Map;
 
 /**
  * What the slow path decided for every executed memory access, per (KASLR-free pc, operand): how often it was
- * served locally and how often redirected, and under which call-site contexts ({@link CallContext}). An instruction
- * seen both ways is <em>mixed</em>; its contexts tell the fast path which way to go, unless one context itself saw
+ * served locally, how often redirected and how often redirected to U's per-CPU area ({@link Route}), and under which
+ * call-site contexts ({@link CallContext}). An instruction seen more than one way is <em>mixed</em>; its contexts tell the fast path which way to go, unless one context itself saw
  * both ways (then the fast path must fall back there).
  */
 public final class DecisionLog {
   /** Bits of a context's decisions. */
-  public static final byte LOCAL = 1, REDIRECT = 2;
+  public static final byte LOCAL = 1, REDIRECT = 2, PER_CPU = 4;
 
   /** One (pc, operand): counts and per-context decision bits. */
   public static final class Entry {
@@ -22,6 +23,7 @@ public final class DecisionLog {
     final int operand;
     long local;
     long redirected;
+    long perCpu;
     final Map<Long, Byte> contexts = new HashMap<>();
     private long lastContext = Long.MIN_VALUE;
     private byte lastBits;
@@ -47,22 +49,34 @@ public final class DecisionLog {
       return redirected;
     }
 
-    public boolean mixed() {
-      return local > 0 && redirected > 0;
+    public long perCpuCount() {
+      return perCpu;
     }
 
-    /** Context hash → {@link #LOCAL} | {@link #REDIRECT} bits. */
+    public boolean mixed() {
+      return Long.signum(local) + Long.signum(redirected) + Long.signum(perCpu) > 1;
+    }
+
+    /** Context hash → {@link #LOCAL} | {@link #REDIRECT} | {@link #PER_CPU} bits. */
     public Map<Long, Byte> contexts() {
       return Collections.unmodifiableMap(contexts);
     }
 
-    void add(boolean redirect, long context) {
-      byte bit = redirect ? REDIRECT : LOCAL;
-      if (redirect) {
-        redirected++;
-      } else {
-        local++;
-      }
+    void add(Route route, long context) {
+      byte bit = switch (route) {
+        case LOCAL -> {
+          local++;
+          yield LOCAL;
+        }
+        case REDIRECT -> {
+          redirected++;
+          yield REDIRECT;
+        }
+        case PER_CPU -> {
+          perCpu++;
+          yield PER_CPU;
+        }
+      };
       if (context == lastContext && (lastBits & bit) != 0) {
         return; // the common case: the same call site again, the same way
       }
@@ -79,9 +93,9 @@ public final class DecisionLog {
   private long redirectedAccesses;
 
   /** Records one access of the instruction at KASLR-free {@code pcOffset}, operand {@code operand}. */
-  public void record(long pcOffset, int operand, boolean redirect, long context) {
+  public void record(long pcOffset, int operand, Route route, long context) {
     accesses++;
-    if (redirect) {
+    if (route != Route.LOCAL) {
       redirectedAccesses++;
     }
     Entry e = last;
@@ -94,7 +108,7 @@ public final class DecisionLog {
       }
       last = e;
     }
-    e.add(redirect, context);
+    e.add(route, context);
   }
 
   private static long key(long pcOffset, int operand) {
@@ -116,9 +130,9 @@ public final class DecisionLog {
     return redirectedAccesses;
   }
 
-  /** Distinct instructions (pc, operand) that were redirected at least once. */
+  /** Distinct instructions (pc, operand) that were redirected at least once (either route). */
   public long redirectedInstructions() {
-    return entries.values().stream().filter(e -> e.redirected > 0).count();
+    return entries.values().stream().filter(e -> e.redirected + e.perCpu > 0).count();
   }
 
   public long mixedInstructions() {

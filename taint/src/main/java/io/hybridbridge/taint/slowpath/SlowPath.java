@@ -53,8 +53,8 @@ public final class SlowPath implements AutoCloseable {
       throw new SlowPathException(SlowPathException.Reason.REFERENCE, "reference " + machine.reference().id() + ": "
           + e.getMessage(), e);
     }
-    shadow = new TaintShadow(bridge::lastRead, bridge.runtime("page_offset_base"), bridge.runtime("vmemmap_base"),
-        bridge.runtime("vmalloc_base"));
+    shadow = new TaintShadow(bridge::lastRead, new long[] {bridge.runtime("page_offset_base"),
+        bridge.runtime("vmemmap_base"), bridge.runtime("vmalloc_base")}, policy.perCpuBaseVariables());
   }
 
   /** Opens the kernel machine on {@code reference} and the slow path over it. */
@@ -141,7 +141,7 @@ public final class SlowPath implements AutoCloseable {
     DecisionLog log = new DecisionLog();
     KernelMachine machine = bridge.machine();
     TaintRouter router = new TaintRouter(shadow, policy, bridge.guard(accessBudget),
-        machine.layout(), bridge.untrustedSpace(), log);
+        machine.layout(), bridge.untrustedSpace(), bridge.perCpuSpace(), log);
     BridgedMachine.Run run = bridge.inspect(snapshot, tool, router, shadow, shadow::reset);
     return new Inspection(tool.name(), snapshot.id(), machine.reference().id(), bridge.identity(), run.rows(), log,
         run.instructions(), run.syscalls(), run.wallTime(), run.executionTime(), run.notes());

@@ -19,6 +19,7 @@ public final class TaintRouter implements AccessRouter {
   private final AccessGuard guard;
   private final long slide;
   private final int untrustedSpace;
+  private final int perCpuSpace;
   private final CallContext calls;
   private final DecisionLog log;
 
@@ -26,14 +27,16 @@ public final class TaintRouter implements AccessRouter {
    * @param guard the inspection's budget and text check; its syscall entry range is where user registers are still
    *     live, so register shadows are cleared there (the driver sets arguments without the shadow knowing)
    * @param untrustedSpace the CPU's index of the U-through-T space
+   * @param perCpuSpace the CPU's index of U's per-CPU view ({@link RedirectPolicy.Route#PER_CPU})
    */
   public TaintRouter(TaintShadow shadow, RedirectPolicy policy, AccessGuard guard,
-      KernelLayout layout, int untrustedSpace, DecisionLog log) {
+      KernelLayout layout, int untrustedSpace, int perCpuSpace, DecisionLog log) {
     this.shadow = shadow;
     this.policy = policy;
     this.guard = guard;
     this.slide = layout.slide();
     this.untrustedSpace = untrustedSpace;
+    this.perCpuSpace = perCpuSpace;
     this.calls = new CallContext(layout);
     this.log = log;
   }
@@ -82,8 +85,13 @@ public final class TaintRouter implements AccessRouter {
         break;
       }
     }
-    boolean redirect = policy.redirects(kind, addressShadow, access.address());
-    log.record(pc - slide, operand, redirect, calls.context(access.address()));
-    return redirect ? untrustedSpace : 0;
+    boolean gsRelative = operand >= 0 && access.instruction().memory.segment == Reg.GS;
+    RedirectPolicy.Route route = policy.route(kind, addressShadow, access.address(), gsRelative);
+    log.record(pc - slide, operand, route, calls.context(access.address()));
+    return switch (route) {
+      case LOCAL -> 0;
+      case REDIRECT -> untrustedSpace;
+      case PER_CPU -> perCpuSpace;
+    };
   }
 }

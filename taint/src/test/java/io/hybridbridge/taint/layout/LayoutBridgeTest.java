@@ -7,6 +7,7 @@ import static io.hybridbridge.taint.testing.SyntheticKernel.U_UNITS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** U seen through T's layout: each region both ways, per-CPU units first. */
@@ -35,6 +36,18 @@ class LayoutBridgeTest {
       assertThat(bridge.valueToT(v)).isEqualTo(v);
       assertThat(bridge.valueToU(v)).isEqualTo(v);
     }
+  }
+
+  @Test
+  void aPerCpuAddressIsUsBasePlusTheSameOffsetWhereverItLies() throws Exception {
+    long offset = U_LAYOUT.vmallocBase() + 0x7000 - U_UNITS.base(0); // a chunk beyond the first
+    assertThat(bridge.perCpuAddressToU(T_UNITS.base(0) + offset)).isEqualTo(U_LAYOUT.vmallocBase() + 0x7000);
+    assertThat(bridge.perCpuAddressToU(T_UNITS.base(0) + 0x2100)).isEqualTo(U_UNITS.base(0) + 0x2100);
+    PerCpuUnits unlike = new PerCpuUnits(List.of(U_UNITS.base(0), U_UNITS.base(0) + 0x9000), 0x4000, 0x1000);
+    PerCpuUnits two = new PerCpuUnits(List.of(T_UNITS.base(0), T_UNITS.base(0) + 0x8000), 0x4000, 0x1000);
+    LayoutBridge skewed = new LayoutBridge(T_LAYOUT, two, U_LAYOUT, unlike);
+    assertThatThrownBy(() -> skewed.perCpuAddressToU(T_UNITS.base(0) + 8))
+        .isInstanceOf(LayoutBridge.UnmappableAddressException.class).hasMessageContaining("not laid out alike");
   }
 
   @Test

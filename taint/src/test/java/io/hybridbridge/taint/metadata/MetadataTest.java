@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.hybridbridge.schemas.MetadataEntry;
 import io.hybridbridge.schemas.RedirectDecision;
 import io.hybridbridge.schemas.TrainingMetadata;
+import io.hybridbridge.taint.policy.RedirectPolicy.Route;
 import io.hybridbridge.taint.slowpath.DecisionLog;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,15 +23,39 @@ class MetadataTest {
 
   private static TrainingMetadata run(String reference, String snapshot, boolean redirect, long context) {
     DecisionLog log = new DecisionLog();
-    log.record(PC, 1, redirect, context);
-    log.record(PC, 1, redirect, context);
-    log.record(PC + 7, 0, false, context);
+    Route route = redirect ? Route.REDIRECT : Route.LOCAL;
+    log.record(PC, 1, route, context);
+    log.record(PC, 1, route, context);
+    log.record(PC + 7, 0, Route.LOCAL, context);
     return Metadata.of(new Metadata.Run("6.1.0-53-amd64", "abcd", "ps", reference, snapshot, 1000), log);
   }
 
   private static MetadataEntry entry(TrainingMetadata m, long pc, int operand) {
     return m.getEntries().stream().filter(e -> e.getPcOffset() == pc && e.getOperand() == operand).findFirst()
         .orElseThrow();
+  }
+
+  @Test
+  void perCpuIsAWayOfItsOwn() throws Exception {
+    DecisionLog log = new DecisionLog();
+    log.record(PC, 1, Route.PER_CPU, 5);
+    log.record(PC, 1, Route.PER_CPU, 5);
+    log.record(PC + 7, 0, Route.PER_CPU, 5);
+    log.record(PC + 7, 0, Route.REDIRECT, 6);
+    TrainingMetadata m = Metadata.of(new Metadata.Run("6.1.0-53-amd64", "abcd", "ps", "ref", "u1", 1000), log);
+    assertThat(m.getProvenance().getRedirectedAccesses()).isEqualTo(4);
+    MetadataEntry perCpu = entry(m, PC, 1);
+    assertThat(perCpu.getDecision()).isEqualTo(RedirectDecision.PER_CPU);
+    assertThat(perCpu.getPerCpuCount()).isEqualTo(2);
+    assertThat(perCpu.getRedirectCount()).isZero();
+    MetadataEntry mixed = entry(m, PC + 7, 0);
+    assertThat(mixed.getDecision()).isEqualTo(RedirectDecision.MIXED);
+    assertThat(mixed.getContexts()).extracting(c -> c.getDecision())
+        .containsExactly(RedirectDecision.PER_CPU, RedirectDecision.REDIRECT);
+    TrainingMetadata merged = Metadata.merge(m, run("u2", true, 5));
+    assertThat(entry(merged, PC, 1).getDecision()).isEqualTo(RedirectDecision.MIXED);
+    assertThat(entry(merged, PC, 1).getContexts()).extracting(c -> c.getDecision())
+        .containsExactly(RedirectDecision.MIXED);
   }
 
   @Test

@@ -103,6 +103,41 @@ class RedirectionSnippetTest {
     }
   }
 
+  /**
+   * A {@code __percpu} offset of a chunk beyond the first (in U's vmalloc space) plus T's per-CPU base, by {@code
+   * this_cpu_off} and by {@code __per_cpu_offset[0]}: T's base plus it lies in no region of T (it faulted before the
+   * PER_CPU route), and is served at U's base plus the same offset.
+   */
+  @Test
+  void aUPerCpuOffsetBeyondTheFirstChunkIsServedFromUsPerCpuArea() throws Exception {
+    try (SyntheticKernel k = new SyntheticKernel()) {
+      long chunk = U_LAYOUT.vmallocBase() + 0x7000; // a per-CPU chunk the kernel allocated later
+      long offset = chunk - U_UNITS.base(0);
+      k.uImage.map(chunk, 0x1000).putLong(chunk + 8, 0x5151);
+      k.uImage.putLong(U_OBJECT, offset); // fbc->counters of a U object
+      k.uImage.putLong(k.symbol("modules", U_LAYOUT), U_OBJECT);
+      assertThat(T_UNITS.cpuOf(T_UNITS.base(0) + offset)).as("outside T's units").isEqualTo(-1);
+      Stop stop = k.run(String.join("\n",
+          "movabs rsi, " + hex(k.symbol("modules", T_LAYOUT)),
+          "mov rsi, [rsi]",
+          "mov rsi, [rsi]", // +13: the __percpu offset, from U
+          "mov rax, gs:[0x108]", // +16: T's this_cpu_off
+          "mov rbx, [rax+rsi+8]", // +25: this_cpu_ptr(offset) + 8
+          "movabs rdx, " + hex(k.symbol("__per_cpu_offset", T_LAYOUT)),
+          "mov rdx, [rdx]", // +40: T's __per_cpu_offset[0]
+          "add rdx, rsi",
+          "mov rcx, [rdx+8]", // +46: per_cpu_ptr(offset, 0) + 8
+          "hlt"));
+      assertThat(stop.reason()).as(stop.toString()).isEqualTo(Stop.Reason.HALTED);
+      assertThat(k.state.get(Reg.RBX)).isEqualTo(0x5151);
+      assertThat(k.state.get(Reg.RCX)).isEqualTo(0x5151);
+      assertThat(decisionAt(k, 25, 1)).isEqualTo(RedirectDecision.PER_CPU);
+      assertThat(decisionAt(k, 46, 1)).isEqualTo(RedirectDecision.PER_CPU);
+      assertThat(decisionAt(k, 40, 1)).isEqualTo(RedirectDecision.LOCAL);
+      assertThat(decisionAt(k, 13, 1)).isEqualTo(RedirectDecision.REDIRECT);
+    }
+  }
+
   @Test
   void zeroIdiomsClearTaint() throws Exception {
     try (SyntheticKernel k = kernelWithModules()) {

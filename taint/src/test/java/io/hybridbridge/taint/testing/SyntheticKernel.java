@@ -37,7 +37,7 @@ import java.util.Map;
  * bases, a kallsyms profile, and a CPU on T wired with the taint domain, the policy and U seen through T's layout.
  *
  * <p>Link-time map: text {@code 0xffffffff81000000}, rodata with the layout globals ({@code .data..ro_after_init})
- * at {@code ...81100000}, .data at {@code ...81200000} ({@code modules}, {@code counter}, {@code names_cachep}, a
+ * and {@code __per_cpu_offset[1]} at {@code ...81100000}, .data at {@code ...81200000} ({@code modules}, {@code counter}, {@code names_cachep}, a
  * context variable), .bss at {@code ...81300000}; per-CPU offsets: {@code fixed_percpu_data} 0, {@code current_task}
  * 0x100, {@code this_cpu_off} 0x108, {@code guest_counter} 0x200, static area 0x1000, unit 0x4000.
  */
@@ -59,7 +59,7 @@ public final class SyntheticKernel implements AutoCloseable {
   private static final String[][] SYMBOLS = {
     {"0", "_text", "T"}, {"0", "_stext", "T"}, {"10000", "_etext", "T"},
     {"100000", "__start_rodata", "D"}, {"100800", "__start_ro_after_init", "D"},
-    {"100800", "page_offset_base", "D"}, {"100808", "vmemmap_base", "D"}, {"100810", "vmalloc_base", "D"},
+    {"100800", "page_offset_base", "D"}, {"100808", "vmemmap_base", "D"}, {"100810", "vmalloc_base", "D"}, {"100818", "__per_cpu_offset", "D"},
     {"100900", "__end_ro_after_init", "D"}, {"101000", "__end_rodata", "D"},
     {"200000", "_sdata", "D"}, {"200000", "modules", "D"}, {"200010", "counter", "D"},
     {"200040", "names_cachep", "D"}, {"200048", "after_names_cachep", "D"}, {"201000", "_edata", "D"},
@@ -102,6 +102,8 @@ public final class SyntheticKernel implements AutoCloseable {
     tImage.putLong(symbol("vmemmap_base", T_LAYOUT), T_LAYOUT.vmemmapBase());
     tImage.putLong(symbol("vmalloc_base", T_LAYOUT), T_LAYOUT.vmallocBase());
     uImage.putLong(symbol("page_offset_base", U_LAYOUT), U_LAYOUT.pageOffsetBase());
+    tImage.putLong(symbol("__per_cpu_offset", T_LAYOUT), T_UNITS.base(0));
+    uImage.putLong(symbol("__per_cpu_offset", U_LAYOUT), U_UNITS.base(0));
     tImage.putLong(perCpu("this_cpu_off", T_UNITS), T_UNITS.base(0));
     uImage.putLong(perCpu("this_cpu_off", U_UNITS), U_UNITS.base(0));
     tImage.map(STACK - 0x4000, 0x4000);
@@ -111,15 +113,16 @@ public final class SyntheticKernel implements AutoCloseable {
     uSpace = new UThroughT(new PagedMemory(new FrameCache(uImage), uImage), bridge);
     DecodeCache code = new DecodeCache("synthetic");
     cpu = new Cpu(state, tMemory, code);
-    shadow = new TaintShadow(uSpace::lastRead, symbol("page_offset_base", T_LAYOUT),
-        symbol("vmemmap_base", T_LAYOUT), symbol("vmalloc_base", T_LAYOUT));
     policy = new RedirectPolicy(profile, kallsyms, T_LAYOUT, T_UNITS);
+    shadow = new TaintShadow(uSpace::lastRead, new long[] {symbol("page_offset_base", T_LAYOUT),
+        symbol("vmemmap_base", T_LAYOUT), symbol("vmalloc_base", T_LAYOUT)}, policy.perCpuBaseVariables());
     int u = cpu.addAddressSpace(uSpace);
+    int perCpu = cpu.addAddressSpace(uSpace.perCpuView());
     RefusingSpace refusal = new RefusingSpace();
     int refused = cpu.addAddressSpace(refusal);
     AccessGuard guard = new AccessGuard(new long[] {LINK_TEXT + T_SLIDE, LINK_TEXT + T_SLIDE + 0x10000},
         new long[] {0, 0}, 1_000_000, refusal, refused);
-    router = new TaintRouter(shadow, policy, guard, T_LAYOUT, u, log);
+    router = new TaintRouter(shadow, policy, guard, T_LAYOUT, u, perCpu, log);
     cpu.setRouter(router);
     cpu.setShadow(shadow);
     state.setCpl(0);
