@@ -57,7 +57,8 @@ class TrainingTest {
     TrainingMetadata read = MetadataFiles.read(file);
     assertThat(read).isEqualTo(merged);
     assertThat(read.getProvenance().getSnapshots()).containsExactly(first.getId(), second.getId());
-    assertThat(read.getEntries()).allSatisfy(e -> assertThat(e.getLocalCount() + e.getRedirectCount()).isPositive());
+    assertThat(read.getEntries()).allSatisfy(e -> assertThat(e.getLocalCount() + e.getRedirectCount()
+        + e.getPerCpuCount()).isPositive());
   }
 
   private static String slowIdentity(ReferenceStore.Reference reference) throws Exception {
