@@ -49,6 +49,12 @@ final class BuildCommand implements Callable<Integer> {
           + ">= 96, cloud >= 72).")
   int memoryMiB;
 
+  @Option(names = "--extra-processes", paramLabel = "N", defaultValue = "0",
+      description = "Long-running processes each fleet boot's workload starts besides its own (default: "
+          + "${DEFAULT-VALUE}; at most " + BuildOptions.MAX_EXTRA_PROCESSES + "): a busier guest, e.g. 300 for a VM "
+          + "running a few hundred processes.")
+  int extraProcesses;
+
   @Option(names = "--cpu", paramLabel = "MODEL", defaultValue = BuildOptions.DEFAULT_CPU,
       description = "QEMU CPU model and flags, as for qemu -cpu (default: ${DEFAULT-VALUE}).")
   String cpu;
@@ -88,9 +94,11 @@ final class BuildCommand implements Callable<Integer> {
       int perBoot = dumpsPerBoot != null ? dumpsPerBoot
           : isFleet ? BuildOptions.FLEET_DUMPS_PER_BOOT : BuildOptions.DEFAULT_DUMPS_PER_BOOT;
       if (snapshots < 0 || perBoot < 1 || memoryMiB < 64 || bootTimeoutSeconds < 1
-          || !BuildOptions.validGuestCpus(guestCpus)) {
+          || !BuildOptions.validGuestCpus(guestCpus) || extraProcesses < 0
+          || extraProcesses > BuildOptions.MAX_EXTRA_PROCESSES) {
         throw new DatasetException("--fleet must be >= 0, --dumps-per-boot >= 1, --memory >= 64, "
-            + "--boot-timeout >= 1, --smp distinct counts of 1 to " + BuildOptions.MAX_GUEST_CPUS);
+            + "--boot-timeout >= 1, --smp distinct counts of 1 to " + BuildOptions.MAX_GUEST_CPUS
+            + ", --extra-processes 0 to " + BuildOptions.MAX_EXTRA_PROCESSES);
       }
       GuestVm.requireQemu();
       Path dataset = out != null ? out
@@ -99,7 +107,7 @@ final class BuildCommand implements Callable<Integer> {
           : isFleet ? SnapshotFormats.KDUMP : SnapshotFormats.ALTERNATING;
       BuildOptions options = new BuildOptions(dataset, HbCache.packages(), builds, snapshots, perBoot,
           chosenFormats, memoryMiB, cpu, guestCpus, Duration.ofSeconds(bootTimeoutSeconds), bootModules, stepModules,
-          verify, busybox);
+          verify, busybox, extraProcesses);
       progress.say("building " + options.kernels() + " into " + dataset.toAbsolutePath() + " (a reference each + "
           + snapshots + " snapshots in total, " + perBoot + " per boot, " + chosenFormats + ")");
       new DatasetBuilder(options, progress).build();

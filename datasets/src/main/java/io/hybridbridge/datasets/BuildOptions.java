@@ -23,7 +23,8 @@ public record BuildOptions(
     List<String> bootModules,
     List<String> stepModules,
     boolean verify,
-    Path busybox) {
+    Path busybox,
+    int extraProcesses) {
 
   public static final String DEFAULT_KERNELS = "6.1.0-53-amd64,6.1.0-53-cloud-amd64,6.12.95+deb12-amd64";
   /** Snapshots per kernel build of the default dataset. */
@@ -49,6 +50,8 @@ public record BuildOptions(
    * count (see {@link #guestCpus}).
    */
   public static final int DEFAULT_GUEST_CPUS = 1;
+  /** The most extra processes a fleet boot's workload starts (each takes ≈ 50 KiB of the guest's kernel memory). */
+  public static final int MAX_EXTRA_PROCESSES = 2000;
   /** The most virtual CPUs a guest gets here (TCG on this 2-core machine). */
   public static final int MAX_GUEST_CPUS = 8;
   /** isofs needs cdrom and vfat needs fat in every flavour of both series; dummy stands alone. */
@@ -62,14 +65,23 @@ public record BuildOptions(
    *     listing its sizes
    */
   public BuildOptions {
-    if (fleet < 0 || dumpsPerBoot < 1 || memoryMiB < 64 || formats == null || !validGuestCpus(guestCpus)) {
+    if (fleet < 0 || dumpsPerBoot < 1 || memoryMiB < 64 || formats == null || !validGuestCpus(guestCpus)
+        || extraProcesses < 0 || extraProcesses > MAX_EXTRA_PROCESSES) {
       throw new IllegalArgumentException("fleet >= 0, dumps per boot >= 1, memory >= 64 MiB, distinct guest CPU "
-          + "counts of 1 to " + MAX_GUEST_CPUS);
+          + "counts of 1 to " + MAX_GUEST_CPUS + ", 0 to " + MAX_EXTRA_PROCESSES + " extra processes");
     }
     guestCpus = List.copyOf(guestCpus);
     kernels = List.copyOf(kernels);
     bootModules = List.copyOf(bootModules);
     stepModules = List.copyOf(stepModules);
+  }
+
+  /** Options as before extra processes could be asked for: none. */
+  public BuildOptions(Path out, Path packagesDir, List<KernelBuildName> kernels, int fleet, int dumpsPerBoot,
+      SnapshotFormats formats, int memoryMiB, String cpu, List<Integer> guestCpus, Duration bootTimeout,
+      List<String> bootModules, List<String> stepModules, boolean verify, Path busybox) {
+    this(out, packagesDir, kernels, fleet, dumpsPerBoot, formats, memoryMiB, cpu, guestCpus, bootTimeout,
+        bootModules, stepModules, verify, busybox, 0);
   }
 
   /** The defaults, writing to {@code out} and caching packages in {@code packagesDir}. */
@@ -89,13 +101,13 @@ public record BuildOptions(
   /** {@code newFleet} snapshots in total, {@code perBoot} to a boot, in {@code newFormats}. */
   public BuildOptions withFleet(int newFleet, int perBoot, SnapshotFormats newFormats) {
     return new BuildOptions(out, packagesDir, kernels, newFleet, perBoot, newFormats, memoryMiB, cpu, guestCpus,
-        bootTimeout, bootModules, stepModules, verify, busybox);
+        bootTimeout, bootModules, stepModules, verify, busybox, extraProcesses);
   }
 
   /** Boots with {@code cpus} virtual CPUs: a reference of each count, fleet boots taking them in turn. */
   public BuildOptions withGuestCpus(Integer... cpus) {
     return new BuildOptions(out, packagesDir, kernels, fleet, dumpsPerBoot, formats, memoryMiB, cpu,
-        List.of(cpus), bootTimeout, bootModules, stepModules, verify, busybox);
+        List.of(cpus), bootTimeout, bootModules, stepModules, verify, busybox, extraProcesses);
   }
 
   /** The virtual CPUs of fleet boot {@code boot} (numbered from 1). */
@@ -114,13 +126,22 @@ public record BuildOptions(
   /** Every boot, the reference's included, on QEMU CPU model {@code model} (as for {@code qemu -cpu}). */
   public BuildOptions withCpu(String model) {
     return new BuildOptions(out, packagesDir, kernels, fleet, dumpsPerBoot, formats, memoryMiB, model, guestCpus,
-        bootTimeout, bootModules, stepModules, verify, busybox);
+        bootTimeout, bootModules, stepModules, verify, busybox, extraProcesses);
   }
 
   /** Every boot, the reference's included, with {@code mib} MiB of RAM. */
   public BuildOptions withMemory(int mib) {
     return new BuildOptions(out, packagesDir, kernels, fleet, dumpsPerBoot, formats, mib, cpu, guestCpus,
-        bootTimeout, bootModules, stepModules, verify, busybox);
+        bootTimeout, bootModules, stepModules, verify, busybox, extraProcesses);
+  }
+
+  /**
+   * A busier fleet: the workload of every fleet boot also starts {@code n} long-running processes ({@code sleep}s,
+   * each its own address space), as a VM running a few hundred processes does.
+   */
+  public BuildOptions withExtraProcesses(int n) {
+    return new BuildOptions(out, packagesDir, kernels, fleet, dumpsPerBoot, formats, memoryMiB, cpu, guestCpus,
+        bootTimeout, bootModules, stepModules, verify, busybox, n);
   }
 
   public BuildOptions withFleet(int newFleet) {

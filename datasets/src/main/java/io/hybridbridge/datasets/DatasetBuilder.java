@@ -281,7 +281,8 @@ public final class DatasetBuilder {
   }
 
   private GuestVm.Machine machine(KernelTree tree, Path initrd, int cpus) {
-    return new GuestVm.Machine(tree.kernelImage(), initrd, options.memoryMiB(), options.cpu(), cpus);
+    return new GuestVm.Machine(tree.kernelImage(), initrd, options.memoryMiB(), options.cpu(), cpus,
+        options.extraProcesses());
   }
 
   /** "128 MiB", or "128 MiB, 2 CPUs". */

@@ -46,7 +46,12 @@ final class GuestVm implements AutoCloseable {
   }
 
   /** What is booted: kernel and initramfs, RAM, QEMU CPU model. */
-  record Machine(Path kernel, Path initrd, int memoryMiB, String cpu, int cpus) {}
+  /** @param extraProcesses long-running processes a fleet boot's workload starts besides its own (hb.extra) */
+  record Machine(Path kernel, Path initrd, int memoryMiB, String cpu, int cpus, int extraProcesses) {
+    Machine(Path kernel, Path initrd, int memoryMiB, String cpu, int cpus) {
+      this(kernel, initrd, memoryMiB, cpu, cpus, 0);
+    }
+  }
 
   /** The CPU state "info registers" shows while the guest is paused. */
   record Registers(long rip, long rsp, long rflags, int cs, int ss, long cr3, long fsBase, long gsBase,
@@ -92,7 +97,8 @@ final class GuestVm implements AutoCloseable {
         "-m", machine.memoryMiB() + "M",
         "-nodefaults", "-display", "none", "-vga", "none", "-no-reboot",
         "-kernel", machine.kernel().toString(), "-initrd", machine.initrd().toString(),
-        "-append", kernelArguments(machine.cpus()) + " hb.role=" + role,
+        "-append", kernelArguments(machine.cpus()) + " hb.role=" + role
+            + (machine.extraProcesses() > 0 ? " hb.extra=" + machine.extraProcesses() : ""),
         "-serial", "stdio", "-serial", "file:" + bulkFile, "-monitor", "none",
         "-qmp", "unix:" + qmpSocket + ",server=on,wait=off");
   }

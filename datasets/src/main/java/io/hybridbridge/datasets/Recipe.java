@@ -32,6 +32,9 @@ final class Recipe {
       add(sha, Integer.toString(options.memoryMiB()));
       add(sha, String.join(",", options.bootModules()));
       add(sha, String.join(",", options.stepModules()));
+      if (options.extraProcesses() > 0) { // none adds nothing, as before the option
+        add(sha, "extra processes " + options.extraProcesses());
+      }
       return HexFormat.of().formatHex(sha.digest()).substring(0, 16);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is part of every Java runtime", e);

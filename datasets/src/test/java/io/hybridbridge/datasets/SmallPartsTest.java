@@ -98,7 +98,23 @@ class SmallPartsTest {
         .isEqualTo(Recipe.of(base.withGuestCpus(2, 1), busybox, 1));
     assertThat(Recipe.of(base, busybox, 1)).isNotEqualTo(Recipe.of(otherCpu, busybox, 1))
         .isNotEqualTo(Recipe.of(base, busybox, 2))
-        .isNotEqualTo(Recipe.of(base, new byte[] {1, 2, 4}, 1));
+        .isNotEqualTo(Recipe.of(base, new byte[] {1, 2, 4}, 1))
+        .isNotEqualTo(Recipe.of(base.withExtraProcesses(300), busybox, 1));
+    assertThat(Recipe.of(base.withExtraProcesses(300).withFleet(9), busybox, 1))
+        .isEqualTo(Recipe.of(base.withExtraProcesses(300), busybox, 1));
+  }
+
+  @Test
+  void extraProcessesGoToTheGuestsWorkloadThroughTheKernelCommandLine() {
+    GuestVm.Machine busy = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 1, 300);
+    GuestVm.Machine plain = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 1);
+    assertThat(String.join(" ", GuestVm.commandLine(busy, "fleet", dir.resolve("qmp"), dir.resolve("bulk"))))
+        .contains("hb.role=fleet hb.extra=300 ");
+    assertThat(String.join(" ", GuestVm.commandLine(plain, "fleet", dir.resolve("qmp"), dir.resolve("bulk"))))
+        .doesNotContain("hb.extra");
+    BuildOptions base = BuildOptions.defaults(dir, dir, java.util.List.of());
+    assertThat(base.withExtraProcesses(300).withMemory(256).withCpu("max").extraProcesses()).isEqualTo(300);
+    assertThatThrownBy(() -> base.withExtraProcesses(-1)).isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test

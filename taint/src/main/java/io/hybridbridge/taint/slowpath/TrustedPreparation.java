@@ -21,7 +21,8 @@ import io.hybridbridge.emulator.machine.Syscalls;
  * "self/net" is read from U, and link_path_walk, d_same_name and step_into read path names from U and from T in the
  * same call-site context (measured on 6.1: 8 of netstat's instructions whose decision no call-site context
  * separates; 1 after, dput reading dentry operations, which T and U hold alike). The price: a U process with the agent's pid would be shown with the agent's data, so {@link
- * SlowPath} refuses a /proc listing that contains it.
+ * SlowPath} refuses a /proc listing that contains it. Hence the datasets' references give the agent the highest pid
+ * there is (4194303), which a VM's processes seldom reach.
  */
 final class TrustedPreparation {
   private TrustedPreparation() {}
