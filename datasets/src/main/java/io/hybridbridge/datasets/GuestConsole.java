@@ -148,6 +148,8 @@ final class GuestConsole {
     if (partial.length() > 0) {
       tail.add(partial.toString());
     }
-    return tail.isEmpty() ? "  (no console output)" : "  | " + String.join("\n  | ", tail);
+    String outOfMemory = lines.stream().filter(l -> l.contains("Out of memory: Killed process")).findFirst()
+        .map(l -> "  the guest ran out of memory (" + l.strip() + "): give it more with --memory\n").orElse("");
+    return outOfMemory + (tail.isEmpty() ? "  (no console output)" : "  | " + String.join("\n  | ", tail));
   }
 }

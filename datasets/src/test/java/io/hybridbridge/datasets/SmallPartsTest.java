@@ -105,6 +105,18 @@ class SmallPartsTest {
   }
 
   @Test
+  void aGuestThatRanOutOfMemorySaysSoInFrontOfItsLastConsoleLines() throws Exception {
+    String console = "[    7.0] Out of memory: Killed process 168 (hb-workload) total-vm:2260kB\nKilled\n$ \n";
+    GuestConsole c = new GuestConsole(new java.io.ByteArrayInputStream(console.getBytes(StandardCharsets.UTF_8)),
+        java.io.OutputStream.nullOutputStream(), dir.resolve("console.log"));
+    for (int i = 0; i < 100 && !c.closed(); i++) {
+      Thread.sleep(10);
+    }
+    assertThat(c.lastLines(2)).startsWith("  the guest ran out of memory ([    7.0] Out of memory: Killed process 168")
+        .contains("give it more with --memory").contains("  | Killed").doesNotContain("  | [    7.0]");
+  }
+
+  @Test
   void extraProcessesGoToTheGuestsWorkloadThroughTheKernelCommandLine() {
     GuestVm.Machine busy = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 1, 300);
     GuestVm.Machine plain = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 1);
