@@ -22,7 +22,8 @@ import java.util.TreeMap;
 public final class Metadata {
   /**
    * Meaning of the file; a reader refuses others. 3: T's per-CPU base plus a U {@code __percpu} offset is {@code
-   * PER_CPU} (in 2 it was LOCAL beyond T's per-CPU units, and such a read faulted or read T). 2: the redirect policy
+   * PER_CPU} (in 2 it was LOCAL beyond T's per-CPU units, and such a read faulted or read T), and a tainted address
+   * inside T's units is no longer redirected by where it lies. 2: the redirect policy
    * keeps {@code phys_base} local (in 1 it was redirected, so format-1 metadata decides its reads the other way).
    */
   public static final int FORMAT_VERSION = 3;

@@ -37,8 +37,8 @@ import java.util.function.LongSupplier;
  * Why both: an address is redirected when its <em>pointer</em> came from U, not whenever some byte of it depends on U.
  * Measured on 6.1's vsnprintf: {@code put_dec_trunc8} advances its output pointer by {@code r < 10 ? 1 : 2}, so a
  * T buffer pointer ends up byte-tainted by a U number; redirecting on byte taint sent the rest of /proc/modules'
- * text to U's copy and the tool read blanks. Byte taint still decides per-CPU addresses (a T per-CPU base plus an
- * offset read from U, which is a small integer, not a pointer) and says which output bytes came from U.
+ * text to U's copy and the tool read blanks. Per-CPU addresses (a T per-CPU base plus an offset read from U, which
+ * is not a pointer) are decided by the per-CPU base bit; byte taint says which output bytes came from U.
  *
  * <p>U is implicitly all-tainted: a load served by a non-local address space is fully byte-tainted, and a U pointer
  * when it is an 8-byte kernel-half value (the value comes from {@code loadedValue}, the redirected space's last
