@@ -76,20 +76,12 @@ public record BuildOptions(
     stepModules = List.copyOf(stepModules);
   }
 
-  /** Options as before extra processes could be asked for: none. */
-  public BuildOptions(Path out, Path packagesDir, List<KernelBuildName> kernels, int fleet, int dumpsPerBoot,
-      SnapshotFormats formats, int memoryMiB, String cpu, List<Integer> guestCpus, Duration bootTimeout,
-      List<String> bootModules, List<String> stepModules, boolean verify, Path busybox) {
-    this(out, packagesDir, kernels, fleet, dumpsPerBoot, formats, memoryMiB, cpu, guestCpus, bootTimeout,
-        bootModules, stepModules, verify, busybox, 0);
-  }
-
   /** The defaults, writing to {@code out} and caching packages in {@code packagesDir}. */
   public static BuildOptions defaults(Path out, Path packagesDir, List<KernelBuildName> kernels) {
     return new BuildOptions(out, packagesDir, kernels, DEFAULT_SNAPSHOTS_PER_BUILD * kernels.size(),
         DEFAULT_DUMPS_PER_BOOT, SnapshotFormats.ALTERNATING, DEFAULT_MEMORY_MIB, DEFAULT_CPU,
         List.of(DEFAULT_GUEST_CPUS), Duration.ofSeconds(180), DEFAULT_BOOT_MODULES, DEFAULT_STEP_MODULES, false,
-        Path.of("/bin/busybox"));
+        Path.of("/bin/busybox"), 0);
   }
 
   /** Whether {@code counts} is a list of guest CPU counts a dataset can have: some, each once, 1 to the most. */

@@ -47,11 +47,7 @@ final class GuestVm implements AutoCloseable {
 
   /** What is booted: kernel and initramfs, RAM, QEMU CPU model. */
   /** @param extraProcesses long-running processes a fleet boot's workload starts besides its own (hb.extra) */
-  record Machine(Path kernel, Path initrd, int memoryMiB, String cpu, int cpus, int extraProcesses) {
-    Machine(Path kernel, Path initrd, int memoryMiB, String cpu, int cpus) {
-      this(kernel, initrd, memoryMiB, cpu, cpus, 0);
-    }
-  }
+  record Machine(Path kernel, Path initrd, int memoryMiB, String cpu, int cpus, int extraProcesses) {}
 
   /** The CPU state "info registers" shows while the guest is paused. */
   record Registers(long rip, long rsp, long rflags, int cs, int ss, long cr3, long fsBase, long gsBase,

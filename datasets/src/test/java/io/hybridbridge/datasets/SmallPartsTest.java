@@ -91,7 +91,7 @@ class SmallPartsTest {
     BuildOptions base = BuildOptions.defaults(dir, dir, java.util.List.of());
     BuildOptions otherCpu = new BuildOptions(dir, dir, java.util.List.of(), 4, 2, SnapshotFormats.ALTERNATING, 128,
         "qemu64", java.util.List.of(1), base.bootTimeout(), base.bootModules(), base.stepModules(), false,
-        base.busybox());
+        base.busybox(), 0);
     byte[] busybox = {1, 2, 3};
     assertThat(Recipe.of(base, busybox, 1)).isEqualTo(Recipe.of(base.withFleet(9), busybox, 1))
         .as("the counts of the other boots are not part of a boot's recipe")
@@ -119,7 +119,7 @@ class SmallPartsTest {
   @Test
   void extraProcessesGoToTheGuestsWorkloadThroughTheKernelCommandLine() {
     GuestVm.Machine busy = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 1, 300);
-    GuestVm.Machine plain = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 1);
+    GuestVm.Machine plain = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 1, 0);
     assertThat(String.join(" ", GuestVm.commandLine(busy, "fleet", dir.resolve("qmp"), dir.resolve("bulk"))))
         .contains("hb.role=fleet hb.extra=300 ");
     assertThat(String.join(" ", GuestVm.commandLine(plain, "fleet", dir.resolve("qmp"), dir.resolve("bulk"))))
@@ -146,8 +146,8 @@ class SmallPartsTest {
 
   @Test
   void smpGuestsGetTheirCpusAndKeepTheirTsc() {
-    GuestVm.Machine one = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 1);
-    GuestVm.Machine two = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 2);
+    GuestVm.Machine one = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 1, 0);
+    GuestVm.Machine two = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 2, 0);
     java.util.List<String> single = GuestVm.commandLine(one, "fleet", dir.resolve("qmp"), dir.resolve("bulk"));
     java.util.List<String> smp = GuestVm.commandLine(two, "reference", dir.resolve("qmp"), dir.resolve("bulk"));
     assertThat(String.join(" ", single)).contains("-smp 1 ").doesNotContain("tsc=reliable");
