@@ -51,6 +51,8 @@ public final class FastPath implements AutoCloseable {
   private long accessBudget = SlowPath.DEFAULT_ACCESS_BUDGET;
   private int translateAfter = TRANSLATE_AFTER;
   private long inspections;
+  /** Kept for every inspection's router (see {@link SlotSet}). */
+  private final SlotSet redirectedSeen = new SlotSet();
   private long translationNanos;
   private String translationFailure;
   /** Where translated code is kept (null: nowhere). */
@@ -241,7 +243,7 @@ public final class FastPath implements AutoCloseable {
   public Inspection inspect(UntrustedSnapshot snapshot, InspectionTool tool, DecisionTable table)
       throws SlowPathException {
     FastRouter router = new FastRouter(table, slow.policy(), bridge.guard(accessBudget), bridge.machine(),
-        bridge.untrusted(), bridge.untrustedSpace(), bridge.perCpuSpace());
+        bridge.untrusted(), bridge.untrustedSpace(), bridge.perCpuSpace(), redirectedSeen);
     try {
       return inspect(snapshot, tool, router);
     } finally {

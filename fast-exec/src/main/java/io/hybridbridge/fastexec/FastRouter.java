@@ -48,7 +48,8 @@ final class FastRouter implements AccessRouter {
   private final CallContext calls;
   private final int untrustedSpace;
   private final int perCpuSpace;
-  private final boolean[] redirectedSeen;
+  /** The redirected instructions of this inspection (their table slots). */
+  private final SlotSet redirectedSeen;
   private long firstInstruction;
   private long firstSyscall;
   /**
@@ -71,9 +72,10 @@ final class FastRouter implements AccessRouter {
    * @param layout T's layout (call-site contexts are hashed as the slow path hashes them)
    * @param untrustedSpace the CPU's index of the U-through-T space
    * @param perCpuSpace the CPU's index of U's per-CPU view ({@link DecisionTable#PER_CPU})
+   * @param redirectedSeen a set to count redirected instructions in (emptied here)
    */
   FastRouter(DecisionTable table, RedirectPolicy policy, AccessGuard guard, KernelMachine machine,
-      AddressSpace untrusted, int untrustedSpace, int perCpuSpace) {
+      AddressSpace untrusted, int untrustedSpace, int perCpuSpace, SlotSet redirectedSeen) {
     this.table = table;
     this.policy = policy;
     this.guard = guard;
@@ -84,7 +86,8 @@ final class FastRouter implements AccessRouter {
     this.calls = new CallContext(machine.layout());
     this.untrustedSpace = untrustedSpace;
     this.perCpuSpace = perCpuSpace;
-    this.redirectedSeen = new boolean[table.capacity()];
+    this.redirectedSeen = redirectedSeen;
+    redirectedSeen.clear(table.capacity());
   }
 
   /** The tool's first system call is about to be made: instructions are counted from here. */
@@ -140,8 +143,7 @@ final class FastRouter implements AccessRouter {
 
   private void redirected(int slot) {
     redirectedAccesses++;
-    if (!redirectedSeen[slot]) {
-      redirectedSeen[slot] = true;
+    if (redirectedSeen.add(slot)) {
       redirectedInstructions++;
     }
   }

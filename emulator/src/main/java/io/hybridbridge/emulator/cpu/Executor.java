@@ -398,31 +398,45 @@ final class Executor {
   private Object bindingScope;
   /** The bindings to the local space of scopes whose router was replaced, until a router of that scope comes back. */
   private final Map<Object, int[]> keptBindings = new WeakHashMap<>();
+  /**
+   * The bindings of routers without a scope: no site bound between two of them, so one array serves them all (a new
+   * one at every change of router cost a fast inspection of a small tool as much as its instructions).
+   */
+  private int[] unscoped = new int[0];
+  /** The sites bound since the router was set ({@link #bindings}' entries that are not -1 because of it). */
+  private int[] boundSites = new int[64];
+  private int boundSiteCount;
 
   /**
    * Routes through {@code next}: the bindings of the current router to the local space are kept for its scope, and
-   * {@code next} starts from those of its own scope, or from none.
+   * {@code next} starts from those of its own scope, or from none. Costs the sites the current router bound, not
+   * every site there is.
    */
   void setRouter(AccessRouter next) {
-    if (bindingScope != null) {
-      for (int k = 0; k < bindings.length; k++) {
-        if (bindings[k] > 0) {
-          bindings[k] = -1;
-        }
+    for (int k = 0; k < boundSiteCount; k++) { // its local bindings stay, if it has a scope to keep them in
+      int site = boundSites[k];
+      if (bindingScope == null || bindings[site] > 0) {
+        bindings[site] = -1;
       }
+    }
+    boundSiteCount = 0;
+    if (bindingScope != null) {
       keptBindings.put(bindingScope, bindings);
+    } else {
+      unscoped = bindings;
     }
     router = next;
     bindingScope = next == null ? null : next.bindingScope();
     int[] kept = bindingScope == null ? null : keptBindings.remove(bindingScope);
     int sites = bindings.length;
-    bindings = kept != null ? kept : new int[0];
+    bindings = kept != null ? kept : bindingScope == null ? unscoped : new int[0];
     ensureSites(sites);
   }
 
   /** Forgets every binding, of every scope (the spaces changed). */
   void unbind() {
     keptBindings.clear();
+    boundSiteCount = 0;
     java.util.Arrays.fill(bindings, -1);
     if (boundAccesses.length < spaces.length) {
       boundAccesses = java.util.Arrays.copyOf(boundAccesses, spaces.length);
@@ -452,8 +466,11 @@ final class Executor {
       int site) {
     this.insn = i;
     AddressSpace space = route(x, address, size, operand, role, 0);
-    if (router != null) {
-      bindings[site] = router.bind(x);
+    if (router != null && (bindings[site] = router.bind(x)) >= 0) {
+      if (boundSiteCount == boundSites.length) {
+        boundSites = java.util.Arrays.copyOf(boundSites, 2 * boundSiteCount);
+      }
+      boundSites[boundSiteCount++] = site;
     }
     return space;
   }

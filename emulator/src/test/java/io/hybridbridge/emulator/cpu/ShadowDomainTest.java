@@ -278,11 +278,15 @@ class ShadowDomainTest {
       assertThat(runTranslated(m, scoped(table, 0, routed), routed)).isEqualTo(3); // each site once, then bound
       assertThat(runTranslated(m, scoped(table, 0, routed), routed)).isZero(); // a new router of the same scope
       assertThat(runTranslated(m, scoped(null, 0, routed), routed)).isEqualTo(3); // no scope: its own bindings
+      assertThat(runTranslated(m, scoped(null, 0, routed), routed)).isEqualTo(3); // ...which the next one has not
       assertThat(runTranslated(m, scoped(table, 0, routed), routed)).isZero(); // the scope's were kept meanwhile
       Object redirecting = new Object();
       assertThat(runTranslated(m, scoped(redirecting, space, routed), routed)).isEqualTo(3);
       assertThat(runTranslated(m, scoped(redirecting, space, routed), routed)).isEqualTo(1); // only the local ones kept
       assertThat(m.reg(RAX)).isZero(); // [rdi] read from the other space (111 in the local one)
+      assertThat(runTranslated(m, scoped(null, space, routed), routed)).isEqualTo(3); // redirecting, no scope
+      assertThat(runTranslated(m, scoped(table, 0, routed), routed)).isZero(); // kept: all local
+      assertThat(m.reg(RAX)).isEqualTo(111); // no redirection left bound by the router before
     }
   }
 

@@ -23,11 +23,13 @@ public final class CallContext {
   /** Return addresses hashed into a context: enough to tell memcpy/vsnprintf's callers apart (see README). */
   public static final int DEPTH = 4;
   private static final int MAX_FRAMES = 4096;
+  /** Frames room is made for first: deeper than kernels call; grown up to MAX_FRAMES (one per inspection). */
+  private static final int FIRST_FRAMES = 64;
 
   private final long slide;
   private final KernelLayout layout;
-  private final long[] returns = new long[MAX_FRAMES];
-  private final long[] slots = new long[MAX_FRAMES];
+  private long[] returns = new long[FIRST_FRAMES];
+  private long[] slots = new long[FIRST_FRAMES];
   private int depth;
   private long cached = Long.MIN_VALUE;
 
@@ -52,6 +54,9 @@ public final class CallContext {
       System.arraycopy(returns, 1, returns, 0, MAX_FRAMES - 1); // keep the innermost frames
       System.arraycopy(slots, 1, slots, 0, MAX_FRAMES - 1);
       depth--;
+    } else if (depth == returns.length) {
+      returns = java.util.Arrays.copyOf(returns, Math.min(2 * depth, MAX_FRAMES));
+      slots = java.util.Arrays.copyOf(slots, returns.length);
     }
     returns[depth] = returnAddress - slide;
     slots[depth] = slot;
