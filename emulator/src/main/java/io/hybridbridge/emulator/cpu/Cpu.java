@@ -71,6 +71,13 @@ public final class Cpu implements AutoCloseable {
   private static final int BLOCK_CACHE_BITS = 14;
   /** Block starts met without a block, and how many times each ran. */
   private final Map<Long, long[]> pendingStarts = new java.util.LinkedHashMap<>();
+  /**
+   * The starts of {@link #pendingStarts} that ran {@code hotThreshold} times or more, counted as they get there (0:
+   * not counted since the starts last changed otherwise): a fast path asks after every inspection, and counting
+   * thousands of starts each time cost a small tool's inspection a few per cent.
+   */
+  private long hotThreshold;
+  private int hotPending;
   /** The translated block running now (null: none), for precise faults and the retired count inside it. */
   private BlockTranslator.Block running;
 
@@ -181,7 +188,11 @@ public final class Cpu implements AutoCloseable {
 
   /** Block starts recorded and not translated yet that ran at least {@code executions} times. */
   public int pendingBlocks(long executions) {
-    return (int) pendingStarts.values().stream().filter(c -> c[0] >= executions).count();
+    if (executions != hotThreshold) {
+      hotThreshold = executions;
+      hotPending = (int) pendingStarts.values().stream().filter(c -> c[0] >= executions).count();
+    }
+    return hotPending;
   }
 
   /** Blocks translated so far (since the last hook change). */
@@ -209,6 +220,7 @@ public final class Cpu implements AutoCloseable {
       return starts;
     }
     starts.forEach(pendingStarts::remove);
+    hotThreshold = 0;
     BlockTranslator.Translation translation = BlockTranslator.translate(new BlockTranslator.Code() {
       @Override
       public Instruction instruction(long pc) throws MemoryAccessException, DecodeException {
@@ -236,6 +248,7 @@ public final class Cpu implements AutoCloseable {
   public int translate(java.util.Collection<Long> starts) throws TranslationException {
     starts.stream().filter(pc -> !blocks.containsKey(pc))
         .forEach(pc -> pendingStarts.put(pc, new long[] {Long.MAX_VALUE}));
+    hotThreshold = 0;
     return (int) translatePending(Long.MAX_VALUE).stream().filter(pc -> blocks.get(pc) != null).count();
   }
 
@@ -264,6 +277,7 @@ public final class Cpu implements AutoCloseable {
   private void forgetBlocks() {
     blocks.clear();
     pendingStarts.clear();
+    hotThreshold = 0;
     emptyBlockCache();
   }
 
@@ -283,8 +297,8 @@ public final class Cpu implements AutoCloseable {
       countAt[slot] = b == null && !blocks.containsKey(pc) ? pendingStarts.computeIfAbsent(pc, k -> new long[1]) : null;
     }
     long[] count = countAt[slot];
-    if (count != null) {
-      count[0]++;
+    if (count != null && ++count[0] == hotThreshold) {
+      hotPending++;
     }
     return blockAt[slot];
   }

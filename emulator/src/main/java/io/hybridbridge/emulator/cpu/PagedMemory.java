@@ -38,6 +38,12 @@ public final class PagedMemory implements AddressSpace {
   private AddressTranslator translator;
   private final Map<Long, byte[]> privateFrames = new HashMap<>();
   /**
+   * Private copies whose writes were discarded, for the next copies: a machine restored for every inspection would
+   * otherwise allocate (and the JVM zero and the OS fault in) the same pages each time, a tenth of a small tool's
+   * fast inspection.
+   */
+  private final List<byte[]> spare = new ArrayList<>();
+  /**
    * Pages written before a checkpoint ({@link #writtenPages}), read-only: between the private copies and the image.
    * Empty: the image as dumped.
    */
@@ -105,6 +111,7 @@ public final class PagedMemory implements AddressSpace {
    * baseline of the last call; other pages flush the TLB.
    */
   public void discardWrites(Map<Long, byte[]> pages, List<byte[][]> scratch) {
+    spare.addAll(privateFrames.values()); // only the TLB, whose entries for them are dropped below, refers to them
     privateFrames.clear();
     for (int k = 0; k < windows.size(); k++) {
       windows.get(k).restore(scratch == null ? null : scratch.get(k));
@@ -332,7 +339,8 @@ public final class PagedMemory implements AddressSpace {
       resolvedPrivate = false;
       return shared;
     }
-    byte[] copy = shared.clone();
+    byte[] copy = spare.isEmpty() ? new byte[PAGE] : spare.remove(spare.size() - 1);
+    System.arraycopy(shared, 0, copy, 0, PAGE);
     privateFrames.put(frame, copy);
     // Other virtual pages may map this frame and still point at the shared copy.
     for (int i = 0; i < TLB_SIZE; i++) {

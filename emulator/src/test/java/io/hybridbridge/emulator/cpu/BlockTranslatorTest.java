@@ -67,6 +67,29 @@ class BlockTranslatorTest {
   }
 
   /**
+   * The hot starts a fast path asks for after every inspection are counted as they run: the answers agree with what
+   * the starts' counts say, for the threshold asked before, another one, and after a translation.
+   */
+  @Test
+  void pendingBlocksAreTheStartsThatRanOftenEnough() throws Exception {
+    try (TestMachine m = new TestMachine("mov rcx, 100; 1: dec rcx; jnz 1b; hlt")) {
+      m.cpu.setTranslation(true);
+      assertThat(m.cpu.pendingBlocks(50)).isZero();
+      assertThat(m.run().reason()).isEqualTo(Stop.Reason.HALTED); // the loop's start ran 99 times
+      assertThat(m.cpu.pendingBlocks(50)).isEqualTo(1);
+      assertThat(m.cpu.pendingBlocks(1)).isEqualTo(3); // the program's start, the loop's, hlt's
+      m.state.setRip(TestMachine.CODE);
+      assertThat(m.run().reason()).isEqualTo(Stop.Reason.HALTED); // 198 times
+      assertThat(m.cpu.pendingBlocks(1)).isEqualTo(3);
+      assertThat(m.cpu.pendingBlocks(198)).isEqualTo(1);
+      assertThat(m.cpu.pendingBlocks(199)).isZero();
+      assertThat(m.cpu.translatePending(150)).hasSize(1);
+      assertThat(m.cpu.pendingBlocks(1)).isEqualTo(2);
+      assertThat(m.cpu.pendingBlocks(150)).isZero();
+    }
+  }
+
+  /**
    * A run's budget holds inside regions, in blocks that fall into the next one too: translated, a run stops at exactly
    * the instruction an interpreted run with the same budget stops at.
    */

@@ -60,6 +60,23 @@ class PagedMemoryTest {
     assertThat(memory.privatePageCount()).isZero();
   }
 
+  /** Private copies are reused after their writes are discarded: a new one holds its own page, nothing else. */
+  @Test
+  void aCopyMadeAfterDiscardingWritesHoldsItsOwnPage() throws Exception {
+    SparseImage image = new SparseImage().put(0x10000, new byte[] {1, 1, 1, 1}).put(0x11000, new byte[] {2, 2, 2, 2});
+    PagedMemory memory = new PagedMemory(new FrameCache(image), image.identity());
+    memory.write(0x10000, 8, -1L);
+    memory.discardWrites();
+    memory.write(0x11002, 1, 7); // a copy of the second page, in the array the first one's copy was
+    assertThat(memory.read(0x11000, 4)).isEqualTo(0x02070202L);
+    assertThat(memory.read(0x11004, 4)).isZero();
+    assertThat(memory.read(0x10000, 8)).isEqualTo(0x01010101L);
+    memory.write(0x10004, 1, 3); // and the first page again
+    assertThat(memory.read(0x10000, 8)).isEqualTo(0x0000000301010101L);
+    assertThat(memory.read(0x11000, 4)).isEqualTo(0x02070202L);
+    assertThat(memory.privatePageCount()).isEqualTo(2);
+  }
+
   @Test
   void pageTableWalksOverPhysicalSeeTheGuestsPageTableWrites() throws Exception {
     SparseMemory ram = new SparseMemory();
