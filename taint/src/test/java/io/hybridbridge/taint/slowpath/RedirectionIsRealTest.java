@@ -185,7 +185,10 @@ class RedirectionIsRealTest {
 
   /**
    * The head of the list each list-walking tool starts from, poisoned with a non-canonical pointer: a kernel fault
-   * (lsmod, netstat, mount) or an empty pid tree (ps), each a clear error of that tool.
+   * (lsmod, netstat, mount), the instruction budget spent in a kernel function, or an empty pid tree (ps), each a clear
+   * error of that tool. Which of the first two depends on the boot's memory, not on our code: with netstat, one
+   * dataset's 6.1 dump faulted, a later boot's (fresh machine, session 11) ran the 50 M instruction budget out in
+   * listening_get_first, a loop the poisoned bytes sent over memory that stayed mapped.
    */
   @Test
   void aCorruptListPointerIsAClearErrorPerToolNeverAHang() throws Exception {
@@ -211,7 +214,8 @@ class RedirectionIsRealTest {
           long start = System.nanoTime();
           assertThatThrownBy(() -> slow.inspect(u, tool)).as("%s with %s poisoned", tool, symbol)
               .isInstanceOf(SlowPathException.class).hasMessageStartingWith(tool.name() + " on " + e.getId())
-              .hasMessageMatching("(?s).*(kernel fault at pc .*\\(.*\\+0x|lists no process).*");
+              .hasMessageMatching("(?s).*(kernel fault at pc .*\\(.*\\+0x|lists no process"
+                  + "|instruction budget of [0-9,]+ exhausted at pc .*\\(.*\\+0x).*");
           assertThat((System.nanoTime() - start) / 1e9).as("%s: seconds to fail", tool).isLessThan(60);
         }
       }
