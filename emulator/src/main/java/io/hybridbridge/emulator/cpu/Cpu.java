@@ -71,12 +71,14 @@ public final class Cpu implements AutoCloseable {
   private static final int BLOCK_CACHE_BITS = 14;
   /** Block starts met without a block, and how many times each ran. */
   private final Map<Long, long[]> pendingStarts = new java.util.LinkedHashMap<>();
+  /** No threshold a caller asks for, nor a count a start reaches. */
+  private static final long NOT_COUNTED = Long.MIN_VALUE;
   /**
-   * The starts of {@link #pendingStarts} that ran {@code hotThreshold} times or more, counted as they get there (0:
-   * not counted since the starts last changed otherwise): a fast path asks after every inspection, and counting
-   * thousands of starts each time cost a small tool's inspection a few per cent.
+   * The starts of {@link #pendingStarts} that ran {@code hotThreshold} times or more, counted as they get there
+   * ({@link #NOT_COUNTED} since the starts last changed otherwise): a fast path asks after every inspection, and
+   * counting thousands of starts each time cost a small tool's inspection a few per cent.
    */
-  private long hotThreshold;
+  private long hotThreshold = NOT_COUNTED;
   private int hotPending;
   /** The translated block running now (null: none), for precise faults and the retired count inside it. */
   private BlockTranslator.Block running;
@@ -220,7 +222,7 @@ public final class Cpu implements AutoCloseable {
       return starts;
     }
     starts.forEach(pendingStarts::remove);
-    hotThreshold = 0;
+    hotThreshold = NOT_COUNTED;
     BlockTranslator.Translation translation = BlockTranslator.translate(new BlockTranslator.Code() {
       @Override
       public Instruction instruction(long pc) throws MemoryAccessException, DecodeException {
@@ -248,7 +250,7 @@ public final class Cpu implements AutoCloseable {
   public int translate(java.util.Collection<Long> starts) throws TranslationException {
     starts.stream().filter(pc -> !blocks.containsKey(pc))
         .forEach(pc -> pendingStarts.put(pc, new long[] {Long.MAX_VALUE}));
-    hotThreshold = 0;
+    hotThreshold = NOT_COUNTED;
     return (int) translatePending(Long.MAX_VALUE).stream().filter(pc -> blocks.get(pc) != null).count();
   }
 
@@ -277,7 +279,7 @@ public final class Cpu implements AutoCloseable {
   private void forgetBlocks() {
     blocks.clear();
     pendingStarts.clear();
-    hotThreshold = 0;
+    hotThreshold = NOT_COUNTED;
     emptyBlockCache();
   }
 

@@ -23,7 +23,7 @@ public final class CallContext {
   /** Return addresses hashed into a context: enough to tell memcpy/vsnprintf's callers apart (see README). */
   public static final int DEPTH = 4;
   private static final int MAX_FRAMES = 4096;
-  /** Frames room is made for first: deeper than kernels call; grown up to MAX_FRAMES (one per inspection). */
+  /** Frames room is made for first, deeper than kernels call; grown up to MAX_FRAMES (a context lives one inspection). */
   private static final int FIRST_FRAMES = 64;
 
   private final long slide;
