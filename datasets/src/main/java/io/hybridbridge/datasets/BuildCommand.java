@@ -55,6 +55,13 @@ final class BuildCommand implements Callable<Integer> {
           + "running a few hundred processes.")
   int extraProcesses;
 
+  @Option(names = "--busy-sockets",
+      description = "Busier sockets in each fleet boot: short TCP connections leaving TIME_WAIT sockets at both "
+          + "ends, and a stopped listener with a connection (3000 unread bytes) waiting in its accept queue. "
+          + "TIME_WAIT sockets last 60 s: a step waits out those that would end within 30 s (up to 30 s), then "
+          + "makes new ones, so none ends between the guest's capture and the dump.")
+  boolean busySockets;
+
   @Option(names = "--cpu", paramLabel = "MODEL", defaultValue = BuildOptions.DEFAULT_CPU,
       description = "QEMU CPU model and flags, as for qemu -cpu (default: ${DEFAULT-VALUE}).")
   String cpu;
@@ -107,7 +114,7 @@ final class BuildCommand implements Callable<Integer> {
           : isFleet ? SnapshotFormats.KDUMP : SnapshotFormats.ALTERNATING;
       BuildOptions options = new BuildOptions(dataset, HbCache.packages(), builds, snapshots, perBoot,
           chosenFormats, memoryMiB, cpu, guestCpus, Duration.ofSeconds(bootTimeoutSeconds), bootModules, stepModules,
-          verify, busybox, extraProcesses);
+          verify, busybox, extraProcesses, busySockets);
       progress.say("building " + options.kernels() + " into " + dataset.toAbsolutePath() + " (a reference each + "
           + snapshots + " snapshots in total, " + perBoot + " per boot, " + chosenFormats + ")");
       new DatasetBuilder(options, progress).build();

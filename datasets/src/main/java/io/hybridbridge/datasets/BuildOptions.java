@@ -24,7 +24,8 @@ public record BuildOptions(
     List<String> stepModules,
     boolean verify,
     Path busybox,
-    int extraProcesses) {
+    int extraProcesses,
+    boolean busySockets) {
 
   public static final String DEFAULT_KERNELS = "6.1.0-53-amd64,6.1.0-53-cloud-amd64,6.12.95+deb12-amd64";
   /** Snapshots per kernel build of the default dataset. */
@@ -81,7 +82,7 @@ public record BuildOptions(
     return new BuildOptions(out, packagesDir, kernels, DEFAULT_SNAPSHOTS_PER_BUILD * kernels.size(),
         DEFAULT_DUMPS_PER_BOOT, SnapshotFormats.ALTERNATING, DEFAULT_MEMORY_MIB, DEFAULT_CPU,
         List.of(DEFAULT_GUEST_CPUS), Duration.ofSeconds(180), DEFAULT_BOOT_MODULES, DEFAULT_STEP_MODULES, false,
-        Path.of("/bin/busybox"), 0);
+        Path.of("/bin/busybox"), 0, false);
   }
 
   /** Whether {@code counts} is a list of guest CPU counts a dataset can have: some, each once, 1 to the most. */
@@ -93,13 +94,13 @@ public record BuildOptions(
   /** {@code newFleet} snapshots in total, {@code perBoot} to a boot, in {@code newFormats}. */
   public BuildOptions withFleet(int newFleet, int perBoot, SnapshotFormats newFormats) {
     return new BuildOptions(out, packagesDir, kernels, newFleet, perBoot, newFormats, memoryMiB, cpu, guestCpus,
-        bootTimeout, bootModules, stepModules, verify, busybox, extraProcesses);
+        bootTimeout, bootModules, stepModules, verify, busybox, extraProcesses, busySockets);
   }
 
   /** Boots with {@code cpus} virtual CPUs: a reference of each count, fleet boots taking them in turn. */
   public BuildOptions withGuestCpus(Integer... cpus) {
     return new BuildOptions(out, packagesDir, kernels, fleet, dumpsPerBoot, formats, memoryMiB, cpu,
-        List.of(cpus), bootTimeout, bootModules, stepModules, verify, busybox, extraProcesses);
+        List.of(cpus), bootTimeout, bootModules, stepModules, verify, busybox, extraProcesses, busySockets);
   }
 
   /** The virtual CPUs of fleet boot {@code boot} (numbered from 1). */
@@ -118,13 +119,13 @@ public record BuildOptions(
   /** Every boot, the reference's included, on QEMU CPU model {@code model} (as for {@code qemu -cpu}). */
   public BuildOptions withCpu(String model) {
     return new BuildOptions(out, packagesDir, kernels, fleet, dumpsPerBoot, formats, memoryMiB, model, guestCpus,
-        bootTimeout, bootModules, stepModules, verify, busybox, extraProcesses);
+        bootTimeout, bootModules, stepModules, verify, busybox, extraProcesses, busySockets);
   }
 
   /** Every boot, the reference's included, with {@code mib} MiB of RAM. */
   public BuildOptions withMemory(int mib) {
     return new BuildOptions(out, packagesDir, kernels, fleet, dumpsPerBoot, formats, mib, cpu, guestCpus,
-        bootTimeout, bootModules, stepModules, verify, busybox, extraProcesses);
+        bootTimeout, bootModules, stepModules, verify, busybox, extraProcesses, busySockets);
   }
 
   /**
@@ -133,7 +134,18 @@ public record BuildOptions(
    */
   public BuildOptions withExtraProcesses(int n) {
     return new BuildOptions(out, packagesDir, kernels, fleet, dumpsPerBoot, formats, memoryMiB, cpu, guestCpus,
-        bootTimeout, bootModules, stepModules, verify, busybox, n);
+        bootTimeout, bootModules, stepModules, verify, busybox, n, busySockets);
+  }
+
+  /**
+   * Busier sockets in every fleet boot: short TCP connections that leave {@code TIME_WAIT} sockets on both ends, a
+   * stopped listener whose connection waits in its accept queue with unread bytes (guest script {@code
+   * hb-busy-sockets}). {@code TIME_WAIT} sockets end 60 s after closing, so a step waits out those that would end
+   * within 30 s and then makes new ones: none ends between the guest's capture and the dump.
+   */
+  public BuildOptions withBusySockets() {
+    return new BuildOptions(out, packagesDir, kernels, fleet, dumpsPerBoot, formats, memoryMiB, cpu, guestCpus,
+        bootTimeout, bootModules, stepModules, verify, busybox, extraProcesses, true);
   }
 
   public BuildOptions withFleet(int newFleet) {

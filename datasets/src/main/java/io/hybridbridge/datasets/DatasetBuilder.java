@@ -282,7 +282,7 @@ public final class DatasetBuilder {
 
   private GuestVm.Machine machine(KernelTree tree, Path initrd, int cpus) {
     return new GuestVm.Machine(tree.kernelImage(), initrd, options.memoryMiB(), options.cpu(), cpus,
-        options.extraProcesses());
+        options.extraProcesses(), options.busySockets());
   }
 
   /** "128 MiB", or "128 MiB, 2 CPUs". */

@@ -46,8 +46,12 @@ final class GuestVm implements AutoCloseable {
   }
 
   /** What is booted: kernel and initramfs, RAM, QEMU CPU model. */
-  /** @param extraProcesses long-running processes a fleet boot's workload starts besides its own (hb.extra) */
-  record Machine(Path kernel, Path initrd, int memoryMiB, String cpu, int cpus, int extraProcesses) {}
+  /**
+   * @param extraProcesses long-running processes a fleet boot's workload starts besides its own (hb.extra)
+   * @param busySockets whether a fleet boot's workload also makes TIME_WAIT and accept-queued sockets (hb.sockets)
+   */
+  record Machine(Path kernel, Path initrd, int memoryMiB, String cpu, int cpus, int extraProcesses,
+      boolean busySockets) {}
 
   /** The CPU state "info registers" shows while the guest is paused. */
   record Registers(long rip, long rsp, long rflags, int cs, int ss, long cr3, long fsBase, long gsBase,
@@ -94,7 +98,8 @@ final class GuestVm implements AutoCloseable {
         "-nodefaults", "-display", "none", "-vga", "none", "-no-reboot",
         "-kernel", machine.kernel().toString(), "-initrd", machine.initrd().toString(),
         "-append", kernelArguments(machine.cpus()) + " hb.role=" + role
-            + (machine.extraProcesses() > 0 ? " hb.extra=" + machine.extraProcesses() : ""),
+            + (machine.extraProcesses() > 0 ? " hb.extra=" + machine.extraProcesses() : "")
+            + (machine.busySockets() ? " hb.sockets=busy" : ""),
         "-serial", "stdio", "-serial", "file:" + bulkFile, "-monitor", "none",
         "-qmp", "unix:" + qmpSocket + ",server=on,wait=off");
   }

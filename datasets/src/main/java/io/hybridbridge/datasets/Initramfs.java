@@ -23,7 +23,7 @@ import org.apache.commons.compress.archivers.cpio.CpioConstants;
 final class Initramfs {
   /** The scripts installed in /bin, from resources {@code guest/<name>}. */
   static final List<String> GUEST_SCRIPTS = List.of("hb-layout", "hb-workload", "hb-worker", "hb-step",
-      "hb-capture", "hb-kallsyms", "hb-agent-start", "hb-wait-listen");
+      "hb-capture", "hb-kallsyms", "hb-agent-start", "hb-wait-listen", "hb-busy-sockets");
   /** Every file of the guest that comes from resources: /init, the scripts, the DHCP server's configuration. */
   static final List<String> GUEST_FILES = java.util.stream.Stream.concat(
       java.util.stream.Stream.of("init", "udhcpd.conf"), GUEST_SCRIPTS.stream()).toList();

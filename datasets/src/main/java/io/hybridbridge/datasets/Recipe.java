@@ -35,6 +35,9 @@ final class Recipe {
       if (options.extraProcesses() > 0) { // none adds nothing, as before the option
         add(sha, "extra processes " + options.extraProcesses());
       }
+      if (options.busySockets()) {
+        add(sha, "busy sockets");
+      }
       return HexFormat.of().formatHex(sha.digest()).substring(0, 16);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is part of every Java runtime", e);

@@ -38,7 +38,7 @@ class FailedBuildTest {
     BuildOptions impatient = new BuildOptions(out, defaults.packagesDir(), defaults.kernels(), 2, 2,
         SnapshotFormats.ALTERNATING, defaults.memoryMiB(), defaults.cpu(), defaults.guestCpus(),
         Duration.ofMillis(300), defaults.bootModules(), defaults.stepModules(), false,
-        defaults.busybox(), 0);
+        defaults.busybox(), 0, false);
     DatasetException failure = catchThrowableOfType(() -> new DatasetBuilder(impatient, QUIET).build(),
         DatasetException.class);
     assertThat(failure).hasMessageContaining("ready marker").hasMessageContaining("Last console lines");

@@ -91,7 +91,7 @@ class SmallPartsTest {
     BuildOptions base = BuildOptions.defaults(dir, dir, java.util.List.of());
     BuildOptions otherCpu = new BuildOptions(dir, dir, java.util.List.of(), 4, 2, SnapshotFormats.ALTERNATING, 128,
         "qemu64", java.util.List.of(1), base.bootTimeout(), base.bootModules(), base.stepModules(), false,
-        base.busybox(), 0);
+        base.busybox(), 0, false);
     byte[] busybox = {1, 2, 3};
     assertThat(Recipe.of(base, busybox, 1)).isEqualTo(Recipe.of(base.withFleet(9), busybox, 1))
         .as("the counts of the other boots are not part of a boot's recipe")
@@ -99,7 +99,10 @@ class SmallPartsTest {
     assertThat(Recipe.of(base, busybox, 1)).isNotEqualTo(Recipe.of(otherCpu, busybox, 1))
         .isNotEqualTo(Recipe.of(base, busybox, 2))
         .isNotEqualTo(Recipe.of(base, new byte[] {1, 2, 4}, 1))
-        .isNotEqualTo(Recipe.of(base.withExtraProcesses(300), busybox, 1));
+        .isNotEqualTo(Recipe.of(base.withExtraProcesses(300), busybox, 1))
+        .isNotEqualTo(Recipe.of(base.withBusySockets(), busybox, 1));
+    assertThat(Recipe.of(base.withBusySockets(), busybox, 1))
+        .isNotEqualTo(Recipe.of(base.withExtraProcesses(300).withBusySockets(), busybox, 1));
     assertThat(Recipe.of(base.withExtraProcesses(300).withFleet(9), busybox, 1))
         .isEqualTo(Recipe.of(base.withExtraProcesses(300), busybox, 1));
   }
@@ -118,8 +121,8 @@ class SmallPartsTest {
 
   @Test
   void extraProcessesGoToTheGuestsWorkloadThroughTheKernelCommandLine() {
-    GuestVm.Machine busy = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 1, 300);
-    GuestVm.Machine plain = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 1, 0);
+    GuestVm.Machine busy = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 1, 300, false);
+    GuestVm.Machine plain = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 1, 0, false);
     assertThat(String.join(" ", GuestVm.commandLine(busy, "fleet", dir.resolve("qmp"), dir.resolve("bulk"))))
         .contains("hb.role=fleet hb.extra=300 ");
     assertThat(String.join(" ", GuestVm.commandLine(plain, "fleet", dir.resolve("qmp"), dir.resolve("bulk"))))
@@ -127,6 +130,18 @@ class SmallPartsTest {
     BuildOptions base = BuildOptions.defaults(dir, dir, java.util.List.of());
     assertThat(base.withExtraProcesses(300).withMemory(256).withCpu("max").extraProcesses()).isEqualTo(300);
     assertThatThrownBy(() -> base.withExtraProcesses(-1)).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void busySocketsGoToTheGuestsWorkloadThroughTheKernelCommandLine() {
+    GuestVm.Machine busy = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 1, 0,
+        true);
+    assertThat(String.join(" ", GuestVm.commandLine(busy, "fleet", dir.resolve("qmp"), dir.resolve("bulk"))))
+        .contains("hb.role=fleet hb.sockets=busy ").doesNotContain("hb.extra");
+    BuildOptions base = BuildOptions.defaults(dir, dir, java.util.List.of());
+    assertThat(base.busySockets()).isFalse();
+    assertThat(base.withBusySockets().withExtraProcesses(300).withFleet(20, 20, SnapshotFormats.KDUMP).withMemory(256)
+        .withCpu("max").withGuestCpus(2).busySockets()).isTrue();
   }
 
   @Test
@@ -146,8 +161,8 @@ class SmallPartsTest {
 
   @Test
   void smpGuestsGetTheirCpusAndKeepTheirTsc() {
-    GuestVm.Machine one = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 1, 0);
-    GuestVm.Machine two = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 2, 0);
+    GuestVm.Machine one = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 1, 0, false);
+    GuestVm.Machine two = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 2, 0, false);
     java.util.List<String> single = GuestVm.commandLine(one, "fleet", dir.resolve("qmp"), dir.resolve("bulk"));
     java.util.List<String> smp = GuestVm.commandLine(two, "reference", dir.resolve("qmp"), dir.resolve("bulk"));
     assertThat(String.join(" ", single)).contains("-smp 1 ").doesNotContain("tsc=reliable");
