@@ -17,9 +17,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Busy guests ({@code hb datasets build --extra-processes 300 --busy-sockets}): a few hundred processes, as many VMs
- * run, and sockets in states the default workload has not (TIME_WAIT, a connection waiting with unread
- * bytes in the accept queue of a stopped listener), which netstat prints through other kernel code (the timewait
- * and request socket printers). Until the references' agent took the highest pid there is, ps refused every such
+ * run, and sockets the default workload has not (TIME_WAIT, a connection waiting with unread bytes in the
+ * accept queue of a stopped listener, a raw socket), which netstat prints through other kernel code (the timewait
+ * and raw socket printers). Until the references' agent took the highest pid there is, ps refused every such
  * snapshot: the agent's pid (≈ 300-380 in a reference boot) was one of the guest's, and an inspection cannot list
  * that process (taint's TrustedPreparation).
  */
@@ -49,6 +49,7 @@ class BusyGuestTest {
       // which end keeps the TIME_WAIT (tcp: the client, tcp6: the server) is which closed first, a race
       assertThat(sockets).as(e.getId() + ": TIME_WAIT sockets of the short connections")
           .filteredOn(s -> s.path("stateName").asText().equals("TIME_WAIT")).hasSizeGreaterThanOrEqualTo(12);
+      assertThat(sockets).as(e.getId() + ": ping's raw socket").anyMatch(s -> s.path("proto").asText().equals("raw"));
       assertThat(sockets).as(e.getId() + ": the connection no process accepted yet (no inode)")
           .anyMatch(s -> s.path("localPort").asInt() == 4321 && s.path("stateName").asText().equals("ESTABLISHED")
               && s.path("inode").asLong() == 0);
