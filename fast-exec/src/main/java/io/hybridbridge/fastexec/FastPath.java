@@ -294,6 +294,7 @@ public final class FastPath implements AutoCloseable {
     long start = System.nanoTime();
     BridgedMachine.Run run;
     try {
+      slow.calibrateClock(snapshot);
       run = bridge.inspect(snapshot, tool, router, Shadow.NONE, router::start);
     } catch (SlowPathException e) {
       if (router.stop() == null) {

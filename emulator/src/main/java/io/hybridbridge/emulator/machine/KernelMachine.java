@@ -214,8 +214,7 @@ public final class KernelMachine implements AutoCloseable {
 
   /**
    * Sets the TSC every run starts at to the kernel's last timekeeping update, found by asking the kernel's own
-   * clock_gettime (see {@link SnapshotClock}), then resets. Done at open; call it again after plugging in a
-   * router that redirects the kernel's timekeeping to another snapshot, to get that snapshot's time.
+   * clock_gettime (see {@link SnapshotClock}), then resets. Done at open.
    *
    * @return the TSC found
    */
@@ -226,20 +225,33 @@ public final class KernelMachine implements AutoCloseable {
     } catch (MemoryAccessException e) {
       throw new MachineException(MachineException.Reason.SETUP, reference.id() + ": tsc_khz unreadable", e);
     }
-    long cycleLast;
+    long cycleLast = lastClockUpdate(tscKhz, () -> {});
+    clock = new SnapshotClock(cycleLast);
+    reset(); // installs and restarts it
+    return cycleLast;
+  }
+
+  /**
+   * The TSC of the last timekeeping update of the kernel whose timekeeper this machine's clock_gettime reads: T's,
+   * or another snapshot's with a router that redirects the timekeeper's reads there (bisection, see
+   * {@link SnapshotClock}). Each probe starts from a {@link #reset()} (router and shadow stay), after {@code
+   * beforeEachCall}; the machine's clock and state are restored after.
+   *
+   * @param tscKhz that kernel's {@code tsc_khz}
+   */
+  public long lastClockUpdate(long tscKhz, Runnable beforeEachCall) throws MachineException {
     try {
-      cycleLast = SnapshotClock.lastUpdate(tsc -> {
+      return SnapshotClock.lastUpdate(tsc -> {
         reset();
+        beforeEachCall.run();
         cpu.setClock(c -> tsc);
         syscall(Syscalls.CLOCK_GETTIME, CLOCK_MONOTONIC, BUFFER);
         return scratchLong(BUFFER) * 1_000_000_000L + scratchLong(BUFFER + 8);
       }, tscKhz);
-      clock = new SnapshotClock(cycleLast);
     } finally {
       cpu.setClock(clock); // the previous clock when the calibration failed (none at open: the machine is dropped)
       reset();
     }
-    return cycleLast;
   }
 
   // ---------------------------------------------------------------- runs

@@ -12,16 +12,19 @@ import io.hybridbridge.emulator.cpu.TscClock;
  * spins, so ticks run until the dump). Reading them would need the timekeeper's structure layout, which we do
  * not use. Instead the kernel's own {@code clock_gettime(CLOCK_MONOTONIC)} is asked, at probe TSC values: for a
  * TSC before {@code cycle_last} it answers {@code base} (the kernel clamps negative deltas), after it a later
- * time. Bisection finds the first TSC for which the kernel's time moves: that is {@code cycle_last}, the TSC of
- * the last tick before the dump (found in ≈ 70 calls of ≈ 400 instructions). It is checked against the
- * scalar {@code tsc_khz} (read by symbol): one second of TSC ticks must move the kernel's clock by one second
- * (±1 %), which also proves the clocksource is the TSC.
+ * time. The first TSC for which the kernel's time moves is {@code cycle_last}, the TSC of the last tick before the
+ * dump: found by growing a probe until the time moves, then from the line of the time past it, confirmed and made
+ * exact by a bisection of a few probes (≈ 15 calls of ≈ 400 instructions; ≈ 50 by bisection alone). It is checked
+ * against the scalar {@code tsc_khz} (read by symbol): one second of TSC ticks must move the kernel's clock by one
+ * second (±1 %), which also proves the clocksource is the TSC.
  *
  * <p>Each run then starts at that TSC and advances one tick per instruction retired, so a run is
  * deterministic and the kernel sees time move forward. Uptime is the guest's at its last tick (at most one
  * tick, 4 ms, before the dump).
  */
 final class SnapshotClock implements TscClock {
+  /** The search for the knee multiplies its probe by 2^4: 4 probes from 2^20 past a 6 s boot's 2^34 ticks. */
+  private static final int GROWTH = 4;
   private final long start;
   private long startInstructions;
 
@@ -72,13 +75,31 @@ final class SnapshotClock implements TscClock {
     long base = kernel.at(0);
     long lo = 0; // the kernel's time does not move here
     long hi = 1L << 20;
-    while (kernel.at(hi) == base) {
+    long atHi;
+    while ((atHi = kernel.at(hi)) == base) {
       lo = hi;
-      if (hi == 1L << 62) {
+      if (hi == 1L << 60) {
         throw new MachineException(MachineException.Reason.SETUP, 0,
             "the kernel's CLOCK_MONOTONIC does not follow the TSC (is its clocksource not the TSC?)");
       }
-      hi <<= 1;
+      hi <<= GROWTH;
+    }
+    // Past the knee the kernel's time is linear in the TSC: two points of the line give the knee to a few ticks,
+    // checked by two probes around it. Far past the knee the kernel's 64-bit arithmetic may wrap; the estimate is
+    // then not confirmed and the bisection takes the whole interval.
+    long second = tscKhz * 1000;
+    long atFar = kernel.at(hi + second);
+    if (atFar > atHi) {
+      double ticksPerNano = (double) second / (atFar - atHi);
+      long estimate = hi - (long) ((atHi - base) * ticksPerNano);
+      // the kernel's times are whole nanoseconds: the estimate is off by ≈ 1 ns per second of line before hi
+      long margin = (long) ((2 + 2.0 * (atHi - base) / (atFar - atHi)) * ticksPerNano) + 2;
+      if (estimate - margin > lo && estimate - margin < hi && kernel.at(estimate - margin) == base) {
+        lo = estimate - margin;
+      }
+      if (estimate + margin > lo && estimate + margin < hi && kernel.at(estimate + margin) != base) {
+        hi = estimate + margin;
+      }
     }
     while (hi - lo > 1) {
       long mid = lo + (hi - lo) / 2;
@@ -88,7 +109,6 @@ final class SnapshotClock implements TscClock {
         hi = mid;
       }
     }
-    long second = tscKhz * 1000;
     long elapsed = kernel.at(hi + second) - base;
     if (Math.abs(elapsed - 1_000_000_000L) > 10_000_000L) {
       throw new MachineException(MachineException.Reason.SETUP, 0, ("%d TSC ticks (tsc_khz %d) move the kernel's "

@@ -10,6 +10,7 @@ import io.hybridbridge.emulator.kernel.Profile;
 import io.hybridbridge.emulator.kernel.ReferenceStore;
 import io.hybridbridge.emulator.machine.KernelMachine;
 import io.hybridbridge.emulator.machine.MachineException;
+import io.hybridbridge.emulator.memory.MemoryAccessException;
 import io.hybridbridge.emulator.tools.DirentParser;
 import io.hybridbridge.emulator.tools.InspectionTool;
 import io.hybridbridge.emulator.tools.KernelCalls;
@@ -29,8 +30,9 @@ import org.apache.avro.specific.SpecificRecord;
  *
  * <p>One inspection ({@link #inspect}): the machine is reset to the reference as dumped, prepared on T alone
  * ({@link TrustedPreparation}); U's kernel memory, copy-on-write, is plugged in as the redirected space through T's
- * layout ({@link UThroughT}); the TSC counts from 0 (the clock rule below); the router and the shadow are plugged
- * in and the tool's script runs through the machine's system calls, refusing /proc listings it cannot trust.
+ * layout ({@link UThroughT}); the TSC starts one tick after U's last timekeeping update ({@link #clockStart}); the
+ * router and the shadow are plugged in and the tool's script runs through the machine's system calls, refusing /proc
+ * listings it cannot trust.
  *
  * <p>T's preparation runs once: the machine's state after it is a {@link KernelMachine.Checkpoint} that every later
  * inspection starts from (the preparation is deterministic: same pristine state, same calls, same clock, so the
@@ -172,23 +174,18 @@ public final class BridgedMachine implements AutoCloseable {
    */
   public Run inspect(UntrustedSnapshot snapshot, InspectionTool tool, AccessRouter router, Shadow shadow,
       Runnable beforeRun) throws SlowPathException {
-    KernelIdentity theirs = snapshot.kernel().identity();
-    if (!theirs.equals(identity)) {
-      throw new SlowPathException(SlowPathException.Reason.DIFFERENT_BUILD, String.format(
-          "snapshot %s runs kernel %s (build-id %s), but reference %s is %s (build-id %s): inspecting it needs a "
-              + "reference of the snapshot's own build", snapshot.id(), theirs.buildName(), theirs.buildId(),
-          machine.reference().id(), identity.buildName(), identity.buildId()));
-    }
+    requireSameBuild(snapshot);
     long start = System.nanoTime();
     UThroughT untrusted = snapshot.view(this);
     untrusted.discardWrites();
     prepareTrusted();
     long firstInstruction = machine.instructions();
     long firstSyscall = machine.syscalls();
-    // Time: TSC reads count from 0 at the start of the inspection. Every U boot's timekeeper took its last tick at a
-    // larger TSC, so the kernel clamps the negative delta and reports U's time at its last tick before the dump.
+    // Time: TSC reads count from U's clock start (SlowPath.calibrateClock), one per instruction.
+    long clockStart = snapshot.clockStart().orElseThrow(() -> new IllegalStateException(
+        "the clock of " + snapshot.id() + " is not calibrated: SlowPath.calibrateClock first"));
     long base = machine.cpu().instructionsRetired();
-    machine.cpu().setClock(cpu -> cpu.instructionsRetired() - base);
+    machine.cpu().setClock(cpu -> clockStart + cpu.instructionsRetired() - base);
     redirected.inspect(untrusted);
     perCpuRedirected.inspect(untrusted.perCpuView());
     beforeRun.run();
@@ -209,6 +206,50 @@ public final class BridgedMachine implements AutoCloseable {
       machine.setShadow(Shadow.NONE);
       redirected.inspect(null);
       perCpuRedirected.inspect(null);
+    }
+  }
+
+  /**
+   * The TSC an inspection of {@code snapshot} starts at: one tick ({@code tick_nsec}) after U's last timekeeping
+   * update, found as T's is ({@link KernelMachine#lastClockUpdate}) with U plugged in and {@code router} redirecting
+   * the timekeeper's reads. One tick after, not at it: a CPU that went idle after that update timed its idle entry
+   * later (the tick then stops), and the kernel's idle time (now − idle entry + idle so far) went negative, 2^64 ns
+   * in /proc/uptime, on a guest that had idled less than a tick. Nothing a kernel times after its last update is
+   * more than a tick later while it runs, since ticks run until it idles. 0 when U's clock does not follow the TSC
+   * (a guest on the HPET): its time is then the last update's (the kernel clamps the negative delta), and the
+   * tools that read the clock say why they cannot.
+   */
+  long clockStart(UntrustedSnapshot snapshot, AccessRouter router, Shadow shadow, Runnable beforeEachCall)
+      throws SlowPathException {
+    requireSameBuild(snapshot);
+    UThroughT untrusted = snapshot.view(this);
+    untrusted.discardWrites();
+    redirected.inspect(untrusted);
+    perCpuRedirected.inspect(untrusted.perCpuView());
+    machine.setShadow(shadow);
+    machine.setRouter(router);
+    try {
+      long tscKhz = redirected.read(runtime("tsc_khz"), 4);
+      long tickNanos = redirected.read(runtime("tick_nsec"), 8);
+      return machine.lastClockUpdate(tscKhz, beforeEachCall) + tickNanos * tscKhz / 1_000_000;
+    } catch (MachineException | MemoryAccessException | SlowPathException e) {
+      return 0;
+    } finally {
+      machine.setRouter(null);
+      machine.setShadow(Shadow.NONE);
+      redirected.inspect(null);
+      perCpuRedirected.inspect(null);
+      untrusted.discardWrites();
+    }
+  }
+
+  private void requireSameBuild(UntrustedSnapshot snapshot) throws SlowPathException {
+    KernelIdentity theirs = snapshot.kernel().identity();
+    if (!theirs.equals(identity)) {
+      throw new SlowPathException(SlowPathException.Reason.DIFFERENT_BUILD, String.format(
+          "snapshot %s runs kernel %s (build-id %s), but reference %s is %s (build-id %s): inspecting it needs a "
+              + "reference of the snapshot's own build", snapshot.id(), theirs.buildName(), theirs.buildId(),
+          machine.reference().id(), identity.buildName(), identity.buildId()));
     }
   }
 

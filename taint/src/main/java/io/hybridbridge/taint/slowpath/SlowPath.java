@@ -138,13 +138,29 @@ public final class SlowPath implements AutoCloseable {
    *     function, and whether execution left T's text)
    */
   public Inspection inspect(UntrustedSnapshot snapshot, InspectionTool tool) throws SlowPathException {
+    calibrateClock(snapshot);
     DecisionLog log = new DecisionLog();
     KernelMachine machine = bridge.machine();
-    TaintRouter router = new TaintRouter(shadow, policy, bridge.guard(accessBudget),
-        machine.layout(), bridge.untrustedSpace(), bridge.perCpuSpace(), log);
+    TaintRouter router = router(log);
     BridgedMachine.Run run = bridge.inspect(snapshot, tool, router, shadow, shadow::reset);
     return new Inspection(tool.name(), snapshot.id(), machine.reference().id(), bridge.identity(), run.rows(), log,
         run.instructions(), run.syscalls(), run.wallTime(), run.executionTime(), run.notes());
+  }
+
+  /**
+   * Finds the TSC inspections of {@code snapshot} start at, once per snapshot, this slow path's policy redirecting
+   * the kernel's timekeeper to U ({@link BridgedMachine#clockStart}); both paths call it before an inspection, so
+   * both run the tool at the same time. What it decides is not the tools' metadata.
+   */
+  public void calibrateClock(UntrustedSnapshot snapshot) throws SlowPathException {
+    if (snapshot.clockStart().isEmpty()) {
+      snapshot.setClockStart(bridge.clockStart(snapshot, router(new DecisionLog()), shadow, shadow::reset));
+    }
+  }
+
+  private TaintRouter router(DecisionLog log) {
+    return new TaintRouter(shadow, policy, bridge.guard(accessBudget), bridge.machine().layout(),
+        bridge.untrustedSpace(), bridge.perCpuSpace(), log);
   }
 
   @Override

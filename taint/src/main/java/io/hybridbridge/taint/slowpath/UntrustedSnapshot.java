@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.OptionalLong;
 
 /**
  * An untrusted snapshot U opened for inspection: any format {@link Snapshots} reads, its kernel located (layout,
@@ -26,6 +27,7 @@ public final class UntrustedSnapshot implements AutoCloseable {
   private final GuestKernel kernel;
   /** U through each machine's layout, by the {@link BridgedMachine} that built it. */
   private final Map<BridgedMachine, UThroughT> views = new IdentityHashMap<>(2);
+  private OptionalLong clockStart = OptionalLong.empty();
 
   private UntrustedSnapshot(String id, String vmId, Snapshot snapshot, GuestKernel kernel) {
     this.id = id;
@@ -70,6 +72,15 @@ public final class UntrustedSnapshot implements AutoCloseable {
 
   public GuestKernel kernel() {
     return kernel;
+  }
+
+  /** The TSC its inspections start at, once a slow path has found it ({@link SlowPath#calibrateClock}). */
+  OptionalLong clockStart() {
+    return clockStart;
+  }
+
+  void setClockStart(long tsc) {
+    clockStart = OptionalLong.of(tsc);
   }
 
   /** U as {@code machine} sees it, built on its first inspection of this snapshot. */
