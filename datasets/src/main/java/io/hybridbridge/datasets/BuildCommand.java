@@ -56,8 +56,9 @@ final class BuildCommand implements Callable<Integer> {
   int extraProcesses;
 
   @Option(names = "--busy-sockets",
-      description = "Busier sockets in each fleet boot: short TCP connections leaving TIME_WAIT sockets, and a "
-          + "stopped listener with a connection (3000 unread bytes) waiting in its accept queue. "
+      description = "Busier sockets in each fleet boot: short TCP connections leaving TIME_WAIT sockets, a "
+          + "stopped listener with a connection (3000 unread bytes) waiting in its accept queue, and ping's raw "
+          + "socket. "
           + "TIME_WAIT sockets last 60 s: a step waits out those that would end within 30 s (up to 30 s), then "
           + "makes new ones, so none ends between the guest's capture and the dump.")
   boolean busySockets;

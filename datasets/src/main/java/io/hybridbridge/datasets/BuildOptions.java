@@ -138,8 +138,8 @@ public record BuildOptions(
   }
 
   /**
-   * Busier sockets in every fleet boot: short TCP connections that leave {@code TIME_WAIT} sockets, a
-   * stopped listener whose connection waits in its accept queue with unread bytes (guest script {@code
+   * Busier sockets in every fleet boot: short TCP connections that leave {@code TIME_WAIT} sockets, a stopped
+   * listener whose connection waits in its accept queue with unread bytes, ping's raw socket (guest script {@code
    * hb-busy-sockets}). {@code TIME_WAIT} sockets end 60 s after closing, so a step waits out those that would end
    * within 30 s and then makes new ones: none ends between the guest's capture and the dump.
    */

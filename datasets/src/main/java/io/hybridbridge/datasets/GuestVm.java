@@ -48,7 +48,8 @@ final class GuestVm implements AutoCloseable {
   /** What is booted: kernel and initramfs, RAM, QEMU CPU model. */
   /**
    * @param extraProcesses long-running processes a fleet boot's workload starts besides its own (hb.extra)
-   * @param busySockets whether a fleet boot's workload also makes TIME_WAIT and accept-queued sockets (hb.sockets)
+   * @param busySockets whether a fleet boot's workload also makes TIME_WAIT, accept-queued and raw sockets
+   *     (hb.sockets)
    */
   record Machine(Path kernel, Path initrd, int memoryMiB, String cpu, int cpus, int extraProcesses,
       boolean busySockets) {}

@@ -121,8 +121,10 @@ class SmallPartsTest {
 
   @Test
   void extraProcessesGoToTheGuestsWorkloadThroughTheKernelCommandLine() {
-    GuestVm.Machine busy = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 1, 300, false);
-    GuestVm.Machine plain = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 1, 0, false);
+    GuestVm.Machine busy = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 1, 300,
+        false);
+    GuestVm.Machine plain = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 1, 0,
+        false);
     assertThat(String.join(" ", GuestVm.commandLine(busy, "fleet", dir.resolve("qmp"), dir.resolve("bulk"))))
         .contains("hb.role=fleet hb.extra=300 ");
     assertThat(String.join(" ", GuestVm.commandLine(plain, "fleet", dir.resolve("qmp"), dir.resolve("bulk"))))
@@ -161,8 +163,10 @@ class SmallPartsTest {
 
   @Test
   void smpGuestsGetTheirCpusAndKeepTheirTsc() {
-    GuestVm.Machine one = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 1, 0, false);
-    GuestVm.Machine two = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 2, 0, false);
+    GuestVm.Machine one = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 1, 0,
+        false);
+    GuestVm.Machine two = new GuestVm.Machine(dir.resolve("vmlinuz"), dir.resolve("initrd"), 128, "qemu64", 2, 0,
+        false);
     java.util.List<String> single = GuestVm.commandLine(one, "fleet", dir.resolve("qmp"), dir.resolve("bulk"));
     java.util.List<String> smp = GuestVm.commandLine(two, "reference", dir.resolve("qmp"), dir.resolve("bulk"));
     assertThat(String.join(" ", single)).contains("-smp 1 ").doesNotContain("tsc=reliable");

@@ -112,8 +112,8 @@ class ReferenceSyscallsTest {
         assertThat(processes).as(id + " ps (activity masked)")
             .isEqualTo(processes(Tools.PS.run(theirs, context), guest.agentPid()));
         System.out.printf("%s: getpid, uname, %d /proc files, %d processes' stat and cmdline, ps, lsmod, netstat, "
-            + "mount and uptime %.2f s at the dump agree with the guest (%,d instructions for the per-pid reads; kernel "
-            + "threads started after the capture: %s)%n", id, SAME_TEXT.size(), capturedPids.size(), uptime,
+            + "mount and uptime %.2f s at the dump agree with the guest (%,d instructions for the per-pid reads; "
+            + "kernel threads started after the capture: %s)%n", id, SAME_TEXT.size(), capturedPids.size(), uptime,
             instructions, late);
       }
     }
