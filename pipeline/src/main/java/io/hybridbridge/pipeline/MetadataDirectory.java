@@ -7,6 +7,7 @@ import io.hybridbridge.schemas.TrainingMetadata;
 import io.hybridbridge.taint.metadata.MetadataException;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -23,7 +24,8 @@ public final class MetadataDirectory implements io.hybridbridge.pipeline.engine.
   @Override
   public Version<TrainingMetadata> read() throws EngineException {
     try {
-      return version(MetadataStore.open(Path.of(directory)).latest());
+      MetadataStore.Version latest = MetadataStore.open(Path.of(directory)).latest();
+      return version(latest, latest.outdatedNote(Path.of(directory)).stream().toList());
     } catch (MetadataException e) {
       throw new EngineException("metadata store " + directory + ": " + e.getMessage(), e);
     }
@@ -32,15 +34,15 @@ public final class MetadataDirectory implements io.hybridbridge.pipeline.engine.
   @Override
   public Version<TrainingMetadata> commit(Map<BuildTool, TrainingMetadata> learnt) throws EngineException {
     try {
-      return version(MetadataStore.open(Path.of(directory)).commit(learnt.values()));
+      return version(MetadataStore.open(Path.of(directory)).commit(learnt.values()), List.of());
     } catch (MetadataException e) {
       throw new EngineException("metadata store " + directory + ": " + e.getMessage(), e);
     }
   }
 
-  private static Version<TrainingMetadata> version(MetadataStore.Version version) {
+  private static Version<TrainingMetadata> version(MetadataStore.Version version, List<String> notes) {
     Map<BuildTool, TrainingMetadata> units = new HashMap<>();
     version.units().forEach((key, unit) -> units.put(new BuildTool(key.buildId(), key.tool()), unit));
-    return new Version<>(version.number(), units);
+    return new Version<>(version.number(), units, notes);
   }
 }

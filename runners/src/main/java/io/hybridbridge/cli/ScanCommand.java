@@ -7,7 +7,6 @@ import io.hybridbridge.emulator.tools.ToolException;
 import io.hybridbridge.emulator.tools.Tools;
 import io.hybridbridge.fastexec.FastPath;
 import io.hybridbridge.fastexec.cli.TrainCommand;
-import io.hybridbridge.fastexec.store.MetadataStore;
 import io.hybridbridge.pipeline.Engines;
 import io.hybridbridge.pipeline.MetadataDirectory;
 import io.hybridbridge.pipeline.ParquetTables;
@@ -24,7 +23,6 @@ import io.hybridbridge.runners.SetupException;
 import io.hybridbridge.runners.flink.FlinkJobCounters;
 import io.hybridbridge.runners.flink.FlinkRest;
 import io.hybridbridge.schemas.ScanTarget;
-import io.hybridbridge.taint.metadata.MetadataException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -146,9 +144,7 @@ public final class ScanCommand implements Callable<Integer> {
     }
     Optional<Scan.Engine<?>> engine = toolList.isEmpty() ? Optional.empty()
         : Optional.of(Engines.real(referenceDir, metadata, translateAfter));
-    if (engine.isPresent()) {
-      noteOutdatedMetadata();
-    }
+    engine.ifPresent(e -> e.base().notes().forEach(FlinkCommand::progress));
     LocalDate date = scanDate != null ? scanDate : LocalDate.now();
 
     RunnerOptions options = Runners.options(runnerArgs());
@@ -205,15 +201,6 @@ public final class ScanCommand implements Callable<Integer> {
       return Tools.parseList(tools);
     } catch (ToolException e) {
       throw new UsageException(e.getMessage() + " (or all, none)");
-    }
-  }
-
-  /** Tells the user when the store's newest version has units the scan leaves out for their older format. */
-  private void noteOutdatedMetadata() throws EngineException {
-    try {
-      MetadataStore.open(metadata).latest().outdatedNote(metadata.toAbsolutePath()).ifPresent(FlinkCommand::progress);
-    } catch (MetadataException e) {
-      throw new EngineException("metadata store " + metadata + ": " + e.getMessage(), e);
     }
   }
 

@@ -1,6 +1,7 @@
 package io.hybridbridge.pipeline.engine;
 
 import java.io.Serializable;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -8,10 +9,18 @@ import java.util.Map;
  * once, commits what it learnt as a new version; a run that fails leaves the store as it was.
  */
 public interface MetadataStore<M> extends Serializable {
-  /** One version of the store: its number (0 for an empty store) and one unit per (build, tool). */
-  record Version<M>(long number, Map<BuildTool, M> units) {
+  /**
+   * One version of the store: its number (0 for an empty store), one unit per (build, tool), and what the store tells
+   * a user about it (units it left out, say).
+   */
+  record Version<M>(long number, Map<BuildTool, M> units, List<String> notes) {
     public Version {
       units = Map.copyOf(units);
+      notes = List.copyOf(notes);
+    }
+
+    public Version(long number, Map<BuildTool, M> units) {
+      this(number, units, List.of());
     }
   }
 
