@@ -210,7 +210,7 @@ public final class BridgedMachine implements AutoCloseable {
   }
 
   /**
-   * The TSC an inspection of {@code snapshot} starts at: one tick ({@code tick_nsec}) after U's last timekeeping
+   * The TSC an inspection of {@code snapshot} starts at: one tick (T's {@code tick_nsec}) after U's last timekeeping
    * update, found as T's is ({@link KernelMachine#lastClockUpdate}) with U plugged in and {@code router} redirecting
    * the timekeeper's reads. One tick after, not at it: a CPU that went idle after that update timed its idle entry
    * later (the tick then stops), and the kernel's idle time (now − idle entry + idle so far) went negative, 2^64 ns
@@ -229,8 +229,8 @@ public final class BridgedMachine implements AutoCloseable {
     machine.setShadow(shadow);
     machine.setRouter(router);
     try {
-      long tscKhz = redirected.read(runtime("tsc_khz"), 4);
-      long tickNanos = redirected.read(runtime("tick_nsec"), 8);
+      long tscKhz = redirected.read(runtime("tsc_khz"), 4); // U's rate (the one-second check refuses a wrong one)
+      long tickNanos = machine.memory().read(runtime("tick_nsec"), 8); // T's: the same build, the same HZ
       return machine.lastClockUpdate(tscKhz, beforeEachCall) + tickNanos * tscKhz / 1_000_000;
     } catch (MachineException | MemoryAccessException | SlowPathException e) {
       return 0;
