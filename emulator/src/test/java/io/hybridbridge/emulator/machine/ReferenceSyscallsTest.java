@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.hybridbridge.emulator.kernel.ReferenceStore;
 import io.hybridbridge.emulator.tools.DirentParser;
 import io.hybridbridge.emulator.tools.KernelCalls;
+import io.hybridbridge.emulator.tools.ProcessParser;
 import io.hybridbridge.emulator.tools.RowContext;
 import io.hybridbridge.emulator.tools.SystemParser;
 import io.hybridbridge.emulator.tools.Tools;
@@ -48,6 +49,7 @@ class ReferenceSyscallsTest {
   private static final List<String> SAME_TEXT = List.of("/proc/version", "/proc/modules", "/proc/net/tcp",
       "/proc/net/tcp6", "/proc/net/udp", "/proc/net/udp6", "/proc/net/unix", "/proc/net/raw", "/proc/1/mounts");
   /** Fields of /proc/<pid>/stat (1-based) that change as a process runs. */
+  private static final int KTHREADD = 2;
   private static final Set<Integer> ACTIVITY_FIELDS = Set.of(10, 11, 12, 13, 14, 15, 16, 17, 24);
 
   @Test
@@ -140,12 +142,9 @@ class ReferenceSyscallsTest {
     int highest = captured.stream().mapToInt(Integer::parseInt).max().orElse(0);
     Set<Integer> late = new TreeSet<>();
     for (String pid : pids(kernel)) {
-      if (Integer.parseInt(pid) > highest) {
-        String stat = text(kernel.readFile("/proc/" + pid + "/stat"));
-        String[] after = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        if (after[1].equals("2")) { // field 4, the parent
-          late.add(Integer.parseInt(pid));
-        }
+      if (Integer.parseInt(pid) > highest
+          && ProcessParser.parseStat(text(kernel.readFile("/proc/" + pid + "/stat"))).ppid() == KTHREADD) {
+        late.add(Integer.parseInt(pid));
       }
     }
     return late;

@@ -186,11 +186,8 @@ public final class BridgedMachine implements AutoCloseable {
         "the clock of " + snapshot.id() + " is not calibrated: SlowPath.calibrateClock first"));
     long base = machine.cpu().instructionsRetired();
     machine.cpu().setClock(cpu -> clockStart + cpu.instructionsRetired() - base);
-    redirected.inspect(untrusted);
-    perCpuRedirected.inspect(untrusted.perCpuView());
+    plugIn(untrusted, router, shadow);
     beforeRun.run();
-    machine.setShadow(shadow);
-    machine.setRouter(router);
     try {
       RowContext context = new RowContext(snapshot.id(), snapshot.vmId(), identity.buildName());
       long execution = System.nanoTime();
@@ -202,10 +199,7 @@ public final class BridgedMachine implements AutoCloseable {
       throw new SlowPathException(SlowPathException.Reason.TOOL, tool.name() + " on " + snapshot.id() + ": "
           + e.getMessage(), e);
     } finally {
-      machine.setRouter(null);
-      machine.setShadow(Shadow.NONE);
-      redirected.inspect(null);
-      perCpuRedirected.inspect(null);
+      unplug();
     }
   }
 
@@ -224,10 +218,7 @@ public final class BridgedMachine implements AutoCloseable {
     requireSameBuild(snapshot);
     UThroughT untrusted = snapshot.view(this);
     untrusted.discardWrites();
-    redirected.inspect(untrusted);
-    perCpuRedirected.inspect(untrusted.perCpuView());
-    machine.setShadow(shadow);
-    machine.setRouter(router);
+    plugIn(untrusted, router, shadow);
     try {
       long tscKhz = redirected.read(runtime("tsc_khz"), 4); // U's rate (the one-second check refuses a wrong one)
       long tickNanos = machine.memory().read(runtime("tick_nsec"), 8); // T's: the same build, the same HZ
@@ -235,12 +226,24 @@ public final class BridgedMachine implements AutoCloseable {
     } catch (MachineException | MemoryAccessException | SlowPathException e) {
       return 0;
     } finally {
-      machine.setRouter(null);
-      machine.setShadow(Shadow.NONE);
-      redirected.inspect(null);
-      perCpuRedirected.inspect(null);
-      untrusted.discardWrites();
+      unplug(); // U's writes are dropped when an inspection starts
     }
+  }
+
+  /** U plugged in as the redirected spaces, {@code router} and {@code shadow} into the machine. */
+  private void plugIn(UThroughT untrusted, AccessRouter router, Shadow shadow) {
+    redirected.inspect(untrusted);
+    perCpuRedirected.inspect(untrusted.perCpuView());
+    machine.setShadow(shadow);
+    machine.setRouter(router);
+  }
+
+  /** Undoes {@link #plugIn}: every access to the redirected spaces fails until the next. */
+  private void unplug() {
+    machine.setRouter(null);
+    machine.setShadow(Shadow.NONE);
+    redirected.inspect(null);
+    perCpuRedirected.inspect(null);
   }
 
   private void requireSameBuild(UntrustedSnapshot snapshot) throws SlowPathException {
