@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.Distinct;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.Flatten;
@@ -40,11 +41,20 @@ final class MetadataTable<M>
     this.builds = builds;
   }
 
-  /** The builds of the identified snapshots, build-id to name, as a side input. */
-  static PCollectionView<Map<String, String>> buildsOf(PCollection<KV<String, SnapshotRef>> identified) {
-    return identified
-        .apply("Build names", ParDo.of(new BuildNameFn()))
-        .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()))
+  /**
+   * The builds of the identified snapshots and {@code alsoBuilds} (build-id to name: those an earlier part of the
+   * same scan ran), as a side input.
+   */
+  static PCollectionView<Map<String, String>> buildsOf(PCollection<KV<String, SnapshotRef>> identified,
+      Map<String, String> alsoBuilds) {
+    KvCoder<String, String> coder = KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of());
+    PCollection<KV<String, String>> earlier = identified.getPipeline()
+        .apply("Builds scanned before", Create.of(alsoBuilds).withCoder(coder));
+    return PCollectionList.of(identified
+            .apply("Build names", ParDo.of(new BuildNameFn()))
+            .setCoder(coder))
+        .and(earlier)
+        .apply("All builds", Flatten.pCollections())
         .apply("Distinct builds", Distinct.create())
         .apply("Builds as map", View.asMap());
   }

@@ -12,8 +12,10 @@ import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
@@ -56,6 +58,11 @@ import org.apache.beam.sdk.values.TupleTag;
  * committed as one Parquet file with no rows, so that readers still find the table and its columns. The output
  * is the list of committed table directories.
  *
+ * <p>{@link #appending} adds a run's rows to the tables already there instead (a scan made of several jobs, or one
+ * resumed): each of the run's files is renamed into its table under a name of its own, an atomic rename per file.
+ * The table named {@link #COMMITTED_LAST} is committed after every other, in both modes, so that a run whose rows
+ * are in it has committed all its tables.
+ *
  * <p>The output must be a local or shared POSIX directory (directory renames are what make the commit atomic):
  * a cluster's workers must all see it at the same path.
  */
@@ -63,14 +70,26 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
   private static final Pattern TABLE_NAME = Pattern.compile("[a-z][a-z0-9_]*");
   static final String STAGING_DIR = "_temporary";
 
+  /**
+   * The table committed after every other ({@link #appending}): a resumed scan takes a snapshot listed in it as done,
+   * which it is only if every table has its rows.
+   */
+  public static final String COMMITTED_LAST = "status";
+
   private final Path outputDir;
   private final LocalDate scanDate;
   private final List<PCollection<?>> alsoWaitFor;
+  /** Whether the run's rows are added to the tables already there (except {@link #replaced}), or replace them. */
+  private final boolean append;
+  private final Set<String> replaced;
 
-  private ParquetTables(Path outputDir, LocalDate scanDate, List<PCollection<?>> alsoWaitFor) {
+  private ParquetTables(Path outputDir, LocalDate scanDate, List<PCollection<?>> alsoWaitFor, boolean append,
+      Set<String> replaced) {
     this.outputDir = outputDir;
     this.scanDate = scanDate;
     this.alsoWaitFor = alsoWaitFor;
+    this.append = append;
+    this.replaced = replaced;
   }
 
   /** Tables of one scan, written under {@code outputDir} (a local path, made absolute here) for {@code scanDate}. */
@@ -79,7 +98,15 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
       throw new IllegalArgumentException(
           "Parquet tables need a POSIX directory for their atomic commit, not " + outputDir);
     }
-    return new ParquetTables(Path.of(outputDir).toAbsolutePath().normalize(), scanDate, List.of());
+    return new ParquetTables(Path.of(outputDir).toAbsolutePath().normalize(), scanDate, List.of(), false, Set.of());
+  }
+
+  /**
+   * The same tables, whose rows are added to those already committed for the date, except the tables named in
+   * {@code replacedWhole}, which are replaced as by {@link #write}.
+   */
+  public ParquetTables appending(Set<String> replacedWhole) {
+    return new ParquetTables(outputDir, scanDate, alsoWaitFor, true, Set.copyOf(replacedWhole));
   }
 
   /**
@@ -89,7 +116,7 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
   public ParquetTables waitingFor(PCollection<?>... signals) {
     List<PCollection<?>> all = new ArrayList<>(alsoWaitFor);
     all.addAll(List.of(signals));
-    return new ParquetTables(outputDir, scanDate, List.copyOf(all));
+    return new ParquetTables(outputDir, scanDate, List.copyOf(all), append, replaced);
   }
 
   /** The directory that holds {@code table} of {@code scanDate} under {@code outputDir}, once committed. */
@@ -105,7 +132,9 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
     Path runDir = outputDir.resolve(STAGING_DIR).resolve(UUID.randomUUID().toString());
     Map<String, String> schemas = new LinkedHashMap<>();
     List<PCollection<?>> written = new ArrayList<>(alsoWaitFor);
-    for (Map.Entry<TupleTag<?>, PCollection<?>> table : tables.getAll().entrySet()) {
+    List<Map.Entry<TupleTag<?>, PCollection<?>>> inCommitOrder = new ArrayList<>(tables.getAll().entrySet());
+    inCommitOrder.sort(Comparator.comparing(table -> table.getKey().getId().equals(COMMITTED_LAST)));
+    for (Map.Entry<TupleTag<?>, PCollection<?>> table : inCommitOrder) {
       String name = table.getKey().getId();
       if (!TABLE_NAME.matcher(name).matches()) {
         throw new IllegalArgumentException("table name must match " + TABLE_NAME + ": " + name);
@@ -117,7 +146,14 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
     return tables.getPipeline()
         .apply("Commit signal", Create.of(runDir.toString()))
         .apply("Wait for all tables", Wait.on(written))
-        .apply("Commit tables", ParDo.of(new CommitFn(outputDir.toString(), scanDate, schemas)));
+        .apply("Commit tables", ParDo.of(new CommitFn(outputDir.toString(), scanDate, schemas,
+            append ? appendedTables(schemas.keySet()) : Set.of())));
+  }
+
+  private Set<String> appendedTables(Set<String> tables) {
+    Set<String> appended = new LinkedHashSet<>(tables);
+    appended.removeAll(replaced);
+    return appended;
   }
 
   /**
@@ -179,36 +215,91 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
         + " records with an AvroCoder), not " + type.getName() + " coded by " + rows.getCoder());
   }
 
+  /** A run found in the staging directory, and whether its tables were committed or dropped. */
+  public record InterruptedRun(String run, boolean committed) {}
+
   /**
-   * Renames every staged table into its partition, then removes the run's staging directory. Safe to retry: the
-   * marker file says that staging is complete, after which a table missing from staging has been committed.
+   * Ends the runs under {@code outputDir} that stopped without ending (the job failed, or its JVM died): a run that
+   * stopped while it renamed its tables into place has its commit finished, as it meant, so that all its tables are
+   * committed; a run that had not finished writing its tables is removed (none of its rows were committed). Not for
+   * a directory a scan is writing to at the same time: its run would be taken for an interrupted one.
+   */
+  public static List<InterruptedRun> endInterruptedRuns(Path outputDir) throws IOException {
+    Path staging = outputDir.resolve(STAGING_DIR);
+    if (!Files.isDirectory(staging)) {
+      return List.of();
+    }
+    List<Path> runs;
+    try (Stream<Path> list = Files.list(staging)) {
+      runs = list.filter(Files::isDirectory).sorted().toList();
+    }
+    List<InterruptedRun> ended = new ArrayList<>();
+    for (Path run : runs) {
+      boolean committing = Files.isRegularFile(run.resolve(CommitFn.COMMITTING));
+      if (committing) {
+        CommitFn.finish(run, outputDir);
+      } else {
+        CommitFn.deleteRecursively(run);
+      }
+      ended.add(new InterruptedRun(run.getFileName().toString(), committing));
+    }
+    Files.deleteIfExists(staging);
+    return List.copyOf(ended);
+  }
+
+  /**
+   * Renames every staged table into its partition (or, for an appended table, each of its files into the table), in
+   * the order of {@code schemas}, then removes the run's staging directory. Staging ends with a marker file that holds
+   * this plan: from then on the commit can be finished by a retry of this step, or by {@link
+   * #finishInterruptedCommits} in another job, and a table missing from staging has been committed.
    */
   private static final class CommitFn extends DoFn<String, String> {
     private static final String COMMITTING = "_COMMITTING";
+    private static final String EMPTY_TABLE_FILE = "part-empty.parquet";
 
     private final String outputDir;
     private final LocalDate scanDate;
     private final Map<String, String> schemas;
+    private final Set<String> appended;
 
-    CommitFn(String outputDir, LocalDate scanDate, Map<String, String> schemas) {
+    CommitFn(String outputDir, LocalDate scanDate, Map<String, String> schemas, Set<String> appended) {
       this.outputDir = outputDir;
       this.scanDate = scanDate;
       this.schemas = new LinkedHashMap<>(schemas);
+      this.appended = new LinkedHashSet<>(appended);
     }
 
     @ProcessElement
     public void commit(@Element String runDirName, OutputReceiver<String> committed) throws IOException {
       Path runDir = Path.of(runDirName);
       if (Files.isDirectory(runDir) && !Files.exists(runDir.resolve(COMMITTING))) {
+        List<String> plan = new ArrayList<>(List.of(scanDate.toString()));
         for (Map.Entry<String, String> table : schemas.entrySet()) {
           stageEmptyTableIfNoRows(runDir.resolve(table.getKey()), table.getValue());
+          plan.add((appended.contains(table.getKey()) ? "append " : "replace ") + table.getKey());
         }
-        Files.createFile(runDir.resolve(COMMITTING));
+        Path marker = Files.write(runDir.resolve(COMMITTING + ".tmp"), plan);
+        Files.move(marker, runDir.resolve(COMMITTING), StandardCopyOption.ATOMIC_MOVE);
       }
       for (String table : schemas.keySet()) {
+        committed.output(tableDir(Path.of(outputDir), scanDate, table).toString());
+      }
+      if (Files.isDirectory(runDir)) {
+        finish(runDir, Path.of(outputDir));
+      }
+    }
+
+    /** Carries out the plan in {@code runDir}'s marker, then removes {@code runDir}. */
+    static void finish(Path runDir, Path outputDir) throws IOException {
+      List<String> plan = Files.readAllLines(runDir.resolve(COMMITTING));
+      LocalDate scanDate = LocalDate.parse(plan.get(0));
+      for (String step : plan.subList(1, plan.size())) {
+        String table = step.substring(step.indexOf(' ') + 1);
         Path staged = runDir.resolve(table);
-        Path target = tableDir(Path.of(outputDir), scanDate, table);
-        if (Files.isDirectory(staged)) {
+        Path target = tableDir(outputDir, scanDate, table);
+        if (Files.isDirectory(staged) && step.startsWith("append ")) {
+          addFiles(staged, target, runDir.getFileName().toString());
+        } else if (Files.isDirectory(staged)) {
           Files.createDirectories(target.getParent());
           if (Files.exists(target)) {
             Path replaced = Files.createDirectories(runDir.resolve("_replaced")).resolve(table);
@@ -218,7 +309,6 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
         } else if (!Files.isDirectory(target)) {
           throw new IOException("table " + table + " was neither staged at " + staged + " nor committed");
         }
-        committed.output(target.toString());
       }
       deleteRecursively(runDir);
       try {
@@ -226,6 +316,26 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
       } catch (DirectoryNotEmptyException e) {
         // another run is staging its tables
       }
+    }
+
+    /**
+     * Renames each Parquet file of {@code staged} into {@code target}, prefixed with the run's name (another run's
+     * files there have the same names), then removes {@code staged}. A run with no rows adds no file to a table that
+     * exists.
+     */
+    private static void addFiles(Path staged, Path target, String run) throws IOException {
+      boolean exists = Files.isDirectory(target);
+      Files.createDirectories(target);
+      List<Path> files;
+      try (Stream<Path> list = Files.list(staged)) {
+        files = list.filter(file -> file.getFileName().toString().endsWith(".parquet")).sorted().toList();
+      }
+      for (Path file : files) {
+        if (!(exists && file.getFileName().toString().equals(EMPTY_TABLE_FILE))) {
+          Files.move(file, target.resolve(run + "-" + file.getFileName()), StandardCopyOption.ATOMIC_MOVE);
+        }
+      }
+      deleteRecursively(staged);
     }
 
     /** FileIO writes no file for an empty input; one file with the schema and no rows keeps the table visible. */
@@ -239,7 +349,7 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
       }
       Files.createDirectories(staged);
       ParquetIO.Sink sink = ParquetIO.sink(new Schema.Parser().parse(schema));
-      try (WritableByteChannel file = Files.newByteChannel(staged.resolve("part-empty.parquet"),
+      try (WritableByteChannel file = Files.newByteChannel(staged.resolve(EMPTY_TABLE_FILE),
           StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
         sink.open(file);
         sink.flush();

@@ -49,6 +49,29 @@ public final class SameFile {
     return targets.stream().map(SameFile::key).distinct().count();
   }
 
+  /**
+   * {@code targets} in batches of at most {@code size} entries, in their order, the entries of one file in the same
+   * batch (so that each batch still inspects a file once; a file listed more than {@code size} times is a batch of
+   * its own).
+   */
+  public static List<List<ScanTarget>> batches(List<ScanTarget> targets, int size) {
+    Map<String, List<ScanTarget>> byFile = new LinkedHashMap<>();
+    targets.forEach(target -> byFile.computeIfAbsent(key(target), file -> new ArrayList<>()).add(target));
+    List<List<ScanTarget>> batches = new ArrayList<>();
+    List<ScanTarget> batch = new ArrayList<>();
+    for (List<ScanTarget> file : byFile.values()) {
+      if (!batch.isEmpty() && batch.size() + file.size() > size) {
+        batches.add(List.copyOf(batch));
+        batch.clear();
+      }
+      batch.addAll(file);
+    }
+    if (!batch.isEmpty()) {
+      batches.add(List.copyOf(batch));
+    }
+    return List.copyOf(batches);
+  }
+
   /** Splits the entries into the files to scan and the copies of each. */
   static PTransform<PCollection<ScanTarget>, PCollectionTuple> once() {
     return new PTransform<>() {

@@ -69,19 +69,21 @@ public final class Scan<M> extends PTransform<PCollection<ScanTarget>, PCollecti
   private final List<InspectionTool> tools;
   private final Engine<M> engine;
   private final int trainingSamples;
+  private final Map<String, String> earlierBuilds;
 
   private Scan(Path references, ParquetTables output, List<InspectionTool> tools, Engine<M> engine,
-      int trainingSamples) {
+      int trainingSamples, Map<String, String> earlierBuilds) {
     this.references = references.toAbsolutePath().normalize().toString();
     this.output = output;
     this.tools = List.copyOf(tools);
     this.engine = engine;
     this.trainingSamples = trainingSamples;
+    this.earlierBuilds = Map.copyOf(earlierBuilds);
   }
 
   /** Identification only: which build each snapshot runs and which cannot be inspected, and why. */
   public static Scan<Void> identifyOnly(Path references, ParquetTables output) {
-    return new Scan<>(references, output, List.of(), null, 1);
+    return new Scan<>(references, output, List.of(), null, 1, Map.of());
   }
 
   /** The full scan of {@code tools} with {@code engine}. */
@@ -90,12 +92,21 @@ public final class Scan<M> extends PTransform<PCollection<ScanTarget>, PCollecti
     if (tools.isEmpty()) {
       throw new IllegalArgumentException("a scan with an engine needs at least one tool");
     }
-    return new Scan<>(references, output, tools, engine, 1);
+    return new Scan<>(references, output, tools, engine, 1, Map.of());
   }
 
   /** Snapshots per build that training runs the slow path on (default 1). */
   public Scan<M> withTrainingSamples(int samples) {
-    return new Scan<>(Path.of(references), output, tools, engine, samples);
+    return new Scan<>(Path.of(references), output, tools, engine, samples, earlierBuilds);
+  }
+
+  /**
+   * The metadata table also has the entries of {@code builds} (build-id to name): the builds an earlier part of the
+   * same scan ran, whose metadata rows this part's table replaces (a scan in several jobs, {@link
+   * ParquetTables#appending}).
+   */
+  public Scan<M> withEarlierBuilds(Map<String, String> builds) {
+    return new Scan<>(Path.of(references), output, tools, engine, trainingSamples, builds);
   }
 
   @Override
@@ -134,7 +145,7 @@ public final class Scan<M> extends PTransform<PCollection<ScanTarget>, PCollecti
         .and(inspected.get(outputs.learnt)).and(retrained.get(outputs.learnt))
         .apply("Merge metadata", new MergeMetadata<>(inspection, engine.store()));
     PCollection<MetadataRow> metadataRows = PCollectionList.of(read).and(committed).apply("Metadata rows",
-        new MetadataTable<>(inspection, outputs.toolNames(), MetadataTable.buildsOf(identified)));
+        new MetadataTable<>(inspection, outputs.toolNames(), MetadataTable.buildsOf(identified, earlierBuilds)));
 
     PCollection<StatusRow> status = PCollectionList.of(identify.get(Identify.FAILED))
         .and(inspected.get(outputs.status)).and(retrained.get(outputs.status))

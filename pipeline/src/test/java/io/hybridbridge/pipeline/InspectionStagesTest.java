@@ -241,7 +241,7 @@ public class InspectionStagesTest {
         .withCoder(versioned));
     PCollection<MetadataRow> rows = PCollectionList.of(read).and(committed).apply(new MetadataTable<>(ENGINE,
         List.of("system", "lsmod"), MetadataTable.buildsOf(identified(snapshot("b1-a", "b1", "s1"),
-            snapshot("b1-b", "b1", "s2"), snapshot("b2-a", "b2", "s7")))));
+            snapshot("b1-b", "b1", "s2")), Map.of("b2", "build-b2")))); // b2: scanned by an earlier job
 
     PAssert.that(rows).satisfies(all -> {
       assertThat(all).extracting(MetadataRow::getKernelBuild, MetadataRow::getTool, MetadataRow::getStoreVersion,

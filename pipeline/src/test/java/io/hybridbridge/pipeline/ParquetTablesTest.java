@@ -15,6 +15,7 @@ import java.sql.Statement;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.apache.avro.Schema;
@@ -149,6 +150,65 @@ public class ParquetTablesTest {
 
     PAssert.that(read(reader, ProcessRow.class, out, "processes")).containsInAnyOrder(processes("new", 3));
     PAssert.that(read(reader, ModuleRow.class, out, "modules")).containsInAnyOrder(modules("new", 1));
+    reader.run().waitUntilFinish();
+    assertThat(out.resolve(ParquetTables.STAGING_DIR)).doesNotExist();
+  }
+
+  @Test
+  public void anAppendingRunAddsItsRowsAndReplacesOnlyTheTablesItNames() throws Exception {
+    Path out = folder.getRoot().toPath();
+    commitEarlierRun(out, processes("first", 30), modules("first", 2));
+
+    tables(writer, processes("second", 3), modules("second", 1))
+        .apply(ParquetTables.write(out.toString(), DAY).appending(Set.of("modules")));
+    writer.run().waitUntilFinish();
+    // A third run with no processes adds no file to the table (nor an empty one).
+    Pipeline third = TestPipeline.create().enableAbandonedNodeEnforcement(false);
+    tables(third, List.of(), modules("third", 2)).apply(ParquetTables.write(out.toString(), DAY).appending(Set.of()));
+    third.run().waitUntilFinish();
+
+    List<ProcessRow> both = new ArrayList<>(processes("first", 30));
+    both.addAll(processes("second", 3));
+    PAssert.that(read(reader, ProcessRow.class, out, "processes")).containsInAnyOrder(both);
+    List<ModuleRow> replacedThenAdded = new ArrayList<>(modules("second", 1));
+    replacedThenAdded.addAll(modules("third", 2));
+    PAssert.that(read(reader, ModuleRow.class, out, "modules")).containsInAnyOrder(replacedThenAdded);
+    reader.run().waitUntilFinish();
+    try (Stream<Path> files = Files.list(ParquetTables.tableDir(out, DAY, "processes"))) {
+      assertThat(files.map(p -> p.getFileName().toString())).allMatch(name -> name.endsWith(".parquet"))
+          .noneMatch(name -> name.contains("empty"));
+    }
+    assertThat(out.resolve(ParquetTables.STAGING_DIR)).doesNotExist();
+  }
+
+  @Test
+  public void aCommitStoppedBetweenTablesIsFinishedLaterAsTheRunMeantItAndAStoppedWriteIsDropped() throws Exception {
+    Path out = folder.getRoot().toPath();
+    commitEarlierRun(out, processes("first", 4), modules("first", 2));
+    // The modules table cannot be committed (a file where its directory goes): the processes table, committed
+    // before it, already has the run's rows when the job fails.
+    Path modulesDir = ParquetTables.tableDir(out, DAY, "modules");
+    Path aside = Files.move(modulesDir, folder.getRoot().toPath().resolve("modules-aside"));
+    Files.writeString(modulesDir, "in the way");
+    tables(writer, processes("second", 3), modules("second", 1))
+        .apply(ParquetTables.write(out.toString(), DAY).appending(Set.of()));
+    assertThatThrownBy(() -> writer.run().waitUntilFinish()).hasMessageContaining("modules");
+    Files.delete(modulesDir);
+    Files.move(aside, modulesDir);
+
+    // A run that stopped before its tables were written (a directory of part files and no commit plan).
+    Path unfinished = Files.createDirectories(out.resolve(ParquetTables.STAGING_DIR).resolve("stopped-run/processes"));
+    Files.writeString(unfinished.resolve("part-00000-of-00001.parquet"), "half a file");
+
+    assertThat(ParquetTables.endInterruptedRuns(out)).extracting(ParquetTables.InterruptedRun::committed)
+        .containsExactlyInAnyOrder(true, false);
+    assertThat(ParquetTables.endInterruptedRuns(out)).isEmpty();
+    List<ProcessRow> processes = new ArrayList<>(processes("first", 4));
+    processes.addAll(processes("second", 3));
+    List<ModuleRow> modules = new ArrayList<>(modules("first", 2));
+    modules.addAll(modules("second", 1));
+    PAssert.that(read(reader, ProcessRow.class, out, "processes")).containsInAnyOrder(processes);
+    PAssert.that(read(reader, ModuleRow.class, out, "modules")).containsInAnyOrder(modules);
     reader.run().waitUntilFinish();
     assertThat(out.resolve(ParquetTables.STAGING_DIR)).doesNotExist();
   }

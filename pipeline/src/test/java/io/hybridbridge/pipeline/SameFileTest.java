@@ -71,6 +71,20 @@ public class SameFileTest {
     assertThat(SameFile.distinctFiles(ENTRIES)).isEqualTo(2);
   }
 
+  @Test
+  public void batchesKeepTheOrderAndTheEntriesOfOneFileTogether() {
+    List<ScanTarget> list = List.of(target("a1", "/f/a", null, Map.of()), target("b", "/f/b", null, Map.of()),
+        target("a2", "/f/a", null, Map.of()), target("c", "/f/c", null, Map.of()), target("d", "/f/d", null, Map.of()),
+        target("a3", "/f/a", null, Map.of()), target("e", "/f/e", null, Map.of()));
+    assertThat(SameFile.batches(list, 3)).extracting(batch -> batch.stream().map(ScanTarget::getId).toList())
+        .containsExactly(List.of("a1", "a2", "a3"), List.of("b", "c", "d"), List.of("e"));
+    assertThat(SameFile.batches(list, 2)).extracting(batch -> batch.stream().map(ScanTarget::getId).toList())
+        .containsExactly(List.of("a1", "a2", "a3"), List.of("b", "c"), List.of("d", "e"));
+    assertThat(SameFile.batches(list, 100)).containsExactly(List.of(list.get(0), list.get(2), list.get(5),
+        list.get(1), list.get(3), list.get(4), list.get(6)));
+    assertThat(SameFile.batches(List.of(), 5)).isEmpty();
+  }
+
   private static ScanTarget target(String id, String path, String vm, Map<String, String> labels) {
     return ScanTarget.newBuilder().setId(id).setPath(path).setVmId(vm).setLabels(labels).build();
   }

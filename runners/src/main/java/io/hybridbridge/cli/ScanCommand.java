@@ -7,6 +7,7 @@ import io.hybridbridge.emulator.tools.ToolException;
 import io.hybridbridge.emulator.tools.Tools;
 import io.hybridbridge.fastexec.FastPath;
 import io.hybridbridge.fastexec.cli.TrainCommand;
+import io.hybridbridge.pipeline.CommittedScan;
 import io.hybridbridge.pipeline.Engines;
 import io.hybridbridge.pipeline.MetadataDirectory;
 import io.hybridbridge.pipeline.ParquetTables;
@@ -33,6 +34,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -117,6 +120,17 @@ public final class ScanCommand implements Callable<Integer> {
           + "translated/): the JIT's work on it pays only on long scans (default: ${DEFAULT-VALUE}).")
   int translateAfter;
 
+  @Option(names = "--batch-size", paramLabel = "N",
+      description = "Scan the list in jobs of at most N entries (the entries of one file in the same job), each "
+          + "committed to the tables when it ends and starting from the metadata store the one before left: a failure "
+          + "loses only the job it stopped, and --resume goes on from there (default: one job).")
+  Integer batchSize;
+
+  @Option(names = "--resume",
+      description = "Go on with the scan of this --out and --scan-date: entries the date's committed status table "
+          + "lists are skipped, and the others' rows are added to the date's tables (not replacing them).")
+  boolean resume;
+
   /** The tool names, for --tools' help. */
   static final class ToolNames extends ArrayList<String> {
     ToolNames() {
@@ -142,55 +156,156 @@ public final class ScanCommand implements Callable<Integer> {
     if (!toolList.isEmpty()) {
       requireWritable(metadata, "--metadata");
     }
-    Optional<Scan.Engine<?>> engine = toolList.isEmpty() ? Optional.empty()
-        : Optional.of(Engines.real(referenceDir, metadata, translateAfter));
-    engine.ifPresent(e -> e.base().notes().forEach(FlinkCommand::progress));
+    if (batchSize != null && batchSize < 1) {
+      throw new UsageException("--batch-size must be at least 1, not " + batchSize);
+    }
     LocalDate date = scanDate != null ? scanDate : LocalDate.now();
+    List<ScanTarget> targets = input.manifest != null
+        ? ScanTargets.fromManifest(input.manifest) : ScanTargets.fromGlob(input.glob);
+    if (resume) {
+      endInterruptedRuns();
+    }
+    CommittedScan committed = resume ? committed(date, toolList) : CommittedScan.NONE;
+    List<ScanTarget> left = targets.stream().filter(t -> !committed.done().contains(t.getId())).toList();
+    if (resume) {
+      FlinkCommand.progress(String.format("resuming the scan of %s in %s: %d of the %d entries listed are committed, "
+          + "%d left", date, out.toAbsolutePath(), targets.size() - left.size(), targets.size(), left.size()));
+      if (left.isEmpty()) {
+        System.out.println("nothing left to scan: every entry listed has its rows in " + ParquetTables.tableDir(
+            out.toAbsolutePath().normalize(), date, Scan.STATUS));
+        return 0;
+      }
+    }
+    List<List<ScanTarget>> batches = SameFile.batches(left, batchSize != null ? batchSize : left.size());
+    // A file listed under several entries is inspected once (SameFile): progress counts files.
+    int files = (int) SameFile.distinctFiles(left);
+    FlinkCommand.progress(String.format("scanning %d snapshot(s)%s with %s on %s%s%s; references %s; output %s",
+        left.size(), files == left.size() ? "" : " in " + files + " distinct file(s), each inspected once",
+        toolList.isEmpty() ? "no tools (identification only)" : names(toolList), runner,
+        flinkMaster != null ? " at " + flinkMaster : "", batches.size() == 1 ? "" : ", in " + batches.size()
+            + " jobs of at most " + batchSize + " entries, each committed when it ends", referenceDir,
+        out.toAbsolutePath()));
 
-    RunnerOptions options = Runners.options(runnerArgs());
+    Map<String, Long> counters = new TreeMap<>();
+    long versionRead = -1;
+    long start = System.nanoTime();
+    CommittedScan before = committed;
+    for (int k = 0; k < batches.size(); k++) {
+      String batch = batches.size() == 1 ? "" : "batch " + (k + 1) + "/" + batches.size() + ": ";
+      Optional<Scan.Engine<?>> engine = toolList.isEmpty() ? Optional.empty()
+          : Optional.of(Engines.real(referenceDir, metadata, translateAfter)); // the store as the last batch left it
+      if (k == 0) {
+        engine.ifPresent(e -> e.base().notes().forEach(FlinkCommand::progress));
+        versionRead = engine.map(e -> e.base().number()).orElse(-1L);
+      }
+      boolean appending = resume || k > 0;
+      ParquetTables output = ParquetTables.write(out.toString(), date);
+      if (appending) { // the metadata table: the newest entries of every build the date's tables name
+        output = output.appending(Set.of(Scan.METADATA));
+      }
+      Map<String, String> earlierBuilds = appending ? before.builds() : Map.of();
+      List<ScanTarget> entries = batches.get(k);
+      int batchFiles = (int) SameFile.distinctFiles(entries);
+      if (!batch.isEmpty()) {
+        FlinkCommand.progress(batch + entries.size() + (entries.size() == 1 ? " entry, " : " entries, ") + batchFiles
+            + " file(s)"
+            + engine.map(e -> ", metadata store version " + e.base().number()).orElse(""));
+      }
+      Optional<PipelineResult> result = runJob(k, entries, batchFiles, toolList, referenceDir, engine, output,
+          earlierBuilds, batch);
+      result.map(ScanCounters::read).ifPresent(c -> c.forEach((name, n) -> counters.merge(name, n, Long::sum)));
+      PipelineResult.State state = result.map(PipelineResult::getState).orElse(PipelineResult.State.FAILED);
+      if (state != PipelineResult.State.DONE) {
+        printSummary(state, (System.nanoTime() - start) / 1e9, files, toolList, counters, date, versionRead);
+        if (k > 0 || resume) {
+          System.err.printf("hb scan: %s%s; the tables of %s hold every entry committed before it: run the same "
+              + "command with --resume to scan the %d entries left%n", batch.isEmpty() ? "the job " : batch,
+              state, date, batches.subList(k, batches.size()).stream().mapToInt(List::size).sum());
+        }
+        return 1;
+      }
+      if (k + 1 < batches.size()) {
+        before = committed(date, toolList);
+      }
+    }
+    printSummary(PipelineResult.State.DONE, (System.nanoTime() - start) / 1e9, files, toolList, counters, date,
+        versionRead);
+    return 0;
+  }
+
+  /**
+   * Runs one job of the scan over {@code entries} and waits for it, showing progress; empty when it could not run or
+   * failed with an exception (said on stderr).
+   */
+  private Optional<PipelineResult> runJob(int k, List<ScanTarget> entries, int files, List<InspectionTool> toolList,
+      Path referenceDir, Optional<Scan.Engine<?>> engine, ParquetTables output, Map<String, String> earlierBuilds,
+      String batch) throws SetupException {
+    RunnerOptions options = Runners.options(runnerArgs(k));
     boolean direct = DirectRunner.class.equals(options.getRunner());
     if (direct) {
       options.setBlockOnRun(false); // so that progress can be polled while it runs
     }
     Pipeline pipeline = Runners.pipeline(options, FlinkCommand::progress);
-    List<ScanTarget> targets = input.manifest != null
-        ? ScanTargets.fromManifest(input.manifest) : ScanTargets.fromGlob(input.glob);
-    ParquetTables output = ParquetTables.write(out.toString(), date);
     PTransform<PCollection<ScanTarget>, PCollection<String>> scan = engine.isPresent()
         ? Scan.inspecting(referenceDir, toolList, engine.get(), output).withTrainingSamples(trainingSamples)
+            .withEarlierBuilds(earlierBuilds)
         : Scan.identifyOnly(referenceDir, output);
-    pipeline.apply("Snapshots", Create.of(targets).withCoder(RecordCoder.of(ScanTarget.class)))
+    pipeline.apply("Snapshots", Create.of(entries).withCoder(RecordCoder.of(ScanTarget.class)))
         .apply("Scan", scan);
-
-    // A file listed under several entries is inspected once (SameFile): progress counts files.
-    int files = (int) SameFile.distinctFiles(targets);
-    FlinkCommand.progress(String.format("scanning %d snapshot(s)%s with %s on %s%s; references %s; output %s",
-        targets.size(), files == targets.size() ? "" : " in " + files + " distinct file(s), each inspected once",
-        engine.map(e -> names(toolList) + " (" + e.engine().name() + ")")
-            .orElse("no tools (identification only)"),
-        options.getRunner().getSimpleName(), Runners.isRemoteFlink(options) ? " at " + flinkMaster : "",
-        referenceDir, out.toAbsolutePath()));
-    long start = System.nanoTime();
-    PipelineResult result;
-    PipelineResult.State state;
     ScheduledExecutorService clusterProgress = Runners.isRemoteFlink(options)
-        ? showFlinkProgress(options.getFlinkMaster(), options.getJobName(), files, toolList.size()) : null;
+        ? showFlinkProgress(options.getFlinkMaster(), options.getJobName(), files, toolList.size(), batch) : null;
     try {
-      result = pipeline.run();
-      state = direct ? waitShowingProgress(result, files, toolList.size()) : result.waitUntilFinish();
+      PipelineResult result = pipeline.run();
+      if (direct) {
+        waitShowingProgress(result, files, toolList.size(), batch);
+      } else {
+        result.waitUntilFinish();
+      }
+      return Optional.of(result);
     } catch (RuntimeException e) {
-      System.err.println("hb scan: the job failed: " + SmokeTestCommand.rootCause(e));
-      return 1;
+      System.err.println("hb scan: " + (batch.isEmpty() ? "the job" : batch.substring(0, batch.length() - 2))
+          + " failed: " + SmokeTestCommand.rootCause(e));
+      return Optional.empty();
     } finally {
       if (clusterProgress != null) {
         clusterProgress.shutdownNow();
       }
     }
-    double seconds = (System.nanoTime() - start) / 1e9;
-    Map<String, Long> counters = ScanCounters.read(result);
-    printSummary(state, seconds, files, toolList, counters, date,
-        engine.map(e -> e.base().number()).orElse(-1L));
-    return state == PipelineResult.State.DONE ? 0 : 1;
+  }
+
+  /**
+   * Ends the jobs that stopped while writing to --out: one that stopped while committing its tables has them all
+   * committed (a resumed scan then skips its entries), one that stopped before has what it wrote removed.
+   */
+  private void endInterruptedRuns() throws UsageException {
+    try {
+      for (ParquetTables.InterruptedRun run : ParquetTables.endInterruptedRuns(out.toAbsolutePath().normalize())) {
+        FlinkCommand.progress(run.committed()
+            ? "finished the commit of the tables of a job that stopped while committing them (" + run.run() + ")"
+            : "removed what a job that stopped before its commit had written (" + run.run() + ")");
+      }
+    } catch (IOException e) {
+      throw new UsageException("cannot end the interrupted jobs in " + out + ": " + e.getMessage());
+    }
+  }
+
+  /**
+   * The date's committed tables, for --resume and for each job after the first; refused when they were written with
+   * other tools (their entries would lack this scan's tables, or have rows of tools it does not run).
+   */
+  private CommittedScan committed(LocalDate date, List<InspectionTool> toolList) throws UsageException {
+    CommittedScan committed;
+    try {
+      committed = CommittedScan.read(out, date);
+    } catch (IOException e) {
+      throw new UsageException("cannot read the committed tables of " + date + " in " + out + ": " + e.getMessage());
+    }
+    Set<String> tools = new TreeSet<>(toolList.stream().map(InspectionTool::name).toList());
+    if (!committed.tools().isEmpty() && !committed.tools().equals(tools)) {
+      throw new UsageException("the tables of " + date + " in " + out + " were written with --tools "
+          + String.join(",", new TreeSet<>(committed.tools())) + ": resume with the same tools, or scan another --scan-date");
+    }
+    return committed;
   }
 
   private List<InspectionTool> toolList() throws UsageException {
@@ -239,8 +354,9 @@ public final class ScanCommand implements Callable<Integer> {
     }
   }
 
-  private String[] runnerArgs() {
-    List<String> args = new ArrayList<>(List.of("--runner=" + runner, "--jobName=hb-scan-" + System.currentTimeMillis()));
+  private String[] runnerArgs(int batch) {
+    List<String> args = new ArrayList<>(List.of("--runner=" + runner,
+        "--jobName=hb-scan-" + System.currentTimeMillis() + (batch == 0 ? "" : "-" + (batch + 1))));
     if (flinkMaster != null) {
       args.add("--flinkMaster=" + flinkMaster);
     }
@@ -251,14 +367,15 @@ public final class ScanCommand implements Callable<Integer> {
   }
 
   /** Polls the counters every second and prints a progress line to stderr whenever it changes. */
-  private static PipelineResult.State waitShowingProgress(PipelineResult result, int snapshots, int tools) {
+  private static PipelineResult.State waitShowingProgress(PipelineResult result, int snapshots, int tools,
+      String batch) {
     String last = "";
     while (true) {
       PipelineResult.State state = result.waitUntilFinish(Duration.standardSeconds(1));
       if (state != null && state.isTerminal()) {
         return state;
       }
-      String line = progressLine(ScanCounters.read(result), snapshots, tools);
+      String line = batch + progressLine(ScanCounters.read(result), snapshots, tools);
       if (!line.equals(last)) {
         FlinkCommand.progress(line);
         last = line;
@@ -272,7 +389,7 @@ public final class ScanCommand implements Callable<Integer> {
    * one TaskManager heartbeat (Flink's {@code heartbeat.interval}).
    */
   private static ScheduledExecutorService showFlinkProgress(String master, String jobName, int snapshots,
-      int tools) {
+      int tools, String batch) {
     FlinkRest rest = FlinkRest.ofMaster(master);
     AtomicReference<String> last = new AtomicReference<>("");
     ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor(task -> {
@@ -287,7 +404,7 @@ public final class ScanCommand implements Callable<Integer> {
               if (last.get().isEmpty()) {
                 FlinkCommand.progress("job " + sample.jobId() + " running on " + rest.base() + " (its dashboard)");
               }
-              String line = progressLine(sample.counters(), snapshots, tools) + " (running)";
+              String line = batch + progressLine(sample.counters(), snapshots, tools) + " (running)";
               if (!line.equals(last.getAndSet(line))) {
                 FlinkCommand.progress(line);
               }

@@ -94,6 +94,78 @@ class ScanCommandTest {
         List.of("web-1", "vm-web-1", "6.1.0-53-amd64"));
   }
 
+  @Test
+  @Tag("dataset")
+  void aScanInBatchesResumedAfterItsFirstPartHasTheRowsOfOneJob() throws Exception {
+    Path dataset = ReferenceStore.defaultDatasetDirectory();
+    List<String> entries = new ArrayList<>();
+    String[][] listed = {{"web-1", "6.1.0-53-amd64/boot1/dump2.kdump"}, {"db-1", "6.12.95+deb12-amd64/boot1/dump1.elf"},
+        {"db-1-clone", "6.12.95+deb12-amd64/boot1/dump1.elf"}, {"c-1", "6.1.0-53-cloud-amd64/boot2/dump1.elf"},
+        {"lost-1", "lost.elf"}, {"web-2", "6.1.0-53-amd64/boot2/dump1.elf"},
+        {"c-2", "6.1.0-53-cloud-amd64/boot1/dump2.kdump"}};
+    for (String[] entry : listed) {
+      String path = entry[1].equals("lost.elf") ? entry[1] : dataset.resolve(entry[1]).toString();
+      entries.add("{\"path\": \"" + path + "\", \"id\": \"" + entry[0] + "\", \"vmId\": \"vm-" + entry[0] + "\"}");
+    }
+    Path all = Files.writeString(dir.resolve("all.json"), "[" + String.join(",", entries) + "]");
+    Path firstPart = Files.writeString(dir.resolve("first.json"), "[" + String.join(",", entries.subList(0, 3)) + "]");
+    Path out = dir.resolve("out");
+    String[] tools = {"--tools", "system,lsmod"};
+
+    CliRun oneJob = CliRun.hb(args(all, out, "2025-09-01", dir.resolve("store-1"), tools));
+    assertThat(oneJob.exit()).as(oneJob.err()).isZero();
+
+    // The same list in jobs of two entries, as a scan that stopped after its first three entries and was resumed.
+    Path store = dir.resolve("store-2");
+    CliRun part = CliRun.hb(args(firstPart, out, "2025-09-02", store, tools, "--batch-size", "2"));
+    assertThat(part.exit()).as(part.err()).isZero();
+    assertThat(part.err()).contains("in 2 jobs of at most 2 entries").contains("batch 2/2: 2 entries, 1 file(s)");
+    // What a job killed before its commit leaves (part files, no commit plan): the resumed scan removes it.
+    Files.createDirectories(out.resolve("_temporary/killed-job/status"));
+    CliRun resumed = CliRun.hb(args(all, out, "2025-09-02", store, tools, "--batch-size", "2", "--resume"));
+    assertThat(resumed.exit()).as(resumed.err()).isZero();
+    assertThat(resumed.err()).contains("3 of the 7 entries listed are committed, 4 left").contains("batch 2/2")
+        .contains("removed what a job that stopped before its commit had written (killed-job)");
+    assertThat(out.resolve("_temporary")).doesNotExist();
+    assertThat(resumed.out()).contains("identified 4/4, 1 failed");
+    assertThat(store.resolve("v000004")).isDirectory(); // each job commits what it learnt
+
+    for (String table : List.of("system", "modules")) {
+      String rows = "SELECT * EXCLUDE (scan_date) FROM read_parquet('" + out + "/*/" + table + "/*.parquet', "
+          + "hive_partitioning = true) WHERE scan_date = DATE '%s' ORDER BY ALL";
+      List<List<String>> expected = sql(rows.formatted("2025-09-01"));
+      assertThat(expected).as(table).isNotEmpty();
+      assertThat(sql(rows.formatted("2025-09-02"))).as(table).isEqualTo(expected);
+    }
+    String status = "SELECT snapshot_id, vm_id, tool, outcome = 'FAILED' FROM read_parquet('" + out
+        + "/*/status/*.parquet', hive_partitioning = true) WHERE scan_date = DATE '%s' ORDER BY ALL";
+    assertThat(sql(status.formatted("2025-09-02"))).hasSize(13).isEqualTo(sql(status.formatted("2025-09-01")));
+    // The metadata table: the newest entries of every build scanned that day, once each.
+    String metadata = "SELECT kernel_build, tool, count(*), count(DISTINCT (pc_offset, operand)), max(store_version)"
+        + " FROM read_parquet('" + out + "/*/metadata/*.parquet', hive_partitioning = true)"
+        + " WHERE scan_date = DATE '2025-09-02' GROUP BY ALL ORDER BY ALL";
+    assertThat(sql(metadata)).extracting(row -> row.subList(0, 2)).containsExactly(
+        List.of("6.1.0-53-amd64", "lsmod"), List.of("6.1.0-53-amd64", "system"),
+        List.of("6.1.0-53-cloud-amd64", "lsmod"), List.of("6.1.0-53-cloud-amd64", "system"),
+        List.of("6.12.95+deb12-amd64", "lsmod"), List.of("6.12.95+deb12-amd64", "system"));
+    assertThat(sql(metadata)).allSatisfy(row -> assertThat(row.get(2)).isEqualTo(row.get(3)));
+
+    CliRun again = CliRun.hb(args(all, out, "2025-09-02", store, tools, "--resume"));
+    assertThat(again.exit()).isZero();
+    assertThat(again.out()).contains("nothing left to scan");
+    CliRun otherTools = CliRun.hb(args(all, out, "2025-09-02", store, new String[] {"--tools", "ps"}, "--resume"));
+    assertThat(otherTools.exit()).isEqualTo(ScanCommand.USAGE);
+    assertThat(otherTools.err()).contains("were written with --tools lsmod,system");
+  }
+
+  private static String[] args(Path list, Path out, String date, Path store, String[] tools, String... more) {
+    List<String> args = new ArrayList<>(List.of("scan", "--manifest", list.toString(), "--out", out.toString(),
+        "--scan-date", date, "--metadata", store.toString()));
+    args.addAll(List.of(tools));
+    args.addAll(List.of(more));
+    return args.toArray(String[]::new);
+  }
+
   /** Two snapshots of the default dataset (two builds) and a file that does not exist. */
   private Path snapshotList() throws Exception {
     Path dataset = ReferenceStore.defaultDatasetDirectory();

@@ -1,5 +1,6 @@
 package io.hybridbridge.runners.bench;
 
+import io.hybridbridge.pipeline.CommittedScan;
 import io.hybridbridge.pipeline.ParquetTables;
 import io.hybridbridge.pipeline.Scan;
 import java.io.IOException;
@@ -11,12 +12,6 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
-import org.apache.avro.generic.GenericRecord;
-import org.apache.hadoop.conf.Configuration;
-import org.apache.parquet.avro.AvroParquetReader;
-import org.apache.parquet.hadoop.ParquetReader;
-import org.apache.parquet.hadoop.util.HadoopInputFile;
 
 /**
  * What a scan's {@code status} table says about its speed: per snapshot the wall time of all its tools summed
@@ -33,43 +28,36 @@ record StatusLatencies(List<Long> perSnapshotMillis, List<Long> perFileMillis, i
     Path dir = ParquetTables.tableDir(out, date, Scan.STATUS);
     Map<String, Long> bySnapshot = new HashMap<>();
     Map<String, String> firstEntryOfFile = new HashMap<>();
-    int[] outcomes = new int[3];
-    long fallbacks = 0;
-    List<Path> files;
-    try (Stream<Path> list = Files.list(dir)) {
-      files = list.filter(p -> p.getFileName().toString().endsWith(".parquet")).toList();
-    } catch (IOException e) {
-      throw new BenchException("no status table in " + dir + ": " + e.getMessage(), e);
+    if (!Files.isDirectory(dir)) {
+      throw new BenchException("no status table in " + dir);
     }
-    Configuration conf = new Configuration();
-    for (Path file : files) {
-      try (ParquetReader<GenericRecord> reader = AvroParquetReader.<GenericRecord>builder(
-          HadoopInputFile.fromPath(new org.apache.hadoop.fs.Path(file.toUri()), conf)).build()) {
-        for (GenericRecord row = reader.read(); row != null; row = reader.read()) {
-          if (row.get("tool") == null) {
-            outcomes[2]++; // failed before any tool
-            continue;
-          }
-          String id = row.get("snapshot_id").toString();
-          bySnapshot.merge(id, (Long) row.get("wall_ms"), Long::sum);
-          firstEntryOfFile.merge(row.get("path").toString(), id, (a, b) -> a.compareTo(b) <= 0 ? a : b);
-          fallbacks += (Integer) row.get("fallbacks");
-          switch (row.get("outcome").toString()) {
-            case "OK_FAST" -> outcomes[0]++;
-            case "OK_SLOW" -> outcomes[1]++;
-            default -> outcomes[2]++;
-          }
+    int[] outcomes = new int[3];
+    long[] fallbacks = {0};
+    try {
+      CommittedScan.forEachRow(dir, row -> {
+        if (row.get("tool") == null) {
+          outcomes[2]++; // failed before any tool
+          return;
         }
-      } catch (IOException | RuntimeException e) {
-        throw new BenchException("cannot read " + file + ": " + e.getMessage(), e);
-      }
+        String id = row.get("snapshot_id").toString();
+        bySnapshot.merge(id, (Long) row.get("wall_ms"), Long::sum);
+        firstEntryOfFile.merge(row.get("path").toString(), id, (a, b) -> a.compareTo(b) <= 0 ? a : b);
+        fallbacks[0] += (Integer) row.get("fallbacks");
+        switch (row.get("outcome").toString()) {
+          case "OK_FAST" -> outcomes[0]++;
+          case "OK_SLOW" -> outcomes[1]++;
+          default -> outcomes[2]++;
+        }
+      });
+    } catch (IOException e) {
+      throw new BenchException(e.getMessage(), e);
     }
     List<Long> sorted = new ArrayList<>(bySnapshot.values());
     Collections.sort(sorted);
     List<Long> perFile = new ArrayList<>(firstEntryOfFile.values().stream().map(bySnapshot::get).toList());
     Collections.sort(perFile);
     return new StatusLatencies(List.copyOf(sorted), List.copyOf(perFile), outcomes[0], outcomes[1], outcomes[2],
-        fallbacks);
+        fallbacks[0]);
   }
 
   /** The tools' time summed over distinct files, in seconds: the inspection work the scan did. */
