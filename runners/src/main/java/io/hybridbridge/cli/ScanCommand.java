@@ -163,6 +163,7 @@ public final class ScanCommand implements Callable<Integer> {
     List<ScanTarget> targets = input.manifest != null
         ? ScanTargets.fromManifest(input.manifest) : ScanTargets.fromGlob(input.glob);
     if (resume) {
+      requireNoJobStillRunning(date);
       endInterruptedRuns();
     }
     CommittedScan committed = resume ? committed(date, toolList) : CommittedScan.NONE;
@@ -211,7 +212,7 @@ public final class ScanCommand implements Callable<Integer> {
             + " file(s)"
             + engine.map(e -> ", metadata store version " + e.base().number()).orElse(""));
       }
-      Optional<PipelineResult> result = runJob(k, entries, batchFiles, toolList, referenceDir, engine, output,
+      Optional<PipelineResult> result = runJob(k, date, entries, batchFiles, toolList, referenceDir, engine, output,
           earlierBuilds, batch);
       result.map(ScanCounters::read).ifPresent(c -> c.forEach((name, n) -> counters.merge(name, n, Long::sum)));
       PipelineResult.State state = result.map(PipelineResult::getState).orElse(PipelineResult.State.FAILED);
@@ -237,10 +238,10 @@ public final class ScanCommand implements Callable<Integer> {
    * Runs one job of the scan over {@code entries} and waits for it, showing progress; empty when it could not run or
    * failed with an exception (said on stderr).
    */
-  private Optional<PipelineResult> runJob(int k, List<ScanTarget> entries, int files, List<InspectionTool> toolList,
-      Path referenceDir, Optional<Scan.Engine<?>> engine, ParquetTables output, Map<String, String> earlierBuilds,
-      String batch) throws SetupException {
-    RunnerOptions options = Runners.options(runnerArgs(k));
+  private Optional<PipelineResult> runJob(int k, LocalDate date, List<ScanTarget> entries, int files,
+      List<InspectionTool> toolList, Path referenceDir, Optional<Scan.Engine<?>> engine, ParquetTables output,
+      Map<String, String> earlierBuilds, String batch) throws SetupException {
+    RunnerOptions options = Runners.options(runnerArgs(k, date));
     boolean direct = DirectRunner.class.equals(options.getRunner());
     if (direct) {
       options.setBlockOnRun(false); // so that progress can be polled while it runs
@@ -271,6 +272,53 @@ public final class ScanCommand implements Callable<Integer> {
         clusterProgress.shutdownNow();
       }
     }
+  }
+
+  /**
+   * The start of the names of the jobs that scan into {@code out} for {@code date}: {@code hb-scan-}, a hash of the
+   * two, a dash.
+   */
+  static String jobPrefix(Path out, LocalDate date) {
+    String key = out.toAbsolutePath().normalize() + "\n" + date;
+    try {
+      byte[] hash = java.security.MessageDigest.getInstance("SHA-256").digest(key.getBytes(
+          java.nio.charset.StandardCharsets.UTF_8));
+      return "hb-scan-" + java.util.HexFormat.of().formatHex(hash, 0, 4) + "-";
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java runtime has SHA-256", e);
+    }
+  }
+
+  /**
+   * On a Flink cluster, the job of a scan whose command was stopped runs on and commits its tables; a resumed scan
+   * that went on meanwhile would take that job's staging for an interrupted one. So --resume refuses while a job of
+   * the same output and date is not finished there.
+   */
+  private void requireNoJobStillRunning(LocalDate date) throws UsageException {
+    RunnerOptions options = Runners.options(runnerArgs(0, date));
+    if (!Runners.isRemoteFlink(options)) {
+      return; // Direct and an embedded Flink run in this JVM: the stopped command's jobs stopped with it
+    }
+    FlinkRest rest = FlinkRest.ofMaster(options.getFlinkMaster());
+    List<FlinkRest.Job> jobs;
+    try {
+      jobs = rest.jobs();
+    } catch (IOException e) {
+      throw new UsageException("cannot list the jobs of the Flink cluster at " + rest.base() + " (to check that no job"
+          + " of this scan still runs there): " + e.getMessage());
+    }
+    Optional<FlinkRest.Job> running = stillRunning(jobs, jobPrefix(out, date));
+    if (running.isPresent()) {
+      throw new UsageException("job " + running.get().id() + " (" + running.get().name() + ") of a scan into " + out
+          + " for " + date + " is still " + running.get().state() + " on " + rest.base() + ": wait for it to end, or "
+          + "cancel it, then resume");
+    }
+  }
+
+  /** The first job named with {@code prefix} that Flink has not finished, failed or cancelled. */
+  static Optional<FlinkRest.Job> stillRunning(List<FlinkRest.Job> jobs, String prefix) {
+    Set<String> ended = Set.of("FINISHED", "FAILED", "CANCELED");
+    return jobs.stream().filter(job -> job.name().startsWith(prefix) && !ended.contains(job.state())).findFirst();
   }
 
   /**
@@ -354,9 +402,13 @@ public final class ScanCommand implements Callable<Integer> {
     }
   }
 
-  private String[] runnerArgs(int batch) {
-    List<String> args = new ArrayList<>(List.of("--runner=" + runner,
-        "--jobName=hb-scan-" + System.currentTimeMillis() + (batch == 0 ? "" : "-" + (batch + 1))));
+  /**
+   * The runner's arguments for job {@code batch} (from 0) of this scan. Its name starts with {@link #jobPrefix}, so
+   * that a resumed scan can find the jobs of the same output still running on a cluster.
+   */
+  private String[] runnerArgs(int batch, LocalDate date) {
+    List<String> args = new ArrayList<>(List.of("--runner=" + runner, "--jobName=" + jobPrefix(out, date)
+        + System.currentTimeMillis() + (batch == 0 ? "" : "-" + (batch + 1))));
     if (flinkMaster != null) {
       args.add("--flinkMaster=" + flinkMaster);
     }

@@ -102,6 +102,39 @@ class ScanClusterIT {
         + " WHERE outcome = 'FAILED'")).containsExactly(List.of("lost", "UNREADABLE"));
   }
 
+  @Test
+  void aResumedScanWaitsForTheClusterJobOfItsOutputToEnd() throws Exception {
+    Path list = snapshotList();
+    Path out = work.resolve("out-resume");
+    String[] scan = {"scan", "--manifest", list.toString(), "--out", out.toString(), "--scan-date", DAY,
+        "--metadata", work.resolve("store-resume").toString(), "--tools", "lsmod",
+        "--runner", "FlinkRunner", "--flinkMaster", "127.0.0.1:" + spec.restPort()};
+    // The scan runs on; a command that resumes meanwhile (as after the first one was stopped) must not take its
+    // job's staging directory for an interrupted one.
+    java.util.concurrent.CompletableFuture<CliRun> first =
+        java.util.concurrent.CompletableFuture.supplyAsync(() -> CliRun.hb(scan));
+    String prefix = ScanCommand.jobPrefix(out, java.time.LocalDate.parse(DAY));
+    FlinkRest rest = new FlinkRest(java.net.URI.create("http://127.0.0.1:" + spec.restPort()));
+    long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+    while (ScanCommand.stillRunning(rest.jobs(), prefix).isEmpty()) {
+      assertThat(first).as("the first scan ended before its job was seen running").isNotDone();
+      assertThat(System.nanoTime()).as("the first scan's job running on the cluster").isLessThan(deadline);
+      Thread.sleep(200);
+    }
+    String[] resume = java.util.stream.Stream.concat(java.util.Arrays.stream(scan), java.util.stream.Stream.of(
+        "--resume")).toArray(String[]::new);
+    CliRun refused = CliRun.hb(resume);
+    assertThat(refused.exit()).isEqualTo(ScanCommand.USAGE);
+    assertThat(refused.err()).contains("of a scan into " + out + " for " + DAY + " is still")
+        .contains("wait for it to end, or cancel it, then resume");
+
+    CliRun ran = first.get(5, java.util.concurrent.TimeUnit.MINUTES);
+    assertThat(ran.exit()).as(ran.err()).isZero();
+    CliRun again = CliRun.hb(resume);
+    assertThat(again.exit()).as(again.err()).isZero();
+    assertThat(again.out()).contains("nothing left to scan");
+  }
+
   private static void assertSameRows(String table, Path a, Path b, String columns) throws Exception {
     for (Path[] pair : new Path[][] {{a, b}, {b, a}}) {
       assertThat(ScanCommandTest.sql("SELECT count(*) FROM (SELECT " + columns + " FROM " + table(pair[0], table)

@@ -3,6 +3,7 @@ package io.hybridbridge.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.hybridbridge.emulator.kernel.ReferenceStore;
+import io.hybridbridge.runners.flink.FlinkRest;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -45,6 +46,26 @@ class ScanCommandTest {
     assertThat(outIsAFile.err()).contains("--out " + aFile.resolve("out") + ": cannot create it");
     assertThat(CliRun.hb("scan", "--manifest", list.toString(), "--out", out, "--tools", "ps",
         "--metadata", aFile.toString()).err()).contains("--metadata " + aFile + ": cannot create it");
+  }
+
+  @Test
+  void aResumedScanRecognisesTheClusterJobsOfItsOutputAndDate() {
+    java.time.LocalDate day = java.time.LocalDate.of(2025, 9, 1);
+    String prefix = ScanCommand.jobPrefix(dir.resolve("out"), day);
+    assertThat(prefix).matches("hb-scan-[0-9a-f]{8}-")
+        .isEqualTo(ScanCommand.jobPrefix(dir.resolve("x/../out"), day))
+        .isNotEqualTo(ScanCommand.jobPrefix(dir.resolve("other"), day))
+        .isNotEqualTo(ScanCommand.jobPrefix(dir.resolve("out"), day.plusDays(1)));
+    FlinkRest.Job done = job(prefix + "1", "FINISHED");
+    FlinkRest.Job failed = job(prefix + "2", "FAILED");
+    FlinkRest.Job otherScan = job("hb-scan-00000000-3", "RUNNING");
+    FlinkRest.Job restarting = job(prefix + "4-2", "RESTARTING");
+    assertThat(ScanCommand.stillRunning(List.of(done, failed, otherScan), prefix)).isEmpty();
+    assertThat(ScanCommand.stillRunning(List.of(done, otherScan, restarting), prefix)).contains(restarting);
+  }
+
+  private static FlinkRest.Job job(String name, String state) {
+    return new FlinkRest.Job("id-" + name, name, state, 0, 0, 1);
   }
 
   @Test
