@@ -35,7 +35,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -162,11 +161,12 @@ public final class ScanCommand implements Callable<Integer> {
     LocalDate date = scanDate != null ? scanDate : LocalDate.now();
     List<ScanTarget> targets = input.manifest != null
         ? ScanTargets.fromManifest(input.manifest) : ScanTargets.fromGlob(input.glob);
+    ScanResumption resumption = new ScanResumption(out.toAbsolutePath().normalize(), date, toolList);
     if (resume) {
-      requireNoJobStillRunning(date);
-      endInterruptedRuns();
+      resumption.requireNoJobStillRunning(Runners.options(runnerArgs(0, date)));
+      resumption.endInterruptedRuns();
     }
-    CommittedScan committed = resume ? committed(date, toolList) : CommittedScan.NONE;
+    CommittedScan committed = resume ? resumption.committed() : CommittedScan.NONE;
     List<ScanTarget> left = targets.stream().filter(t -> !committed.done().contains(t.getId())).toList();
     if (resume) {
       FlinkCommand.progress(String.format("resuming the scan of %s in %s: %d of the %d entries listed are committed, "
@@ -226,7 +226,7 @@ public final class ScanCommand implements Callable<Integer> {
         return 1;
       }
       if (k + 1 < batches.size()) {
-        before = committed(date, toolList);
+        before = resumption.committed();
       }
     }
     printSummary(PipelineResult.State.DONE, (System.nanoTime() - start) / 1e9, files, toolList, counters, date,
@@ -272,88 +272,6 @@ public final class ScanCommand implements Callable<Integer> {
         clusterProgress.shutdownNow();
       }
     }
-  }
-
-  /**
-   * The start of the names of the jobs that scan into {@code out} for {@code date}: {@code hb-scan-}, a hash of the
-   * two, a dash.
-   */
-  static String jobPrefix(Path out, LocalDate date) {
-    String key = out.toAbsolutePath().normalize() + "\n" + date;
-    try {
-      byte[] hash = java.security.MessageDigest.getInstance("SHA-256").digest(key.getBytes(
-          java.nio.charset.StandardCharsets.UTF_8));
-      return "hb-scan-" + java.util.HexFormat.of().formatHex(hash, 0, 4) + "-";
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every Java runtime has SHA-256", e);
-    }
-  }
-
-  /**
-   * On a Flink cluster, the job of a scan whose command was stopped runs on and commits its tables; a resumed scan
-   * that went on meanwhile would take that job's staging for an interrupted one. So --resume refuses while a job of
-   * the same output and date is not finished there.
-   */
-  private void requireNoJobStillRunning(LocalDate date) throws UsageException {
-    RunnerOptions options = Runners.options(runnerArgs(0, date));
-    if (!Runners.isRemoteFlink(options)) {
-      return; // Direct and an embedded Flink run in this JVM: the stopped command's jobs stopped with it
-    }
-    FlinkRest rest = FlinkRest.ofMaster(options.getFlinkMaster());
-    List<FlinkRest.Job> jobs;
-    try {
-      jobs = rest.jobs();
-    } catch (IOException e) {
-      throw new UsageException("cannot list the jobs of the Flink cluster at " + rest.base() + " (to check that no job"
-          + " of this scan still runs there): " + e.getMessage());
-    }
-    Optional<FlinkRest.Job> running = stillRunning(jobs, jobPrefix(out, date));
-    if (running.isPresent()) {
-      throw new UsageException("job " + running.get().id() + " (" + running.get().name() + ") of a scan into " + out
-          + " for " + date + " is still " + running.get().state() + " on " + rest.base() + ": wait for it to end, or "
-          + "cancel it, then resume");
-    }
-  }
-
-  /** The first job named with {@code prefix} that Flink has not finished, failed or cancelled. */
-  static Optional<FlinkRest.Job> stillRunning(List<FlinkRest.Job> jobs, String prefix) {
-    Set<String> ended = Set.of("FINISHED", "FAILED", "CANCELED");
-    return jobs.stream().filter(job -> job.name().startsWith(prefix) && !ended.contains(job.state())).findFirst();
-  }
-
-  /**
-   * Ends the jobs that stopped while writing to --out: one that stopped while committing its tables has them all
-   * committed (a resumed scan then skips its entries), one that stopped before has what it wrote removed.
-   */
-  private void endInterruptedRuns() throws UsageException {
-    try {
-      for (ParquetTables.InterruptedRun run : ParquetTables.endInterruptedRuns(out.toAbsolutePath().normalize())) {
-        FlinkCommand.progress(run.committed()
-            ? "finished the commit of the tables of a job that stopped while committing them (" + run.run() + ")"
-            : "removed what a job that stopped before its commit had written (" + run.run() + ")");
-      }
-    } catch (IOException e) {
-      throw new UsageException("cannot end the interrupted jobs in " + out + ": " + e.getMessage());
-    }
-  }
-
-  /**
-   * The date's committed tables, for --resume and for each job after the first; refused when they were written with
-   * other tools (their entries would lack this scan's tables, or have rows of tools it does not run).
-   */
-  private CommittedScan committed(LocalDate date, List<InspectionTool> toolList) throws UsageException {
-    CommittedScan committed;
-    try {
-      committed = CommittedScan.read(out, date);
-    } catch (IOException e) {
-      throw new UsageException("cannot read the committed tables of " + date + " in " + out + ": " + e.getMessage());
-    }
-    Set<String> tools = new TreeSet<>(toolList.stream().map(InspectionTool::name).toList());
-    if (!committed.tools().isEmpty() && !committed.tools().equals(tools)) {
-      throw new UsageException("the tables of " + date + " in " + out + " were written with --tools "
-          + String.join(",", new TreeSet<>(committed.tools())) + ": resume with the same tools, or scan another --scan-date");
-    }
-    return committed;
   }
 
   private List<InspectionTool> toolList() throws UsageException {
@@ -403,11 +321,12 @@ public final class ScanCommand implements Callable<Integer> {
   }
 
   /**
-   * The runner's arguments for job {@code batch} (from 0) of this scan. Its name starts with {@link #jobPrefix}, so
-   * that a resumed scan can find the jobs of the same output still running on a cluster.
+   * The runner's arguments for job {@code batch} (from 0) of this scan. Its name starts with {@link
+   * ScanResumption#jobPrefix}, so that a resumed scan can find the jobs of the same output still running on a
+   * cluster.
    */
   private String[] runnerArgs(int batch, LocalDate date) {
-    List<String> args = new ArrayList<>(List.of("--runner=" + runner, "--jobName=" + jobPrefix(out, date)
+    List<String> args = new ArrayList<>(List.of("--runner=" + runner, "--jobName=" + ScanResumption.jobPrefix(out, date)
         + System.currentTimeMillis() + (batch == 0 ? "" : "-" + (batch + 1))));
     if (flinkMaster != null) {
       args.add("--flinkMaster=" + flinkMaster);

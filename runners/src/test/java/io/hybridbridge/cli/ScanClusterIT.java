@@ -113,10 +113,10 @@ class ScanClusterIT {
     // job's staging directory for an interrupted one.
     java.util.concurrent.CompletableFuture<CliRun> first =
         java.util.concurrent.CompletableFuture.supplyAsync(() -> CliRun.hb(scan));
-    String prefix = ScanCommand.jobPrefix(out, java.time.LocalDate.parse(DAY));
+    String prefix = ScanResumption.jobPrefix(out, java.time.LocalDate.parse(DAY));
     FlinkRest rest = new FlinkRest(java.net.URI.create("http://127.0.0.1:" + spec.restPort()));
     long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
-    while (ScanCommand.stillRunning(rest.jobs(), prefix).isEmpty()) {
+    while (ScanResumption.stillRunning(rest.jobs(), prefix).isEmpty()) {
       assertThat(first).as("the first scan ended before its job was seen running").isNotDone();
       assertThat(System.nanoTime()).as("the first scan's job running on the cluster").isLessThan(deadline);
       Thread.sleep(200);

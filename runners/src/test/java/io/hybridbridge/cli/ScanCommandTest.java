@@ -51,17 +51,17 @@ class ScanCommandTest {
   @Test
   void aResumedScanRecognisesTheClusterJobsOfItsOutputAndDate() {
     java.time.LocalDate day = java.time.LocalDate.of(2025, 9, 1);
-    String prefix = ScanCommand.jobPrefix(dir.resolve("out"), day);
+    String prefix = ScanResumption.jobPrefix(dir.resolve("out"), day);
     assertThat(prefix).matches("hb-scan-[0-9a-f]{8}-")
-        .isEqualTo(ScanCommand.jobPrefix(dir.resolve("x/../out"), day))
-        .isNotEqualTo(ScanCommand.jobPrefix(dir.resolve("other"), day))
-        .isNotEqualTo(ScanCommand.jobPrefix(dir.resolve("out"), day.plusDays(1)));
+        .isEqualTo(ScanResumption.jobPrefix(dir.resolve("x/../out"), day))
+        .isNotEqualTo(ScanResumption.jobPrefix(dir.resolve("other"), day))
+        .isNotEqualTo(ScanResumption.jobPrefix(dir.resolve("out"), day.plusDays(1)));
     FlinkRest.Job done = job(prefix + "1", "FINISHED");
     FlinkRest.Job failed = job(prefix + "2", "FAILED");
     FlinkRest.Job otherScan = job("hb-scan-00000000-3", "RUNNING");
     FlinkRest.Job restarting = job(prefix + "4-2", "RESTARTING");
-    assertThat(ScanCommand.stillRunning(List.of(done, failed, otherScan), prefix)).isEmpty();
-    assertThat(ScanCommand.stillRunning(List.of(done, otherScan, restarting), prefix)).contains(restarting);
+    assertThat(ScanResumption.stillRunning(List.of(done, failed, otherScan), prefix)).isEmpty();
+    assertThat(ScanResumption.stillRunning(List.of(done, otherScan, restarting), prefix)).contains(restarting);
   }
 
   private static FlinkRest.Job job(String name, String state) {
