@@ -193,8 +193,17 @@ public final class ScanCommand implements Callable<Integer> {
     CommittedScan before = committed;
     for (int k = 0; k < batches.size(); k++) {
       String batch = batches.size() == 1 ? "" : "batch " + (k + 1) + "/" + batches.size() + ": ";
-      Optional<Scan.Engine<?>> engine = toolList.isEmpty() ? Optional.empty()
-          : Optional.of(Engines.real(referenceDir, metadata, translateAfter)); // the store as the last batch left it
+      Optional<Scan.Engine<?>> engine;
+      try {
+        engine = toolList.isEmpty() ? Optional.empty()
+            : Optional.of(Engines.real(referenceDir, metadata, translateAfter)); // the store as the last batch left it
+      } catch (EngineException e) {
+        if (k == 0 && !resume) {
+          throw e; // nothing ran: a usage error, as before any job
+        }
+        System.err.println("hb scan: " + batch + "cannot start: " + e.getMessage());
+        return stopped(k, batches, batch, "could not start", date);
+      }
       if (k == 0) {
         engine.ifPresent(e -> e.base().notes().forEach(FlinkCommand::progress));
         versionRead = engine.map(e -> e.base().number()).orElse(-1L);
@@ -212,18 +221,21 @@ public final class ScanCommand implements Callable<Integer> {
             + " file(s)"
             + engine.map(e -> ", metadata store version " + e.base().number()).orElse(""));
       }
-      Optional<PipelineResult> result = runJob(k, date, entries, batchFiles, toolList, referenceDir, engine, output,
-          earlierBuilds, batch);
+      Optional<PipelineResult> result;
+      try {
+        result = runJob(k, date, entries, batchFiles, toolList, referenceDir, engine, output, earlierBuilds, batch);
+      } catch (SetupException e) {
+        if (k == 0 && !resume) {
+          throw e;
+        }
+        System.err.println("hb scan: " + batch + "cannot start: " + e.getMessage());
+        return stopped(k, batches, batch, "could not start", date);
+      }
       result.map(ScanCounters::read).ifPresent(c -> c.forEach((name, n) -> counters.merge(name, n, Long::sum)));
       PipelineResult.State state = result.map(PipelineResult::getState).orElse(PipelineResult.State.FAILED);
       if (state != PipelineResult.State.DONE) {
         printSummary(state, (System.nanoTime() - start) / 1e9, files, toolList, counters, date, versionRead);
-        if (k > 0 || resume) {
-          System.err.printf("hb scan: %s%s; the tables of %s hold every entry committed before it: run the same "
-              + "command with --resume to scan the %d entries left%n", batch.isEmpty() ? "the job " : batch,
-              state, date, batches.subList(k, batches.size()).stream().mapToInt(List::size).sum());
-        }
-        return 1;
+        return k > 0 || resume ? stopped(k, batches, batch, state.toString(), date) : 1;
       }
       if (k + 1 < batches.size()) {
         before = resumption.committed();
@@ -232,6 +244,17 @@ public final class ScanCommand implements Callable<Integer> {
     printSummary(PipelineResult.State.DONE, (System.nanoTime() - start) / 1e9, files, toolList, counters, date,
         versionRead);
     return 0;
+  }
+
+  /**
+   * Says that job {@code k} stopped the scan and how to go on (the jobs before it, or a scan resumed, committed
+   * their entries), and returns the exit code of a failed scan.
+   */
+  private static int stopped(int k, List<List<ScanTarget>> batches, String batch, String how, LocalDate date) {
+    System.err.printf("hb scan: %s%s; the tables of %s hold every entry committed before it: run the same command "
+        + "with --resume to scan the %d entries left%n", batch.isEmpty() ? "the job " : batch, how, date,
+        batches.subList(k, batches.size()).stream().mapToInt(List::size).sum());
+    return 1;
   }
 
   /**

@@ -179,6 +179,50 @@ class ScanCommandTest {
     assertThat(otherTools.err()).contains("were written with --tools lsmod,system");
   }
 
+  @Test
+  @Tag("dataset")
+  void aJobThatCannotStartStopsTheScanWithWhatToDoAndResumeGoesOn() throws Exception {
+    Path dataset = ReferenceStore.defaultDatasetDirectory();
+    Path list = Files.writeString(dir.resolve("three.json"), """
+        [
+          {"path": "%s", "id": "web-1"},
+          {"path": "%s", "id": "db-1"},
+          {"path": "%s", "id": "c-1"}
+        ]""".formatted(dataset.resolve("6.1.0-53-amd64/boot1/dump2.kdump"),
+        dataset.resolve("6.12.95+deb12-amd64/boot1/dump1.elf"), dataset.resolve("6.1.0-53-cloud-amd64/boot2/dump1.elf")));
+    Path out = dir.resolve("out");
+    Path store = dir.resolve("store");
+    String[] tools = {"--tools", "system"};
+    // Once the first job has committed what it learnt, the store becomes a file: the second job cannot start.
+    java.util.concurrent.CompletableFuture<Void> breakStore = java.util.concurrent.CompletableFuture.runAsync(() -> {
+      try {
+        while (!Files.isDirectory(store.resolve("v000001"))) {
+          Thread.sleep(5);
+        }
+        try (java.util.stream.Stream<Path> files = Files.walk(store)) {
+          files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+        Files.writeString(store, "not a store");
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    CliRun stopped = CliRun.hb(args(list, out, "2025-09-03", store, tools, "--batch-size", "1"));
+    breakStore.get(10, java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(stopped.exit()).as(stopped.err()).isEqualTo(1);
+    assertThat(stopped.err()).contains("hb scan: batch 2/3: cannot start: ")
+        .contains("batch 2/3: could not start; the tables of 2025-09-03 hold every entry committed before it: run "
+            + "the same command with --resume to scan the 2 entries left");
+    String ids = "SELECT snapshot_id FROM read_parquet('" + out + "/*/status/*.parquet') ORDER BY 1";
+    assertThat(sql(ids)).containsExactly(List.of("web-1"));
+
+    Files.delete(store);
+    CliRun resumed = CliRun.hb(args(list, out, "2025-09-03", store, tools, "--batch-size", "1", "--resume"));
+    assertThat(resumed.exit()).as(resumed.err()).isZero();
+    assertThat(resumed.err()).contains("1 of the 3 entries listed are committed, 2 left");
+    assertThat(sql(ids)).containsExactly(List.of("c-1"), List.of("db-1"), List.of("web-1"));
+  }
+
   private static String[] args(Path list, Path out, String date, Path store, String[] tools, String... more) {
     List<String> args = new ArrayList<>(List.of("scan", "--manifest", list.toString(), "--out", out.toString(),
         "--scan-date", date, "--metadata", store.toString()));
