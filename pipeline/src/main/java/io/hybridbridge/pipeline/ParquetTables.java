@@ -251,7 +251,7 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
    * Renames every staged table into its partition (or, for an appended table, each of its files into the table), in
    * the order of {@code schemas}, then removes the run's staging directory. Staging ends with a marker file that holds
    * this plan: from then on the commit can be finished by a retry of this step, or by {@link
-   * #finishInterruptedCommits} in another job, and a table missing from staging has been committed.
+   * #endInterruptedRuns} in another job, and a table missing from staging has been committed.
    */
   private static final class CommitFn extends DoFn<String, String> {
     private static final String COMMITTING = "_COMMITTING";

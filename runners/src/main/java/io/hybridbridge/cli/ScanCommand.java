@@ -193,40 +193,30 @@ public final class ScanCommand implements Callable<Integer> {
     CommittedScan before = committed;
     for (int k = 0; k < batches.size(); k++) {
       String batch = batches.size() == 1 ? "" : "batch " + (k + 1) + "/" + batches.size() + ": ";
-      Optional<Scan.Engine<?>> engine;
-      try {
-        engine = toolList.isEmpty() ? Optional.empty()
-            : Optional.of(Engines.real(referenceDir, metadata, translateAfter)); // the store as the last batch left it
-      } catch (EngineException e) {
-        if (k == 0 && !resume) {
-          throw e; // nothing ran: a usage error, as before any job
-        }
-        System.err.println("hb scan: " + batch + "cannot start: " + e.getMessage());
-        return stopped(k, batches, batch, "could not start", date);
-      }
-      if (k == 0) {
-        engine.ifPresent(e -> e.base().notes().forEach(FlinkCommand::progress));
-        versionRead = engine.map(e -> e.base().number()).orElse(-1L);
-      }
-      boolean appending = resume || k > 0;
-      ParquetTables output = ParquetTables.write(out.toString(), date);
-      if (appending) { // the metadata table: the newest entries of every build the date's tables name
-        output = output.appending(Set.of(Scan.METADATA));
-      }
-      Map<String, String> earlierBuilds = appending ? before.builds() : Map.of();
       List<ScanTarget> entries = batches.get(k);
-      int batchFiles = (int) SameFile.distinctFiles(entries);
-      if (!batch.isEmpty()) {
-        FlinkCommand.progress(batch + entries.size() + (entries.size() == 1 ? " entry, " : " entries, ") + batchFiles
-            + " file(s)"
-            + engine.map(e -> ", metadata store version " + e.base().number()).orElse(""));
-      }
       Optional<PipelineResult> result;
       try {
-        result = runJob(k, date, entries, batchFiles, toolList, referenceDir, engine, output, earlierBuilds, batch);
-      } catch (SetupException e) {
+        Optional<Scan.Engine<?>> engine = toolList.isEmpty() ? Optional.empty()
+            : Optional.of(Engines.real(referenceDir, metadata, translateAfter)); // the store as the last batch left it
+        if (k == 0) {
+          engine.ifPresent(e -> e.base().notes().forEach(FlinkCommand::progress));
+          versionRead = engine.map(e -> e.base().number()).orElse(-1L);
+        }
+        boolean appending = resume || k > 0;
+        ParquetTables output = ParquetTables.write(out.toString(), date);
+        if (appending) { // the metadata table: the newest entries of every build the date's tables name
+          output = output.appending(Set.of(Scan.METADATA));
+        }
+        int batchFiles = (int) SameFile.distinctFiles(entries);
+        if (!batch.isEmpty()) {
+          FlinkCommand.progress(batch + entries.size() + (entries.size() == 1 ? " entry, " : " entries, ") + batchFiles
+              + " file(s)" + engine.map(e -> ", metadata store version " + e.base().number()).orElse(""));
+        }
+        result = runJob(k, date, entries, batchFiles, toolList, referenceDir, engine, output,
+            appending ? before.builds() : Map.of(), batch);
+      } catch (EngineException | SetupException e) {
         if (k == 0 && !resume) {
-          throw e;
+          throw e; // nothing ran: a usage error, as before any job
         }
         System.err.println("hb scan: " + batch + "cannot start: " + e.getMessage());
         return stopped(k, batches, batch, "could not start", date);
@@ -282,7 +272,7 @@ public final class ScanCommand implements Callable<Integer> {
       PipelineResult result = pipeline.run();
       if (direct) {
         waitShowingProgress(result, files, toolList.size(), batch);
-      } else {
+      } else { // blocks until the job ends
         result.waitUntilFinish();
       }
       return Optional.of(result);
@@ -360,14 +350,15 @@ public final class ScanCommand implements Callable<Integer> {
     return args.toArray(String[]::new);
   }
 
-  /** Polls the counters every second and prints a progress line to stderr whenever it changes. */
-  private static PipelineResult.State waitShowingProgress(PipelineResult result, int snapshots, int tools,
-      String batch) {
+  /**
+   * Polls the counters every second and prints a progress line to stderr whenever it changes, until the job ends.
+   */
+  private static void waitShowingProgress(PipelineResult result, int snapshots, int tools, String batch) {
     String last = "";
     while (true) {
       PipelineResult.State state = result.waitUntilFinish(Duration.standardSeconds(1));
       if (state != null && state.isTerminal()) {
-        return state;
+        return;
       }
       String line = batch + progressLine(ScanCounters.read(result), snapshots, tools);
       if (!line.equals(last)) {
