@@ -38,10 +38,13 @@ import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.transforms.Values;
+import org.apache.beam.sdk.transforms.View;
 import org.apache.beam.sdk.transforms.Wait;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.TupleTag;
 
 /**
@@ -129,9 +132,10 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
     if (tables.getAll().isEmpty()) {
       throw new IllegalArgumentException("no tables to write");
     }
-    Path runDir = outputDir.resolve(STAGING_DIR).resolve(UUID.randomUUID().toString());
+    Path runDir = outputDir.resolve(STAGING_DIR).resolve(runName(scanDate));
     Map<String, String> schemas = new LinkedHashMap<>();
     List<PCollection<?>> written = new ArrayList<>(alsoWaitFor);
+    PCollectionList<String> stagedFiles = PCollectionList.empty(tables.getPipeline());
     List<Map.Entry<TupleTag<?>, PCollection<?>>> inCommitOrder = new ArrayList<>(tables.getAll().entrySet());
     inCommitOrder.sort(Comparator.comparing(table -> table.getKey().getId().equals(COMMITTED_LAST)));
     for (Map.Entry<TupleTag<?>, PCollection<?>> table : inCommitOrder) {
@@ -141,13 +145,25 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
       }
       Schema schema = avroSchema(name, table.getValue());
       schemas.put(name, schema.toString());
-      written.add(writeTable(name, table.getValue(), schema, runDir));
+      PCollection<String> files = writeTable(name, table.getValue(), schema, runDir);
+      written.add(files);
+      stagedFiles = stagedFiles.and(files);
     }
+    PCollectionView<List<String>> staged = stagedFiles.apply("All staged files", Flatten.pCollections())
+        .apply("Staged files", View.asList());
     return tables.getPipeline()
         .apply("Commit signal", Create.of(runDir.toString()))
         .apply("Wait for all tables", Wait.on(written))
         .apply("Commit tables", ParDo.of(new CommitFn(outputDir.toString(), scanDate, schemas,
-            append ? appendedTables(schemas.keySet()) : Set.of())));
+            append ? appendedTables(schemas.keySet()) : Set.of(), staged)).withSideInputs(staged));
+  }
+
+  /**
+   * The name of a run's staging directory: its scan date, a dot, a random UUID. The date lets a resumed scan end the
+   * interrupted runs of its own date only, and leave those of another date, which may still be writing.
+   */
+  static String runName(LocalDate scanDate) {
+    return scanDate + "." + UUID.randomUUID();
   }
 
   private Set<String> appendedTables(Set<String> tables) {
@@ -166,8 +182,8 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
    */
   static final int WRITE_BUCKETS = 32;
 
-  /** Writes one table into the run's staging directory; the result is complete when its files are final. */
-  private static <T> PCollection<?> writeTable(String name, PCollection<T> rows, Schema schema, Path runDir) {
+  /** Writes one table into the run's staging directory; the result, its files, is complete when they are final. */
+  private static <T> PCollection<String> writeTable(String name, PCollection<T> rows, Schema schema, Path runDir) {
     SerializableFunction<T, GenericRecord> asRecord = row -> (GenericRecord) row;
     return rows
         .apply("Bucket " + name, ParDo.of(new BundleBucketFn<T>()))
@@ -182,7 +198,8 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
             .withTempDirectory(runDir.resolve("_beam").resolve(name).toString())
             .withPrefix("part")
             .withSuffix(".parquet"))
-        .getPerDestinationOutputFilenames();
+        .getPerDestinationOutputFilenames()
+        .apply("Files of " + name, Values.create());
   }
 
   /** Keys every row of a bundle with the same bucket, chosen at random per bundle. */
@@ -219,12 +236,14 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
   public record InterruptedRun(String run, boolean committed) {}
 
   /**
-   * Ends the runs under {@code outputDir} that stopped without ending (the job failed, or its JVM died): a run that
-   * stopped while it renamed its tables into place has its commit finished, as it meant, so that all its tables are
-   * committed; a run that had not finished writing its tables is removed (none of its rows were committed). Not for
-   * a directory a scan is writing to at the same time: its run would be taken for an interrupted one.
+   * Ends the runs of {@code scanDate} under {@code outputDir} that stopped without ending (the job failed, or its JVM
+   * died): a run that stopped while it renamed its tables into place has its commit finished, as it meant, so that
+   * all its tables are committed; a run that had not finished writing its tables is removed (none of its rows were
+   * committed). Runs of other dates are left as they are: they may be writing now. Not while a run of the same date
+   * is writing to the same directory: it would be taken for an interrupted one ({@code hb scan} holds a lock per
+   * output and date for that).
    */
-  public static List<InterruptedRun> endInterruptedRuns(Path outputDir) throws IOException {
+  public static List<InterruptedRun> endInterruptedRuns(Path outputDir, LocalDate scanDate) throws IOException {
     Path staging = outputDir.resolve(STAGING_DIR);
     if (!Files.isDirectory(staging)) {
       return List.of();
@@ -235,7 +254,13 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
     }
     List<InterruptedRun> ended = new ArrayList<>();
     for (Path run : runs) {
-      boolean committing = Files.isRegularFile(run.resolve(CommitFn.COMMITTING));
+      Path marker = run.resolve(CommitFn.COMMITTING);
+      boolean committing = Files.isRegularFile(marker);
+      boolean ofDate = run.getFileName().toString().startsWith(scanDate + ".")
+          || committing && CommitFn.planDate(marker).equals(scanDate); // a run named before names carried the date
+      if (!ofDate) {
+        continue;
+      }
       if (committing) {
         CommitFn.finish(run, outputDir);
       } else {
@@ -243,7 +268,11 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
       }
       ended.add(new InterruptedRun(run.getFileName().toString(), committing));
     }
-    Files.deleteIfExists(staging);
+    try {
+      Files.deleteIfExists(staging);
+    } catch (DirectoryNotEmptyException e) {
+      // runs of other dates
+    }
     return List.copyOf(ended);
   }
 
@@ -253,7 +282,7 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
    * this plan: from then on the commit can be finished by a retry of this step, or by {@link
    * #endInterruptedRuns} in another job, and a table missing from staging has been committed.
    */
-  private static final class CommitFn extends DoFn<String, String> {
+  static final class CommitFn extends DoFn<String, String> {
     private static final String COMMITTING = "_COMMITTING";
     private static final String EMPTY_TABLE_FILE = "part-empty.parquet";
 
@@ -261,17 +290,24 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
     private final LocalDate scanDate;
     private final Map<String, String> schemas;
     private final Set<String> appended;
+    private final PCollectionView<List<String>> stagedFiles;
 
-    CommitFn(String outputDir, LocalDate scanDate, Map<String, String> schemas, Set<String> appended) {
+    CommitFn(String outputDir, LocalDate scanDate, Map<String, String> schemas, Set<String> appended,
+        PCollectionView<List<String>> stagedFiles) {
       this.outputDir = outputDir;
       this.scanDate = scanDate;
       this.schemas = new LinkedHashMap<>(schemas);
       this.appended = new LinkedHashSet<>(appended);
+      this.stagedFiles = stagedFiles;
     }
 
     @ProcessElement
-    public void commit(@Element String runDirName, OutputReceiver<String> committed) throws IOException {
+    public void commit(@Element String runDirName, OutputReceiver<String> committed, ProcessContext context)
+        throws IOException {
       Path runDir = Path.of(runDirName);
+      if (!Files.exists(runDir.resolve(COMMITTING))) {
+        requireWritten(Path.of(outputDir), scanDate, appended, runDir, context.sideInput(stagedFiles));
+      }
       if (Files.isDirectory(runDir) && !Files.exists(runDir.resolve(COMMITTING))) {
         List<String> plan = new ArrayList<>(List.of(scanDate.toString()));
         for (Map.Entry<String, String> table : schemas.entrySet()) {
@@ -287,6 +323,37 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
       if (Files.isDirectory(runDir)) {
         finish(runDir, Path.of(outputDir));
       }
+    }
+
+    /**
+     * Refuses to commit a run some of whose written files are neither staged nor committed (by this step, tried
+     * before): something removed them while the job ran, and committing the rest would give tables without those
+     * rows, or empty ones, under a scan that succeeded.
+     */
+    static void requireWritten(Path outputDir, LocalDate scanDate, Set<String> appended, Path runDir,
+        List<String> files) throws IOException {
+      List<String> missing = files.stream().map(Path::of).filter(file -> !Files.isRegularFile(file)
+              && !Files.isRegularFile(committedPath(outputDir, scanDate, appended, runDir, file)))
+          .map(Path::toString).sorted().toList();
+      if (!missing.isEmpty()) {
+        throw new IOException(missing.size() + " of the " + files.size() + " Parquet files this job wrote into "
+            + runDir + " are gone (" + missing.get(0) + (missing.size() > 1 ? ", ..." : "") + "): something removed "
+            + "them while the job ran, so none of its tables is committed");
+      }
+    }
+
+    /** Where {@link #finish} puts a file staged in {@code runDir}. */
+    private static Path committedPath(Path outputDir, LocalDate scanDate, Set<String> appended, Path runDir,
+        Path staged) {
+      String table = staged.getParent().getFileName().toString();
+      String name = appended.contains(table) ? runDir.getFileName() + "-" + staged.getFileName()
+          : staged.getFileName().toString();
+      return tableDir(outputDir, scanDate, table).resolve(name);
+    }
+
+    /** The scan date of the plan in {@code marker}. */
+    static LocalDate planDate(Path marker) throws IOException {
+      return LocalDate.parse(Files.readAllLines(marker).get(0));
     }
 
     /** Carries out the plan in {@code runDir}'s marker, then removes {@code runDir}. */

@@ -197,12 +197,18 @@ public class ParquetTablesTest {
     Files.move(aside, modulesDir);
 
     // A run that stopped before its tables were written (a directory of part files and no commit plan).
-    Path unfinished = Files.createDirectories(out.resolve(ParquetTables.STAGING_DIR).resolve("stopped-run/processes"));
+    Path staging = out.resolve(ParquetTables.STAGING_DIR);
+    Path unfinished = Files.createDirectories(staging.resolve(DAY + ".stopped-run/processes"));
     Files.writeString(unfinished.resolve("part-00000-of-00001.parquet"), "half a file");
+    // A run of another date, which may be writing now: left alone.
+    Path otherDate = Files.createDirectories(staging.resolve(DAY.plusDays(1) + ".running/processes"));
 
-    assertThat(ParquetTables.endInterruptedRuns(out)).extracting(ParquetTables.InterruptedRun::committed)
+    assertThat(ParquetTables.endInterruptedRuns(out, DAY)).extracting(ParquetTables.InterruptedRun::committed)
         .containsExactlyInAnyOrder(true, false);
-    assertThat(ParquetTables.endInterruptedRuns(out)).isEmpty();
+    assertThat(ParquetTables.endInterruptedRuns(out, DAY)).isEmpty();
+    assertThat(otherDate).isDirectory();
+    assertThat(ParquetTables.endInterruptedRuns(out, DAY.plusDays(1))).extracting(ParquetTables.InterruptedRun::run)
+        .containsExactly(DAY.plusDays(1) + ".running");
     List<ProcessRow> processes = new ArrayList<>(processes("first", 4));
     processes.addAll(processes("second", 3));
     List<ModuleRow> modules = new ArrayList<>(modules("first", 2));
@@ -211,6 +217,30 @@ public class ParquetTablesTest {
     PAssert.that(read(reader, ModuleRow.class, out, "modules")).containsInAnyOrder(modules);
     reader.run().waitUntilFinish();
     assertThat(out.resolve(ParquetTables.STAGING_DIR)).doesNotExist();
+  }
+
+  @Test
+  public void aRunWhoseWrittenFilesAreGoneIsNotCommitted() throws Exception {
+    Path out = folder.getRoot().toPath();
+    Path run = out.resolve(ParquetTables.STAGING_DIR).resolve(ParquetTables.runName(DAY));
+    Path staged = Files.createDirectories(run.resolve("processes")).resolve("part-00000-of-00002.parquet");
+    Path gone = run.resolve("processes/part-00001-of-00002.parquet");
+    Files.writeString(staged, "rows");
+    List<String> written = List.of(staged.toString(), gone.toString());
+
+    assertThatThrownBy(() -> ParquetTables.CommitFn.requireWritten(out, DAY, Set.of(), run, written))
+        .hasMessageContaining("1 of the 2 Parquet files").hasMessageContaining(gone.toString())
+        .hasMessageContaining("none of its tables is committed");
+    // Both committed by an earlier try of the commit: the table replaced, or the files appended under the run's name.
+    Path table = Files.createDirectories(ParquetTables.tableDir(out, DAY, "processes"));
+    Files.writeString(table.resolve(gone.getFileName().toString()), "rows");
+    ParquetTables.CommitFn.requireWritten(out, DAY, Set.of(), run, written);
+    Files.delete(staged);
+    assertThatThrownBy(() -> ParquetTables.CommitFn.requireWritten(out, DAY, Set.of("processes"), run, written))
+        .hasMessageContaining("2 of the 2");
+    Files.writeString(table.resolve(run.getFileName() + "-" + staged.getFileName()), "rows");
+    Files.writeString(table.resolve(run.getFileName() + "-" + gone.getFileName()), "rows");
+    ParquetTables.CommitFn.requireWritten(out, DAY, Set.of("processes"), run, written);
   }
 
   @Test

@@ -161,9 +161,17 @@ public final class ScanCommand implements Callable<Integer> {
     LocalDate date = scanDate != null ? scanDate : LocalDate.now();
     List<ScanTarget> targets = input.manifest != null
         ? ScanTargets.fromManifest(input.manifest) : ScanTargets.fromGlob(input.glob);
+    try (OutputLock lock = OutputLock.acquire(out.toAbsolutePath().normalize(), date)) {
+      return scan(date, targets, toolList, referenceDir);
+    }
+  }
+
+  /** The scan, under the lock of its output and date. */
+  private int scan(LocalDate date, List<ScanTarget> targets, List<InspectionTool> toolList, Path referenceDir)
+      throws UsageException, SetupException, EngineException {
     ScanResumption resumption = new ScanResumption(out.toAbsolutePath().normalize(), date, toolList);
+    resumption.requireNoJobStillRunning(Runners.options(runnerArgs(0, date)));
     if (resume) {
-      resumption.requireNoJobStillRunning(Runners.options(runnerArgs(0, date)));
       resumption.endInterruptedRuns();
     }
     CommittedScan committed = resume ? resumption.committed() : CommittedScan.NONE;
@@ -194,7 +202,7 @@ public final class ScanCommand implements Callable<Integer> {
     for (int k = 0; k < batches.size(); k++) {
       String batch = batches.size() == 1 ? "" : "batch " + (k + 1) + "/" + batches.size() + ": ";
       List<ScanTarget> entries = batches.get(k);
-      Optional<PipelineResult> result;
+      Optional<JobEnd> result;
       try {
         Optional<Scan.Engine<?>> engine = toolList.isEmpty() ? Optional.empty()
             : Optional.of(Engines.real(referenceDir, metadata, translateAfter)); // the store as the last batch left it
@@ -221,8 +229,8 @@ public final class ScanCommand implements Callable<Integer> {
         System.err.println("hb scan: " + batch + "cannot start: " + e.getMessage());
         return stopped(k, batches, batch, "could not start", date);
       }
-      result.map(ScanCounters::read).ifPresent(c -> c.forEach((name, n) -> counters.merge(name, n, Long::sum)));
-      PipelineResult.State state = result.map(PipelineResult::getState).orElse(PipelineResult.State.FAILED);
+      result.map(JobEnd::counters).ifPresent(c -> c.forEach((name, n) -> counters.merge(name, n, Long::sum)));
+      PipelineResult.State state = result.map(JobEnd::state).orElse(PipelineResult.State.FAILED);
       if (state != PipelineResult.State.DONE) {
         printSummary(state, (System.nanoTime() - start) / 1e9, files, toolList, counters, date, versionRead);
         return k > 0 || resume ? stopped(k, batches, batch, state.toString(), date) : 1;
@@ -247,11 +255,14 @@ public final class ScanCommand implements Callable<Integer> {
     return 1;
   }
 
+  /** How a job ended, and its counters (as far as it went). */
+  private record JobEnd(PipelineResult.State state, Map<String, Long> counters) {}
+
   /**
-   * Runs one job of the scan over {@code entries} and waits for it, showing progress; empty when it could not run or
-   * failed with an exception (said on stderr).
+   * Runs one job of the scan over {@code entries} and waits for it, showing progress; how it ended, also when it
+   * failed with an exception (said on stderr; its counters as far as they are known); empty when it could not run.
    */
-  private Optional<PipelineResult> runJob(int k, LocalDate date, List<ScanTarget> entries, int files,
+  private Optional<JobEnd> runJob(int k, LocalDate date, List<ScanTarget> entries, int files,
       List<InspectionTool> toolList, Path referenceDir, Optional<Scan.Engine<?>> engine, ParquetTables output,
       Map<String, String> earlierBuilds, String batch) throws SetupException {
     RunnerOptions options = Runners.options(runnerArgs(k, date));
@@ -268,22 +279,33 @@ public final class ScanCommand implements Callable<Integer> {
         .apply("Scan", scan);
     ScheduledExecutorService clusterProgress = Runners.isRemoteFlink(options)
         ? showFlinkProgress(options.getFlinkMaster(), options.getJobName(), files, toolList.size(), batch) : null;
+    PipelineResult result = null;
     try {
-      PipelineResult result = pipeline.run();
+      result = pipeline.run();
       if (direct) {
         waitShowingProgress(result, files, toolList.size(), batch);
       } else { // blocks until the job ends
         result.waitUntilFinish();
       }
-      return Optional.of(result);
+      return Optional.of(new JobEnd(result.getState(), ScanCounters.read(result)));
     } catch (RuntimeException e) {
       System.err.println("hb scan: " + (batch.isEmpty() ? "the job" : batch.substring(0, batch.length() - 2))
           + " failed: " + SmokeTestCommand.rootCause(e));
-      return Optional.empty();
+      // Direct's result still says RUNNING then; its counters say how far the job went.
+      return Optional.ofNullable(result).map(failed -> new JobEnd(PipelineResult.State.FAILED, countersOf(failed)));
     } finally {
       if (clusterProgress != null) {
         clusterProgress.shutdownNow();
       }
+    }
+  }
+
+  /** The counters of a job that failed, or none when the runner cannot give them any more. */
+  private static Map<String, Long> countersOf(PipelineResult failed) {
+    try {
+      return ScanCounters.read(failed);
+    } catch (RuntimeException e) {
+      return Map.of();
     }
   }
 

@@ -57,9 +57,10 @@ final class ScanResumption {
   }
 
   /**
-   * On a Flink cluster, the job of a scan whose command was stopped runs on and commits its tables; a resumed scan
-   * that went on meanwhile would take that job's staging for an interrupted one. So it is refused while a job of the
-   * same output and date is not finished there.
+   * On a Flink cluster, the job of a scan whose command was stopped runs on (without the command's {@link
+   * OutputLock}) and commits its tables; a scan of the same output and date that went on meanwhile would write the
+   * same tables at once, and a resumed one would take that job's staging for an interrupted one. So a scan is
+   * refused while a job of the same output and date is not finished there.
    */
   void requireNoJobStillRunning(RunnerOptions options) throws UsageException {
     if (!Runners.isRemoteFlink(options)) {
@@ -77,17 +78,18 @@ final class ScanResumption {
     if (running.isPresent()) {
       throw new UsageException("job " + running.get().id() + " (" + running.get().name() + ") of a scan into " + out
           + " for " + date + " is still " + running.get().state() + " on " + rest.base() + ": wait for it to end, or "
-          + "cancel it, then resume");
+          + "cancel it, then run the scan again (with --resume to keep what it commits)");
     }
   }
 
   /**
-   * Ends the jobs that stopped while writing to the output: one that stopped while committing its tables has them
-   * all committed (a resumed scan then skips its entries), one that stopped before has what it wrote removed.
+   * Ends the jobs of the date that stopped while writing to the output: one that stopped while committing its
+   * tables has them all committed (a resumed scan then skips its entries), one that stopped before has what it wrote
+   * removed. Only under the date's {@link OutputLock}, so that none of them is running.
    */
   void endInterruptedRuns() throws UsageException {
     try {
-      for (ParquetTables.InterruptedRun run : ParquetTables.endInterruptedRuns(out)) {
+      for (ParquetTables.InterruptedRun run : ParquetTables.endInterruptedRuns(out, date)) {
         FlinkCommand.progress(run.committed()
             ? "finished the commit of the tables of a job that stopped while committing them (" + run.run() + ")"
             : "removed what a job that stopped before its commit had written (" + run.run() + ")");

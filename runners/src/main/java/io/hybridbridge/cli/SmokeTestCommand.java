@@ -83,6 +83,8 @@ final class SmokeTestCommand implements Callable<Integer> {
     while (cause.getCause() != null && cause.getCause() != cause) {
       cause = cause.getCause();
     }
-    return cause == e ? String.valueOf(e) : e.getMessage() + "\n  caused by: " + cause;
+    // A runner's wrapper often says no more than its cause (Beam's message is the cause's toString()).
+    return cause == e || String.valueOf(cause).equals(e.getMessage()) ? String.valueOf(cause)
+        : e.getMessage() + "\n  caused by: " + cause;
   }
 }

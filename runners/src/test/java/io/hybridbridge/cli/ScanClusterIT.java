@@ -1,20 +1,29 @@
 package io.hybridbridge.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.hybridbridge.emulator.kernel.ReferenceStore;
+import io.hybridbridge.emulator.tools.Tools;
+import io.hybridbridge.runners.Runners;
 import io.hybridbridge.runners.ShadedJar;
 import io.hybridbridge.runners.flink.FlinkClusterSpec;
 import io.hybridbridge.runners.flink.FlinkRest;
 import io.hybridbridge.runners.flink.LocalFlinkCluster;
 import java.io.IOException;
 import java.net.ServerSocket;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.LocalDate;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -75,7 +84,7 @@ class ScanClusterIT {
         .anySatisfy(line -> assertThat(line).doesNotContain("inspected 30/30"));
     assertThat(flink.err()).contains("running on http://127.0.0.1:" + spec.restPort());
     running.forEach(line -> System.out.println("FIGURE progress on the cluster: " + line));
-    List<FlinkRest.Job> ran = new FlinkRest(java.net.URI.create("http://127.0.0.1:" + spec.restPort())).jobs()
+    List<FlinkRest.Job> ran = new FlinkRest(URI.create("http://127.0.0.1:" + spec.restPort())).jobs()
         .stream().filter(job -> job.name().startsWith("hb-scan-") && !before.contains(job.id())).toList();
     assertThat(ran).singleElement().satisfies(job -> {
       assertThat(job.state()).isEqualTo("FINISHED");
@@ -103,32 +112,39 @@ class ScanClusterIT {
   }
 
   @Test
-  void aResumedScanWaitsForTheClusterJobOfItsOutputToEnd() throws Exception {
+  void aScanWaitsForTheCommandAndTheClusterJobOfItsOutputAndDateToEnd() throws Exception {
     Path list = snapshotList();
     Path out = work.resolve("out-resume");
     String[] scan = {"scan", "--manifest", list.toString(), "--out", out.toString(), "--scan-date", DAY,
         "--metadata", work.resolve("store-resume").toString(), "--tools", "lsmod",
         "--runner", "FlinkRunner", "--flinkMaster", "127.0.0.1:" + spec.restPort()};
-    // The scan runs on; a command that resumes meanwhile (as after the first one was stopped) must not take its
-    // job's staging directory for an interrupted one.
-    java.util.concurrent.CompletableFuture<CliRun> first =
-        java.util.concurrent.CompletableFuture.supplyAsync(() -> CliRun.hb(scan));
-    String prefix = ScanResumption.jobPrefix(out, java.time.LocalDate.parse(DAY));
-    FlinkRest rest = new FlinkRest(java.net.URI.create("http://127.0.0.1:" + spec.restPort()));
+    CompletableFuture<CliRun> first =
+        CompletableFuture.supplyAsync(() -> CliRun.hb(scan));
+    LocalDate date = LocalDate.parse(DAY);
+    String prefix = ScanResumption.jobPrefix(out, date);
+    FlinkRest rest = new FlinkRest(URI.create("http://127.0.0.1:" + spec.restPort()));
     long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
     while (ScanResumption.stillRunning(rest.jobs(), prefix).isEmpty()) {
       assertThat(first).as("the first scan ended before its job was seen running").isNotDone();
       assertThat(System.nanoTime()).as("the first scan's job running on the cluster").isLessThan(deadline);
       Thread.sleep(200);
     }
-    String[] resume = java.util.stream.Stream.concat(java.util.Arrays.stream(scan), java.util.stream.Stream.of(
+    // Were the first command stopped, its job would run on and commit: a scan of the same output and date that went
+    // on meanwhile would write the same tables, and a resumed one take the job's staging for an interrupted one.
+    ScanResumption resumption = new ScanResumption(out.toAbsolutePath(), date, List.of(Tools.LSMOD));
+    assertThatThrownBy(() -> resumption.requireNoJobStillRunning(Runners.options(
+        "--runner=FlinkRunner", "--flinkMaster=127.0.0.1:" + spec.restPort())))
+        .hasMessageContaining("of a scan into " + out + " for " + DAY + " is still")
+        .hasMessageContaining("wait for it to end, or cancel it");
+    // While the command runs, its lock refuses another scan of the date.
+    String[] resume = Stream.concat(Arrays.stream(scan), Stream.of(
         "--resume")).toArray(String[]::new);
     CliRun refused = CliRun.hb(resume);
+    assertThat(first).as("the first scan still running").isNotDone();
     assertThat(refused.exit()).isEqualTo(ScanCommand.USAGE);
-    assertThat(refused.err()).contains("of a scan into " + out + " for " + DAY + " is still")
-        .contains("wait for it to end, or cancel it, then resume");
+    assertThat(refused.err()).contains("another hb scan is writing the tables of " + DAY + " in " + out);
 
-    CliRun ran = first.get(5, java.util.concurrent.TimeUnit.MINUTES);
+    CliRun ran = first.get(5, TimeUnit.MINUTES);
     assertThat(ran.exit()).as(ran.err()).isZero();
     CliRun again = CliRun.hb(resume);
     assertThat(again.exit()).as(again.err()).isZero();
@@ -163,7 +179,7 @@ class ScanClusterIT {
   }
 
   private static Set<String> scanJobs() throws IOException {
-    return new FlinkRest(java.net.URI.create("http://127.0.0.1:" + spec.restPort())).jobs().stream()
+    return new FlinkRest(URI.create("http://127.0.0.1:" + spec.restPort())).jobs().stream()
         .map(FlinkRest.Job::id).collect(Collectors.toSet());
   }
 

@@ -10,6 +10,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -141,13 +142,24 @@ class ScanCommandTest {
     CliRun part = CliRun.hb(args(firstPart, out, "2025-09-02", store, tools, "--batch-size", "2"));
     assertThat(part.exit()).as(part.err()).isZero();
     assertThat(part.err()).contains("in 2 jobs of at most 2 entries").contains("batch 2/2: 2 entries, 1 file(s)");
-    // What a job killed before its commit leaves (part files, no commit plan): the resumed scan removes it.
-    Files.createDirectories(out.resolve("_temporary/killed-job/status"));
+    // What a job killed before its commit leaves (part files, no commit plan): the resumed scan removes it. A job
+    // of another date may be writing now: it stays.
+    Files.createDirectories(out.resolve("_temporary/2025-09-02.killed-job/status"));
+    Path otherDate = Files.createDirectories(out.resolve("_temporary/2025-09-03.writing/status"));
+    // While another scan of the date runs (its lock held), the resumed scan is refused before it does anything.
+    try (OutputLock held = OutputLock.acquire(out, LocalDate.parse("2025-09-02"))) {
+      CliRun refused = CliRun.hb(args(all, out, "2025-09-02", store, tools, "--resume"));
+      assertThat(refused.exit()).isEqualTo(ScanCommand.USAGE);
+      assertThat(refused.err()).contains("another hb scan is writing the tables of 2025-09-02 in " + out)
+          .contains("process " + ProcessHandle.current().pid() + " on ");
+      assertThat(out.resolve("_temporary/2025-09-02.killed-job")).isDirectory();
+    }
     CliRun resumed = CliRun.hb(args(all, out, "2025-09-02", store, tools, "--batch-size", "2", "--resume"));
     assertThat(resumed.exit()).as(resumed.err()).isZero();
     assertThat(resumed.err()).contains("3 of the 7 entries listed are committed, 4 left").contains("batch 2/2")
-        .contains("removed what a job that stopped before its commit had written (killed-job)");
-    assertThat(out.resolve("_temporary")).doesNotExist();
+        .contains("removed what a job that stopped before its commit had written (2025-09-02.killed-job)");
+    assertThat(out.resolve("_temporary/2025-09-02.killed-job")).doesNotExist();
+    assertThat(otherDate).isDirectory();
     assertThat(resumed.out()).contains("identified 4/4, 1 failed");
     assertThat(store.resolve("v000004")).isDirectory(); // each job commits what it learnt
 
