@@ -7,8 +7,10 @@ import io.hybridbridge.schemas.TrainingMetadata;
 import io.hybridbridge.taint.metadata.MetadataException;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The fast path's metadata store ({@code fast-exec}'s versioned directory, the one {@code hb inspect --path auto}
@@ -26,6 +28,28 @@ public final class MetadataDirectory implements io.hybridbridge.pipeline.engine.
     try {
       MetadataStore.Version latest = MetadataStore.open(Path.of(directory)).latest();
       return version(latest, latest.outdatedNote(Path.of(directory)).stream().toList());
+    } catch (MetadataException e) {
+      throw new EngineException("metadata store " + directory + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public Index index() throws EngineException {
+    try {
+      MetadataStore.Index newest = MetadataStore.open(Path.of(directory)).latestIndex();
+      Set<BuildTool> units = new HashSet<>();
+      newest.units().forEach(key -> units.add(new BuildTool(key.buildId(), key.tool())));
+      return new Index(newest.number(), units, newest.outdatedNote(Path.of(directory)).stream().toList());
+    } catch (MetadataException e) {
+      throw new EngineException("metadata store " + directory + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public Map<BuildTool, TrainingMetadata> units(long number, String buildId) throws EngineException {
+    try {
+      return version(MetadataStore.open(Path.of(directory)).read(number, key -> key.buildId().equals(buildId)),
+          List.of()).units();
     } catch (MetadataException e) {
       throw new EngineException("metadata store " + directory + ": " + e.getMessage(), e);
     }

@@ -34,7 +34,7 @@ final class MetadataTable<M>
   private final List<String> tools;
   private final PCollectionView<Map<String, String>> builds;
 
-  /** @param builds the scan's builds: build-id to kernel build name ({@link #buildsOf}) */
+  /** @param builds the scan's builds: build-id to kernel build name ({@link #builds}) */
   MetadataTable(InspectionEngine<M> engine, List<String> tools, PCollectionView<Map<String, String>> builds) {
     this.engine = engine;
     this.tools = List.copyOf(tools);
@@ -43,9 +43,9 @@ final class MetadataTable<M>
 
   /**
    * The builds of the identified snapshots and {@code alsoBuilds} (build-id to name: those an earlier part of the
-   * same scan ran), as a side input.
+   * same scan ran), each once.
    */
-  static PCollectionView<Map<String, String>> buildsOf(PCollection<KV<String, SnapshotRef>> identified,
+  static PCollection<KV<String, String>> builds(PCollection<KV<String, SnapshotRef>> identified,
       Map<String, String> alsoBuilds) {
     KvCoder<String, String> coder = KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of());
     PCollection<KV<String, String>> earlier = identified.getPipeline()
@@ -55,8 +55,7 @@ final class MetadataTable<M>
             .setCoder(coder))
         .and(earlier)
         .apply("All builds", Flatten.pCollections())
-        .apply("Distinct builds", Distinct.create())
-        .apply("Builds as map", View.asMap());
+        .apply("Distinct builds", Distinct.create());
   }
 
   @Override

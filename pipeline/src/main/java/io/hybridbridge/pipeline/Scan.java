@@ -15,9 +15,10 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.beam.sdk.coders.KvCoder;
-import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.PTransform;
@@ -55,12 +56,13 @@ public final class Scan<M> extends PTransform<PCollection<ScanTarget>, PCollecti
   /**
    * The engine a scan runs, its metadata store, and the store's version the scan starts from.
    *
-   * @param base the store's version read when the job is built
+   * @param base the index of the store's version read when the job is built: the job reads the units of the builds
+   *     it scans from that version, on its workers
    */
-  public record Engine<M>(InspectionEngine<M> engine, MetadataStore<M> store, MetadataStore.Version<M> base) {
+  public record Engine<M>(InspectionEngine<M> engine, MetadataStore<M> store, MetadataStore.Index base) {
     /** The engine with its store, at the store's newest version. */
     public static <M> Engine<M> open(InspectionEngine<M> engine, MetadataStore<M> store) throws EngineException {
-      return new Engine<>(engine, store, store.read());
+      return new Engine<>(engine, store, store.index());
     }
   }
 
@@ -126,13 +128,15 @@ public final class Scan<M> extends PTransform<PCollection<ScanTarget>, PCollecti
     }
 
     InspectionEngine<M> inspection = engine.engine();
-    PCollection<KV<BuildTool, KV<Long, M>>> read = targets.getPipeline()
-        .apply("Store version " + engine.base().number(), Create.of(versioned(engine.base()))
-            .withCoder(MergeMetadata.versionedCoder(inspection)));
     InspectionOutputs<M> outputs = new InspectionOutputs<>(tools);
+    PCollection<KV<String, String>> builds = MetadataTable.builds(identified, earlierBuilds);
+    PCollection<KV<BuildTool, KV<Long, M>>> read = builds
+        .apply("Store version " + engine.base().number(), ParDo.of(new ReadUnitsFn<>(engine.store(), engine.base(),
+            outputs.toolNames())))
+        .setCoder(MergeMetadata.versionedCoder(inspection));
 
     PCollection<KV<BuildTool, M>> trained = identified.apply("Train",
-        new Train<>(inspection, outputs.toolNames(), engine.base().units().keySet(), trainingSamples));
+        new Train<>(inspection, outputs.toolNames(), engine.base().units(), trainingSamples));
     PCollectionView<Map<BuildTool, M>> runMetadata = PCollectionList.of(read
             .apply("Units read", ParDo.of(new DropVersionFn<>()))
             .setCoder(KvCoder.of(BuildTool.coder(), inspection.metadataCoder())))
@@ -145,7 +149,7 @@ public final class Scan<M> extends PTransform<PCollection<ScanTarget>, PCollecti
         .and(inspected.get(outputs.learnt)).and(retrained.get(outputs.learnt))
         .apply("Merge metadata", new MergeMetadata<>(inspection, engine.store()));
     PCollection<MetadataRow> metadataRows = PCollectionList.of(read).and(committed).apply("Metadata rows",
-        new MetadataTable<>(inspection, outputs.toolNames(), MetadataTable.buildsOf(identified, earlierBuilds)));
+        new MetadataTable<>(inspection, outputs.toolNames(), builds.apply("Builds as map", View.asMap())));
 
     PCollection<StatusRow> status = PCollectionList.of(identify.get(Identify.FAILED))
         .and(inspected.get(outputs.status)).and(retrained.get(outputs.status))
@@ -177,9 +181,35 @@ public final class Scan<M> extends PTransform<PCollection<ScanTarget>, PCollecti
     return result;
   }
 
-  private static <M> List<KV<BuildTool, KV<Long, M>>> versioned(MetadataStore.Version<M> version) {
-    return version.units().entrySet().stream()
-        .map(unit -> KV.of(unit.getKey(), KV.of(version.number(), unit.getValue()))).toList();
+  /**
+   * The units of a scanned build (build-id to name) that the store's version has for the scan's tools, tagged with
+   * that version's number. Read on a worker, only for the builds the scan identified (and those of earlier jobs of
+   * the same scan, for its metadata table): a store that kept many builds is not loaded whole, nor carried in the job.
+   */
+  static final class ReadUnitsFn<M> extends DoFn<KV<String, String>, KV<BuildTool, KV<Long, M>>> {
+    private final MetadataStore<M> store;
+    private final long version;
+    private final Set<BuildTool> units;
+
+    ReadUnitsFn(MetadataStore<M> store, MetadataStore.Index version, List<String> tools) {
+      this.store = store;
+      this.version = version.number();
+      this.units = version.units().stream().filter(unit -> tools.contains(unit.tool()))
+          .collect(Collectors.toUnmodifiableSet());
+    }
+
+    @ProcessElement
+    public void process(@Element KV<String, String> build, OutputReceiver<KV<BuildTool, KV<Long, M>>> out)
+        throws EngineException {
+      if (units.stream().noneMatch(unit -> unit.buildId().equals(build.getKey()))) {
+        return; // the store has nothing for it: training learns it
+      }
+      store.units(version, build.getKey()).forEach((unit, metadata) -> {
+        if (units.contains(unit)) {
+          out.output(KV.of(unit, KV.of(version, metadata)));
+        }
+      });
+    }
   }
 
   /** A unit without the number of its version. */

@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.hybridbridge.emulator.tools.Tools;
 import io.hybridbridge.pipeline.StatusRows.Effort;
 import io.hybridbridge.pipeline.engine.BuildTool;
+import io.hybridbridge.pipeline.engine.MetadataStore;
 import io.hybridbridge.schemas.FallbackRow;
 import io.hybridbridge.schemas.MetadataRow;
 import io.hybridbridge.schemas.ModuleRow;
@@ -26,6 +27,7 @@ import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.View;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
@@ -228,6 +230,24 @@ public class InspectionStagesTest {
   }
 
   @Test
+  public void aScanReadsFromItsStoreVersionOnlyTheUnitsOfItsBuildsAndTools() throws Exception {
+    MemoryStore<List<String>> store = new MemoryStore<>("read-units", ENGINE);
+    store.commit(Map.of(new BuildTool("b1", "system"), List.of("s1"), new BuildTool("b1", "ps"), List.of("p1"),
+        new BuildTool("b2", "system"), List.of("s2"), new BuildTool("b3", "system"), List.of("s3")));
+    store.commit(Map.of(new BuildTool("b1", "system"), List.of("s1-new"))); // after the scan's version
+    MetadataStore.Index version = new MetadataStore.Index(1, store.read().units().keySet(), List.of());
+
+    PCollection<KV<BuildTool, KV<Long, List<String>>>> read = p
+        .apply(Create.of(KV.of("b1", "build-b1"), KV.of("b3", "build-b3"), KV.of("b-new", "build-new")))
+        .apply(ParDo.of(new Scan.ReadUnitsFn<>(store, version, List.of("system", "lsmod"))))
+        .setCoder(MergeMetadata.versionedCoder(ENGINE));
+
+    PAssert.that(read).containsInAnyOrder(KV.of(new BuildTool("b1", "system"), KV.of(1L, List.of("s1"))),
+        KV.of(new BuildTool("b3", "system"), KV.of(1L, List.of("s3"))));
+    p.run().waitUntilFinish();
+  }
+
+  @Test
   public void theMetadataTableHasTheNewestUnitOfEachBuildAndToolOfTheScan() {
     KvCoder<BuildTool, KV<Long, List<String>>> versioned = MergeMetadata.versionedCoder(ENGINE);
     BuildTool b1System = new BuildTool("b1", "system");
@@ -240,8 +260,9 @@ public class InspectionStagesTest {
             KV.of(4L, List.of("s7"))), KV.of(new BuildTool("b1", "lsmod"), KV.of(4L, List.of("s1"))))
         .withCoder(versioned));
     PCollection<MetadataRow> rows = PCollectionList.of(read).and(committed).apply(new MetadataTable<>(ENGINE,
-        List.of("system", "lsmod"), MetadataTable.buildsOf(identified(snapshot("b1-a", "b1", "s1"),
-            snapshot("b1-b", "b1", "s2")), Map.of("b2", "build-b2")))); // b2: scanned by an earlier job
+        List.of("system", "lsmod"), MetadataTable.builds(identified(snapshot("b1-a", "b1", "s1"),
+            snapshot("b1-b", "b1", "s2")), Map.of("b2", "build-b2")) // b2: scanned by an earlier job
+        .apply(View.asMap())));
 
     PAssert.that(rows).satisfies(all -> {
       assertThat(all).extracting(MetadataRow::getKernelBuild, MetadataRow::getTool, MetadataRow::getStoreVersion,

@@ -35,6 +35,15 @@ final class MemoryStore<M> implements MetadataStore<M> {
   }
 
   @Override
+  public Map<BuildTool, M> units(long number, String buildId) {
+    synchronized (VERSIONS) {
+      Map<BuildTool, M> units = new HashMap<>(units(VERSIONS.get(name).get((int) number)));
+      units.keySet().removeIf(key -> !key.buildId().equals(buildId));
+      return units;
+    }
+  }
+
+  @Override
   public Version<M> commit(Map<BuildTool, M> learnt) throws EngineException {
     synchronized (VERSIONS) {
       List<Map<BuildTool, ?>> versions = VERSIONS.get(name);

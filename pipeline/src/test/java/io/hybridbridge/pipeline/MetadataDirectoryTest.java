@@ -1,8 +1,10 @@
 package io.hybridbridge.pipeline;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.hybridbridge.pipeline.engine.BuildTool;
+import io.hybridbridge.pipeline.engine.EngineException;
 import io.hybridbridge.pipeline.engine.MetadataStore;
 import io.hybridbridge.schemas.MetadataEntry;
 import io.hybridbridge.schemas.MetadataProvenance;
@@ -49,5 +51,26 @@ class MetadataDirectoryTest {
     MetadataStore.Version<TrainingMetadata> old = store.read();
     assertThat(old.units()).isEmpty();
     assertThat(old.notes()).singleElement().asString().contains("older metadata format").contains(dir.toString());
+    assertThat(store.index().units()).isEmpty();
+    assertThat(store.index().notes()).isEqualTo(old.notes());
+  }
+
+  @Test
+  void aScanPlansFromTheVersionsIndexAndReadsOnlyTheUnitsOfTheBuildsItScans(@TempDir Path dir) throws Exception {
+    MetadataDirectory store = new MetadataDirectory(dir);
+    assertThat(store.index().number()).as("an empty store").isZero();
+    store.commit(Map.of(new BuildTool("b1", "ps"), unit("b1", "ps"), new BuildTool("b1", "lsmod"),
+        unit("b1", "lsmod"), new BuildTool("b2", "ps"), unit("b2", "ps")));
+    // A unit nobody reads may even be damaged: neither the index nor another build's units open it.
+    Files.writeString(dir.resolve("v000001/b2/ps.metadata.avro"), "damaged");
+
+    MetadataStore.Index index = store.index();
+    assertThat(index.number()).isEqualTo(1);
+    assertThat(index.units()).containsExactlyInAnyOrder(new BuildTool("b1", "ps"), new BuildTool("b1", "lsmod"),
+        new BuildTool("b2", "ps"));
+    assertThat(store.units(1, "b1")).containsOnlyKeys(new BuildTool("b1", "ps"), new BuildTool("b1", "lsmod"));
+    assertThat(store.units(1, "b1").get(new BuildTool("b1", "ps")).getEntries()).hasSize(1);
+    assertThat(store.units(1, "b9")).isEmpty();
+    assertThatThrownBy(() -> store.units(1, "b2")).isInstanceOf(EngineException.class).hasMessageContaining("b2");
   }
 }

@@ -323,7 +323,7 @@ public final class ScanCommand implements Callable<Integer> {
   /** The newest version of the metadata store, or "?" when it cannot be read. */
   private String newestVersion() {
     try {
-      return String.valueOf(new MetadataDirectory(metadata).read().number());
+      return String.valueOf(new MetadataDirectory(metadata).index().number());
     } catch (EngineException e) {
       return "? (" + e.getMessage() + ")";
     }

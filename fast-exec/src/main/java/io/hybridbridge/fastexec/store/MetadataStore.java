@@ -17,16 +17,19 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -100,13 +103,7 @@ public final class MetadataStore {
 
     /** What a user is told when this version of {@code store} has {@link #outdated} units; empty if none. */
     public Optional<String> outdatedNote(Path store) {
-      if (outdated.isEmpty()) {
-        return Optional.empty();
-      }
-      return Optional.of(String.format("metadata store %s, version %d: %d unit(s) of an older metadata format than "
-          + "this code's (%d) are left out, as if never trained (auto and scans train them again): %s", store, number, outdated.size(),
-          Metadata.FORMAT_VERSION, outdated.stream().map(Key::toString).sorted().limit(5)
-              .collect(Collectors.joining(", ", "", outdated.size() > 5 ? ", ..." : ""))));
+      return MetadataStore.outdatedNote(store, number, outdated);
     }
 
     /** The unit of (build-id, tool), if this version has one. */
@@ -114,6 +111,36 @@ public final class MetadataStore {
       return Optional.ofNullable(units.get(new Key(buildId, tool)));
     }
   }
+
+  /**
+   * What a version holds, read from its manifest alone: the keys of its units in this code's format, and of those in
+   * another ({@link Version#outdated}). Enough to plan a job; its workers then {@link #read(long, Predicate)} the
+   * units they need, so that no process loads every build of a store that has many.
+   */
+  public record Index(long number, Set<Key> units, Set<Key> outdated) {
+    public Index {
+      units = Set.copyOf(units);
+      outdated = Set.copyOf(outdated);
+    }
+
+    /** What a user is told when this version of {@code store} has {@link #outdated} units; empty if none. */
+    public Optional<String> outdatedNote(Path store) {
+      return MetadataStore.outdatedNote(store, number, outdated);
+    }
+  }
+
+  private static Optional<String> outdatedNote(Path store, long number, Set<Key> outdated) {
+    if (outdated.isEmpty()) {
+      return Optional.empty();
+    }
+    return Optional.of(String.format("metadata store %s, version %d: %d unit(s) of an older metadata format than "
+        + "this code's (%d) are left out, as if never trained (auto and scans train them again): %s", store, number,
+        outdated.size(), Metadata.FORMAT_VERSION, outdated.stream().map(Key::toString).sorted().limit(5)
+            .collect(Collectors.joining(", ", "", outdated.size() > 5 ? ", ..." : ""))));
+  }
+
+  /** A unit as its version's manifest lists it. */
+  private record Listed(Key key, int format, String file) {}
 
   private MetadataStore(Path directory) {
     this.directory = directory;
@@ -141,34 +168,61 @@ public final class MetadataStore {
 
   /** Version {@code number}. */
   public Version read(long number) throws MetadataException {
+    return read(number, key -> true);
+  }
+
+  /** Version {@code number} with only the units {@code which} accepts (its other keys are in {@link #index}). */
+  public Version read(long number, Predicate<Key> which) throws MetadataException {
+    Path dir = versionDirectory(number);
+    Map<Key, TrainingMetadata> units = new HashMap<>();
+    Set<Key> outdated = new HashSet<>();
+    for (Listed unit : listed(number)) {
+      if (unit.format() != Metadata.FORMAT_VERSION) {
+        outdated.add(unit.key());
+      } else if (which.test(unit.key())) {
+        TrainingMetadata m = MetadataFiles.read(dir.resolve(unit.file()));
+        if (!Key.of(m).equals(unit.key())) {
+          throw new MetadataException(dir + ": " + unit.file() + " holds " + Key.of(m) + ", not " + unit.key());
+        }
+        units.put(unit.key(), m);
+      }
+    }
+    return new Version(number, units, outdated);
+  }
+
+  /** The newest version's {@link Index} (number 0, no units, for an empty store). */
+  public Index latestIndex() throws MetadataException {
+    long n = latestNumber();
+    Set<Key> units = new HashSet<>();
+    Set<Key> outdated = new HashSet<>();
+    for (Listed unit : n == 0 ? List.<Listed>of() : listed(n)) {
+      (unit.format() == Metadata.FORMAT_VERSION ? units : outdated).add(unit.key());
+    }
+    return new Index(n, units, outdated);
+  }
+
+  /** The units version {@code number}'s manifest lists. */
+  private List<Listed> listed(long number) throws MetadataException {
     Path dir = versionDirectory(number);
     Path manifest = dir.resolve(MANIFEST);
     if (!Files.isRegularFile(manifest)) {
       throw new MetadataException(dir + ": no " + MANIFEST + " (not a version written by this store)");
     }
-    Map<Key, TrainingMetadata> units = new HashMap<>();
-    Set<Key> outdated = new HashSet<>();
     try {
       JsonNode root = JSON.readTree(manifest.toFile());
       if (root.path("version").asLong(-1) != number) {
         throw new MetadataException(manifest + ": says version " + root.path("version") + ", not " + number);
       }
+      List<Listed> listed = new ArrayList<>();
       for (JsonNode u : root.path("units")) {
-        Key key = new Key(u.path("buildId").asText(), u.path("tool").asText());
-        if (u.path("format").asInt(1) != Metadata.FORMAT_VERSION) { // versions before the field were all format 1
-          outdated.add(key);
-          continue;
-        }
-        TrainingMetadata m = MetadataFiles.read(dir.resolve(u.path("file").asText()));
-        if (!Key.of(m).equals(key)) {
-          throw new MetadataException(dir + ": " + u.path("file").asText() + " holds " + Key.of(m) + ", not " + key);
-        }
-        units.put(key, m);
+        // versions written before the format field were all format 1
+        listed.add(new Listed(new Key(u.path("buildId").asText(), u.path("tool").asText()),
+            u.path("format").asInt(1), u.path("file").asText()));
       }
+      return listed;
     } catch (IOException e) {
       throw new MetadataException(manifest + ": " + e.getMessage(), e);
     }
-    return new Version(number, units, outdated);
   }
 
   /**

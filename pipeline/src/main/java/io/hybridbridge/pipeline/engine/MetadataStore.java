@@ -3,6 +3,7 @@ package io.hybridbridge.pipeline.engine;
 import java.io.Serializable;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The versioned, append-only metadata store (DESIGN §4): a run reads version <i>n</i> when the job is built and,
@@ -24,8 +25,28 @@ public interface MetadataStore<M> extends Serializable {
     }
   }
 
-  /** The newest version. Called by the launcher while it builds the job. */
+  /**
+   * What a version holds, without its units: its number, the (build, tool)s it has units of, and what the store tells
+   * a user about it. A job is planned from this; its workers read the units of the builds they scan ({@link #units}).
+   */
+  record Index(long number, Set<BuildTool> units, List<String> notes) {
+    public Index {
+      units = Set.copyOf(units);
+      notes = List.copyOf(notes);
+    }
+  }
+
+  /** The newest version, all its units (for a tool or test that needs them all; a scan reads {@link #index}). */
   Version<M> read() throws EngineException;
+
+  /** The newest version's {@link Index}. Called by the launcher while it builds the job. */
+  default Index index() throws EngineException {
+    Version<M> newest = read();
+    return new Index(newest.number(), newest.units().keySet(), newest.notes());
+  }
+
+  /** The units of {@code buildId} in version {@code number}. Called on workers. */
+  Map<BuildTool, M> units(long number, String buildId) throws EngineException;
 
   /**
    * Writes a new version: the newest one's units with {@code learnt} merged into them, atomically. {@code learnt}
