@@ -18,12 +18,13 @@ import org.apache.beam.sdk.transforms.WithKeys;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
+import org.apache.beam.sdk.values.PCollectionView;
 
 /**
  * Merges what this run learnt (training, slow runs, re-training deltas) per (build, tool) and commits it to the
- * store once, as its next version (DESIGN §4). The output is every unit of the committed version, with its number,
- * or nothing when the run learnt nothing; the Parquet tables wait for it, so a failed commit leaves them
- * uncommitted too.
+ * store once, as its next version (DESIGN §4). The output is every unit of the scan's builds in the committed
+ * version, with its number, or nothing when the run learnt nothing; the Parquet tables wait for it, so a failed
+ * commit leaves them uncommitted too.
  */
 final class MergeMetadata<M>
     extends PTransform<PCollectionList<KV<BuildTool, M>>, PCollection<KV<BuildTool, KV<Long, M>>>> {
@@ -31,10 +32,13 @@ final class MergeMetadata<M>
 
   private final InspectionEngine<M> engine;
   private final MetadataStore<M> store;
+  private final PCollectionView<Map<String, String>> builds;
 
-  MergeMetadata(InspectionEngine<M> engine, MetadataStore<M> store) {
+  /** @param builds the scan's builds (build-id to name), whose units of the committed version are the output */
+  MergeMetadata(InspectionEngine<M> engine, MetadataStore<M> store, PCollectionView<Map<String, String>> builds) {
     this.engine = engine;
     this.store = store;
+    this.builds = builds;
   }
 
   @Override
@@ -48,7 +52,7 @@ final class MergeMetadata<M>
         .apply("One commit", WithKeys.of(ONE_COMMIT))
         .setCoder(KvCoder.of(StringUtf8Coder.of(), unitCoder))
         .apply("Gather", GroupByKey.create())
-        .apply("Commit next version", ParDo.of(new CommitFn<>(store)))
+        .apply("Commit next version", ParDo.of(new CommitFn<>(store, builds)).withSideInputs(builds))
         .setCoder(versionedCoder(engine));
   }
 
@@ -78,19 +82,24 @@ final class MergeMetadata<M>
 
   static final class CommitFn<M> extends DoFn<KV<String, Iterable<KV<BuildTool, M>>>, KV<BuildTool, KV<Long, M>>> {
     private final MetadataStore<M> store;
+    private final PCollectionView<Map<String, String>> builds;
 
-    CommitFn(MetadataStore<M> store) {
+    CommitFn(MetadataStore<M> store, PCollectionView<Map<String, String>> builds) {
       this.store = store;
+      this.builds = builds;
     }
 
     @ProcessElement
     public void process(@Element KV<String, Iterable<KV<BuildTool, M>>> all,
-        OutputReceiver<KV<BuildTool, KV<Long, M>>> out) throws EngineException {
+        OutputReceiver<KV<BuildTool, KV<Long, M>>> out, ProcessContext context) throws EngineException {
       Map<BuildTool, M> learnt = new HashMap<>();
       all.getValue().forEach(unit -> learnt.put(unit.getKey(), unit.getValue()));
-      MetadataStore.Version<M> committed = store.commit(learnt);
-      committed.units().forEach((key, unit) -> out.output(KV.of(key, KV.of(committed.number(), unit))));
+      long committed = store.commit(learnt).number();
       ScanCounters.counter(ScanCounters.METADATA_COMMITS).inc();
+      // The scan's builds as the version holds them: another run's commit may have changed them too.
+      for (String build : context.sideInput(builds).keySet()) {
+        store.units(committed, build).forEach((key, unit) -> out.output(KV.of(key, KV.of(committed, unit))));
+      }
     }
   }
 }

@@ -130,6 +130,7 @@ public final class Scan<M> extends PTransform<PCollection<ScanTarget>, PCollecti
     InspectionEngine<M> inspection = engine.engine();
     InspectionOutputs<M> outputs = new InspectionOutputs<>(tools);
     PCollection<KV<String, String>> builds = MetadataTable.builds(identified, earlierBuilds);
+    PCollectionView<Map<String, String>> buildNames = builds.apply("Builds as map", View.asMap());
     PCollection<KV<BuildTool, KV<Long, M>>> read = builds
         .apply("Store version " + engine.base().number(), ParDo.of(new ReadUnitsFn<>(engine.store(), engine.base(),
             outputs.toolNames())))
@@ -147,9 +148,9 @@ public final class Scan<M> extends PTransform<PCollection<ScanTarget>, PCollecti
     PCollectionTuple retrained = inspected.get(outputs.retry).apply("Retrain", new Retrain<>(inspection, outputs));
     PCollection<KV<BuildTool, KV<Long, M>>> committed = PCollectionList.of(trained)
         .and(inspected.get(outputs.learnt)).and(retrained.get(outputs.learnt))
-        .apply("Merge metadata", new MergeMetadata<>(inspection, engine.store()));
+        .apply("Merge metadata", new MergeMetadata<>(inspection, engine.store(), buildNames));
     PCollection<MetadataRow> metadataRows = PCollectionList.of(read).and(committed).apply("Metadata rows",
-        new MetadataTable<>(inspection, outputs.toolNames(), builds.apply("Builds as map", View.asMap())));
+        new MetadataTable<>(inspection, outputs.toolNames(), buildNames));
 
     PCollection<StatusRow> status = PCollectionList.of(identify.get(Identify.FAILED))
         .and(inspected.get(outputs.status)).and(retrained.get(outputs.status))

@@ -200,30 +200,37 @@ public class InspectionStagesTest {
     BuildTool ps = new BuildTool("b1", "ps");
     BuildTool lsmod = new BuildTool("b1", "lsmod");
     BuildTool untouched = new BuildTool("b2", "ps");
-    store.commit(Map.of(ps, List.of("s1"), untouched, List.of("s9")));
+    BuildTool notLearnt = new BuildTool("b1", "system");
+    store.commit(Map.of(ps, List.of("s1"), untouched, List.of("s9"), notLearnt, List.of("s5")));
     PCollection<KV<BuildTool, List<String>>> trained = p.apply("trained",
         Create.of(KV.of(lsmod, List.of("s1"))).withCoder(UNITS));
     PCollection<KV<BuildTool, List<String>>> deltas = p.apply("deltas",
         Create.of(KV.of(ps, List.of("s3")), KV.of(ps, List.of("s2")), KV.of(lsmod, List.of("s4"))).withCoder(UNITS));
 
+    PCollectionView<Map<String, String>> scanned = p.apply("scanned", Create.of(KV.of("b1", "build-b1")))
+        .apply(View.asMap());
+
+    // Out: every unit of the scan's builds in the version committed; b2, not scanned, stays in the store.
     PCollection<KV<BuildTool, KV<Long, List<String>>>> committed = PCollectionList.of(trained).and(deltas)
-        .apply(new MergeMetadata<>(ENGINE, store));
+        .apply(new MergeMetadata<>(ENGINE, store, scanned));
     PAssert.that(committed).containsInAnyOrder(KV.of(ps, KV.of(2L, List.of("s1", "s2", "s3"))),
-        KV.of(lsmod, KV.of(2L, List.of("s1", "s4"))), KV.of(untouched, KV.of(2L, List.of("s9"))));
+        KV.of(lsmod, KV.of(2L, List.of("s1", "s4"))), KV.of(notLearnt, KV.of(2L, List.of("s5"))));
     p.run().waitUntilFinish();
 
     assertThat(store.read().number()).isEqualTo(2);
     assertThat(store.read().units()).containsOnly(
         Map.entry(ps, List.of("s1", "s2", "s3")), Map.entry(lsmod, List.of("s1", "s4")),
-        Map.entry(untouched, List.of("s9")));
+        Map.entry(untouched, List.of("s9")), Map.entry(notLearnt, List.of("s5")));
   }
 
   @Test
   public void aRunThatLearntNothingCommitsNoVersion() {
     MemoryStore<List<String>> store = new MemoryStore<>("nothing-learnt", ENGINE);
+    PCollectionView<Map<String, String>> scanned = p.apply("scanned", Create.of(KV.of("b1", "build-b1")))
+        .apply(View.asMap());
     PCollection<KV<BuildTool, KV<Long, List<String>>>> committed = PCollectionList.of(p.apply("none",
             Create.empty(UNITS)))
-        .apply(new MergeMetadata<>(ENGINE, store));
+        .apply(new MergeMetadata<>(ENGINE, store, scanned));
     PAssert.that(committed).empty();
     p.run().waitUntilFinish();
     assertThat(store.read().number()).isZero();

@@ -53,6 +53,7 @@ final class MemoryStore<M> implements MetadataStore<M> {
         next.put(unit.getKey(), old == null ? unit.getValue() : engine.merge(old, unit.getValue()));
       }
       versions.add(Map.copyOf(next));
+      next.keySet().retainAll(learnt.keySet());
       return new Version<>(versions.size() - 1, next);
     }
   }

@@ -205,11 +205,13 @@ class ScanCommandTest {
     Path out = dir.resolve("out");
     Path store = dir.resolve("store");
     String[] tools = {"--tools", "system"};
-    // Once the first job has committed what it learnt, the store becomes a file: the second job cannot start.
+    // Once the first job has committed its tables (status last), the store becomes a file: the second job cannot
+    // start.
+    Path firstStatus = io.hybridbridge.pipeline.ParquetTables.tableDir(out, LocalDate.parse("2025-09-03"), "status");
     java.util.concurrent.CompletableFuture<Void> breakStore = java.util.concurrent.CompletableFuture.runAsync(() -> {
       try {
-        while (!Files.isDirectory(store.resolve("v000001"))) {
-          Thread.sleep(5);
+        while (!Files.isDirectory(firstStatus)) {
+          Thread.sleep(1);
         }
         try (java.util.stream.Stream<Path> files = Files.walk(store)) {
           files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

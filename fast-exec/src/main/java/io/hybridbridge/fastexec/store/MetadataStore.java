@@ -140,7 +140,7 @@ public final class MetadataStore {
   }
 
   /** A unit as its version's manifest lists it. */
-  private record Listed(Key key, int format, String file) {}
+  private record Listed(Key key, String kernelBuild, int format, int entries, String file) {}
 
   private MetadataStore(Path directory) {
     this.directory = directory;
@@ -217,7 +217,7 @@ public final class MetadataStore {
       for (JsonNode u : root.path("units")) {
         // versions written before the format field were all format 1
         listed.add(new Listed(new Key(u.path("buildId").asText(), u.path("tool").asText()),
-            u.path("format").asInt(1), u.path("file").asText()));
+            u.path("kernelBuild").asText(), u.path("format").asInt(1), u.path("entries").asInt(), u.path("file").asText()));
       }
       return listed;
     } catch (IOException e) {
@@ -226,10 +226,12 @@ public final class MetadataStore {
   }
 
   /**
-   * Writes the version after the latest: its units with each of {@code deltas} merged in ({@link Metadata#merge}),
-   * and returns it. Deltas are what a run learnt (slow-path runs, possibly several of one unit), not yet merged with
-   * the store. When another run commits first, they are merged into that run's version instead, so no run's learning
-   * is lost. Nothing is written when {@code deltas} is empty.
+   * Writes the version after the latest: its units with each of {@code deltas} merged in ({@link Metadata#merge}).
+   * Deltas are what a run learnt (slow-path runs, possibly several of one unit), not yet merged with the store. When
+   * another run commits first, they are merged into that run's version instead, so no run's learning is lost. Only
+   * the units the deltas change are read; the others are linked from the latest version. Returns the version written
+   * with the units it wrote (every other unit is in the store); when {@code deltas} is empty, nothing is written and
+   * the latest version's number comes back with no units.
    *
    * @throws MetadataException a delta that cannot be merged (another format, another context
    *     function), or the store cannot be written
@@ -242,19 +244,21 @@ public final class MetadataStore {
       learnt.put(Key.of(d), earlier == null ? d : Metadata.merge(earlier, d));
     }
     if (learnt.isEmpty()) {
-      return latest();
+      return new Version(latestNumber(), Map.of());
     }
     removeStaleTemporaries();
     for (int attempt = 1; ; attempt++) {
-      Version base = latest();
-      Map<Key, TrainingMetadata> units = new TreeMap<>(Comparator.comparing(Key::toString));
-      units.putAll(base.units());
+      long base = latestNumber();
+      List<Listed> listed = base == 0 ? List.of() : listed(base);
+      // Only the units this commit changes are read: a store that kept many builds is not loaded for one.
+      Map<Key, TrainingMetadata> changed = new HashMap<>(base == 0 ? Map.of()
+          : read(base, learnt::containsKey).units());
       for (Map.Entry<Key, TrainingMetadata> e : learnt.entrySet()) {
-        TrainingMetadata old = units.get(e.getKey());
-        units.put(e.getKey(), old == null ? e.getValue() : Metadata.merge(old, e.getValue()));
+        TrainingMetadata old = changed.get(e.getKey());
+        changed.put(e.getKey(), old == null ? e.getValue() : Metadata.merge(old, e.getValue()));
       }
-      Version next = new Version(base.number() + 1, units);
-      if (tryWrite(base, next, learnt.keySet())) {
+      Version next = new Version(base + 1, changed);
+      if (tryWrite(base, listed, next)) {
         return next;
       }
       if (attempt == MAX_ATTEMPTS) {
@@ -271,7 +275,11 @@ public final class MetadataStore {
   }
 
   /** Writes {@code next} in a temporary directory and renames it to its number; false when that number is taken. */
-  private boolean tryWrite(Version base, Version next, Collection<Key> changed) throws MetadataException {
+  /**
+   * Writes {@code next}: its units, and every unit of version {@code base} in this code's format that it does not
+   * change (a link to that version's file, listed as there).
+   */
+  private boolean tryWrite(long base, List<Listed> baseUnits, Version next) throws MetadataException {
     Path temp;
     try {
       temp = Files.createTempDirectory(directory, TEMP_PREFIX);
@@ -281,23 +289,29 @@ public final class MetadataStore {
     try {
       ObjectNode manifest = JSON.createObjectNode();
       manifest.put("version", next.number());
-      manifest.put("parent", base.number());
+      manifest.put("parent", base);
       manifest.put("created", Instant.now().toString());
-      ArrayNode list = manifest.putArray("units");
-      for (Map.Entry<Key, TrainingMetadata> e : next.units().entrySet().stream()
-          .sorted(Map.Entry.comparingByKey(Comparator.comparing(Key::toString))).toList()) {
-        Key key = e.getKey();
-        String file = key.buildId() + "/" + key.tool() + ".metadata.avro";
-        Path target = temp.resolve(file);
-        Files.createDirectories(target.getParent());
-        if (changed.contains(key) || !base.units().containsKey(key)) {
-          MetadataFiles.write(target, e.getValue());
-        } else {
-          linkOrCopy(versionDirectory(base.number()).resolve(file), target);
+      Map<Key, Listed> units = new TreeMap<>(Comparator.comparing(Key::toString));
+      for (Listed unit : baseUnits) {
+        if (unit.format() == Metadata.FORMAT_VERSION) { // units of another format are not carried on
+          units.put(unit.key(), unit);
         }
-        list.addObject().put("buildId", key.buildId()).put("kernelBuild", e.getValue().getKernelBuild())
-            .put("tool", key.tool()).put("format", e.getValue().getFormatVersion())
-            .put("entries", e.getValue().getEntries().size()).put("file", file);
+      }
+      next.units().forEach((key, unit) -> units.put(key, new Listed(key, unit.getKernelBuild(),
+          unit.getFormatVersion(), unit.getEntries().size(), key.buildId() + "/" + key.tool() + ".metadata.avro")));
+      ArrayNode list = manifest.putArray("units");
+      for (Listed unit : units.values()) {
+        Path target = temp.resolve(unit.file());
+        Files.createDirectories(target.getParent());
+        TrainingMetadata written = next.units().get(unit.key());
+        if (written != null) {
+          MetadataFiles.write(target, written);
+        } else {
+          linkOrCopy(versionDirectory(base).resolve(unit.file()), target);
+        }
+        list.addObject().put("buildId", unit.key().buildId()).put("kernelBuild", unit.kernelBuild())
+            .put("tool", unit.key().tool()).put("format", unit.format()).put("entries", unit.entries())
+            .put("file", unit.file());
       }
       JSON.writerWithDefaultPrettyPrinter().writeValue(temp.resolve(MANIFEST).toFile(), manifest);
       try {

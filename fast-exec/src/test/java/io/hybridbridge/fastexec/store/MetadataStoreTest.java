@@ -66,6 +66,29 @@ class MetadataStoreTest {
     assertThat(read.get("b2", "ps")).isEmpty();
   }
 
+  /** A store that kept many builds is not read whole to write one unit: the others are linked, unread. */
+  @Test
+  void aCommitReadsOnlyTheUnitsItChangesAndReturnsThem(@TempDir Path dir) throws Exception {
+    MetadataStore store = MetadataStore.open(dir);
+    TrainingMetadata lsmod = Units.metadata("b1", "lsmod", "s1", entry(PC + 8, 1, REDIRECT), entry(PC + 16, 0, LOCAL));
+    store.commit(List.of(ps("s1", entry(PC, 0, LOCAL)), lsmod, Units.metadata("b2", "ps", "s1",
+        entry(PC, 0, LOCAL))));
+    Path otherBuild = dir.resolve("v000001/b2/ps.metadata.avro");
+    Files.writeString(otherBuild, "damaged"); // would fail the commit if it were read
+
+    MetadataStore.Version v2 = store.commit(List.of(ps("s2", entry(PC + 4, 0, REDIRECT))));
+    assertThat(v2.number()).isEqualTo(2);
+    assertThat(v2.units().keySet()).containsExactly(new MetadataStore.Key("b1", "ps"));
+    assertThat(v2.get("b1", "ps").orElseThrow().getEntries()).hasSize(2); // merged with version 1's
+    assertThat(store.latestIndex().units()).containsExactlyInAnyOrder(new MetadataStore.Key("b1", "ps"),
+        new MetadataStore.Key("b1", "lsmod"), new MetadataStore.Key("b2", "ps"));
+    assertThat(Files.isSameFile(otherBuild, dir.resolve("v000002/b2/ps.metadata.avro"))).isTrue();
+    assertThat(store.read(2, key -> key.buildId().equals("b1")).get("b1", "lsmod")).contains(lsmod);
+    assertThat(Files.readString(dir.resolve("v000002/version.json"))).contains("\"entries\" : 2")
+        .contains("\"kernelBuild\" : \"" + lsmod.getKernelBuild() + "\"");
+    assertThatThrownBy(() -> store.read(2)).isInstanceOf(MetadataException.class);
+  }
+
   /**
    * A version written before the metadata format changed (its manifest names no format: format 1) is read as if its
    * units were never trained, so that runs train them again; the next version leaves them out, and the old one stays.

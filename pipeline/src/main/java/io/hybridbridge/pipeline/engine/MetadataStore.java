@@ -53,7 +53,8 @@ public interface MetadataStore<M> extends Serializable {
    * is what this run learnt per (build, tool), not merged with the store: if another run committed meanwhile, the
    * store merges into that run's version, so no run's learning is lost. Called once per run, on one worker.
    *
-   * @return the version written (all its units, not only those of {@code learnt})
+   * @return the version written, with the units this commit wrote (those of {@code learnt}, merged with the store's);
+   *     its other units are the previous version's, not read ({@link #units} reads them)
    */
   Version<M> commit(Map<BuildTool, M> learnt) throws EngineException;
 }
