@@ -37,11 +37,12 @@ import org.apache.beam.sdk.values.TupleTag;
  * entries ─► SameFile: first entry of each file ─► targets
  * targets ─► Identify ─► KV&lt;build-id, SnapshotRef&gt; ─────────────────────────────► snapshots
  *               └─► dead letters ─────────────────────────────────────────────────► status
- * store version n + Train (slow path on samples, for (build, tool) without metadata) ─► side input
+ * the scan's builds ─► their units of store version n (read on a worker) + Train (slow path on samples, for
+ *     (build, tool) without metadata) ─► side input
  * Inspect per snapshot, all its tools ─► rows, status ─────────────────────────────► tool tables, status
  *     └─► fallbacks ─► Retrain per (build, tool) ─► rows, status ──────────────────► fallbacks, tool tables, status
  * learnt (Train, slow runs, Retrain) ─► MergeMetadata ─► store version n+1 ─► (tables commit after it)
- * version n+1 (or n if nothing was learnt) ─► MetadataTable: entries of the scan's (build, tool)s ──► metadata
+ * the scan's builds in version n+1 (or n if nothing was learnt) ─► MetadataTable: entries of its tools ─► metadata
  * every table about snapshots ─► SameFile: rows copied to a file's other entries ─► written
  * </pre>
  * Without an engine ({@link #identifyOnly}) the scan stops after identification: tables {@code snapshots} and

@@ -217,7 +217,8 @@ public final class MetadataStore {
       for (JsonNode u : root.path("units")) {
         // versions written before the format field were all format 1
         listed.add(new Listed(new Key(u.path("buildId").asText(), u.path("tool").asText()),
-            u.path("kernelBuild").asText(), u.path("format").asInt(1), u.path("entries").asInt(), u.path("file").asText()));
+            u.path("kernelBuild").asText(), u.path("format").asInt(1), u.path("entries").asInt(),
+            u.path("file").asText()));
       }
       return listed;
     } catch (IOException e) {
@@ -274,9 +275,9 @@ public final class MetadataStore {
     }
   }
 
-  /** Writes {@code next} in a temporary directory and renames it to its number; false when that number is taken. */
   /**
-   * Writes {@code next}: its units, and every unit of version {@code base} in this code's format that it does not
+   * Writes {@code next} in a temporary directory and renames it to its number; false when that number is taken. The
+   * version holds {@code next}'s units and every unit of version {@code base} in this code's format that it does not
    * change (a link to that version's file, listed as there).
    */
   private boolean tryWrite(long base, List<Listed> baseUnits, Version next) throws MetadataException {
