@@ -25,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import org.apache.avro.Schema;
 import org.apache.avro.specific.SpecificRecord;
@@ -96,12 +97,12 @@ public final class InspectCommand implements Callable<Integer> {
       return 2;
     }
     MetadataStore metadata = null;
-    MetadataStore.Version base = new MetadataStore.Version(0, Map.of());
+    MetadataStore.Index base = new MetadataStore.Index(0, Set.of(), Set.of());
     ReferenceStore referenceStore = ReferenceStore.open(references);
     try {
       if (mode != Inspector.Mode.SLOW) {
         metadata = MetadataStore.open(store);
-        base = metadata.latest();
+        base = metadata.latestIndex();
         base.outdatedNote(store).ifPresent(note -> System.err.println("inspect: " + note));
       }
     } catch (MetadataException e) {
@@ -124,7 +125,7 @@ public final class InspectCommand implements Callable<Integer> {
               fast.keepTranslations(TranslationStore.ofMetadataStore(store));
             }
             paths.put(reference.id(), fast);
-            inspector = new Inspector(fast, mode, base, auditRate);
+            inspector = new Inspector(fast, mode, unitsOf(metadata, base, fast.identity().buildId()), auditRate);
             inspectors.put(reference.id(), inspector);
           }
           for (InspectionTool tool : selected) {
@@ -167,6 +168,16 @@ public final class InspectCommand implements Callable<Integer> {
   }
 
   /** Prints one inspection; false when it gave no rows (a fallback or no metadata on the fast path alone). */
+  /**
+   * The units of {@code buildId} in version {@code base} of {@code metadata} (none without a store): a store that kept
+   * many builds is not read whole for the snapshots of a few.
+   */
+  private static MetadataStore.Version unitsOf(MetadataStore metadata, MetadataStore.Index base, String buildId)
+      throws MetadataException {
+    return metadata == null || base.number() == 0 ? new MetadataStore.Version(base.number(), Map.of())
+        : metadata.read(base.number(), key -> key.buildId().equals(buildId));
+  }
+
   private boolean report(PrintStream out, InspectionTool tool, Inspector.Result result) {
     List<String> lines = new ArrayList<>();
     if (result.fast() != null) {
