@@ -376,15 +376,17 @@ public final class ScanCommand implements Callable<Integer> {
    * Polls the counters every second and prints a progress line to stderr whenever it changes, until the job ends.
    */
   private static void waitShowingProgress(PipelineResult result, int snapshots, int tools, String batch) {
+    long start = System.nanoTime();
     String last = "";
     while (true) {
       PipelineResult.State state = result.waitUntilFinish(Duration.standardSeconds(1));
       if (state != null && state.isTerminal()) {
         return;
       }
-      String line = batch + progressLine(ScanCounters.read(result), snapshots, tools);
+      Map<String, Long> counters = ScanCounters.read(result);
+      String line = batch + progressLine(counters, snapshots, tools);
       if (!line.equals(last)) {
-        FlinkCommand.progress(line);
+        FlinkCommand.progress(line + timing(counters, snapshots, tools, System.nanoTime() - start));
         last = line;
       }
     }
@@ -398,6 +400,7 @@ public final class ScanCommand implements Callable<Integer> {
   private static ScheduledExecutorService showFlinkProgress(String master, String jobName, int snapshots,
       int tools, String batch) {
     FlinkRest rest = FlinkRest.ofMaster(master);
+    long start = System.nanoTime();
     AtomicReference<String> last = new AtomicReference<>("");
     ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor(task -> {
       Thread thread = new Thread(task, "flink-progress");
@@ -413,7 +416,7 @@ public final class ScanCommand implements Callable<Integer> {
               }
               String line = batch + progressLine(sample.counters(), snapshots, tools) + " (running)";
               if (!line.equals(last.getAndSet(line))) {
-                FlinkCommand.progress(line);
+                FlinkCommand.progress(line + timing(sample.counters(), snapshots, tools, System.nanoTime() - start));
               }
             });
       } catch (IOException | RuntimeException e) {
@@ -437,6 +440,28 @@ public final class ScanCommand implements Callable<Integer> {
           c.getOrDefault(ScanCounters.FALLBACKS, 0L)));
     }
     return line.toString();
+  }
+
+  /**
+   * The time since the job started and, once part of its work is done, the time left at the rate so far (a cold
+   * store's training comes first, so the first estimates are high): " | 1:05 in, about 0:40 left".
+   */
+  static String timing(Map<String, Long> c, int snapshots, int tools, long elapsedNanos) {
+    long failedEarly = c.getOrDefault(ScanCounters.IDENTIFY_FAILED, 0L);
+    long total = tools == 0 ? snapshots : (snapshots - failedEarly) * tools;
+    long done = tools == 0 ? c.getOrDefault(ScanCounters.IDENTIFIED, 0L) + failedEarly
+        : c.getOrDefault(ScanCounters.OK_FAST, 0L) + c.getOrDefault(ScanCounters.OK_SLOW, 0L)
+            + c.getOrDefault(ScanCounters.FAILED, 0L);
+    String timing = " | " + clock(elapsedNanos) + " in";
+    return done > 0 && done < total ? timing + ", about " + clock(elapsedNanos / done * (total - done)) + " left"
+        : timing;
+  }
+
+  /** Nanoseconds as h:mm:ss, or m:ss under an hour. */
+  static String clock(long nanos) {
+    long seconds = TimeUnit.NANOSECONDS.toSeconds(nanos);
+    return seconds >= 3600 ? String.format("%d:%02d:%02d", seconds / 3600, seconds / 60 % 60, seconds % 60)
+        : String.format("%d:%02d", seconds / 60, seconds % 60);
   }
 
   /** @param versionRead the metadata store version the scan started from (unused without tools) */

@@ -3,6 +3,7 @@ package io.hybridbridge.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.hybridbridge.emulator.kernel.ReferenceStore;
+import io.hybridbridge.pipeline.ScanCounters;
 import io.hybridbridge.runners.flink.FlinkRest;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,6 +26,20 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ScanCommandTest {
   @TempDir Path dir;
+
+  @Test
+  void progressSaysHowLongTheJobRanAndAboutHowLongIsLeft() {
+    long minute = java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
+    // 10 snapshots, one failed identification, 2 tools: 18 inspections, 6 done in a minute: 12 left, 2 minutes.
+    java.util.Map<String, Long> counters = java.util.Map.of(ScanCounters.IDENTIFY_FAILED, 1L,
+        ScanCounters.IDENTIFIED, 9L, ScanCounters.OK_FAST, 4L, ScanCounters.OK_SLOW, 1L, ScanCounters.FAILED, 1L);
+    assertThat(ScanCommand.timing(counters, 10, 2, minute)).isEqualTo(" | 1:00 in, about 2:00 left");
+    assertThat(ScanCommand.timing(java.util.Map.of(), 10, 2, 5 * minute / 60)).isEqualTo(" | 0:05 in");
+    // identification only: 9 of 10 snapshots in 90 minutes
+    assertThat(ScanCommand.timing(java.util.Map.of(ScanCounters.IDENTIFIED, 8L, ScanCounters.IDENTIFY_FAILED, 1L), 10,
+        0, 90 * minute)).isEqualTo(" | 1:30:00 in, about 10:00 left");
+    assertThat(ScanCommand.timing(counters, 9, 0, minute)).as("all done").isEqualTo(" | 1:00 in");
+  }
 
   @Test
   void refusesBadArgumentsWithTheReason() throws Exception {
