@@ -24,10 +24,13 @@ import io.hybridbridge.taint.slowpath.SlowPathException;
 import io.hybridbridge.taint.slowpath.UntrustedSnapshot;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.apache.beam.sdk.coders.Coder;
 
 /**
@@ -36,10 +39,19 @@ import org.apache.beam.sdk.coders.Coder;
  * (emulator + taint analysis) on the same kernel machine, whose rows come with the metadata it recorded.
  */
 public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
+  /**
+   * Heap per fast path an inspector keeps open: one holds ≈ 30–45 MB once it has run the five tools (its machine's
+   * copy-on-write pages, decode cache, metadata tables), and a JVM runs several inspectors (one per DoFn instance:
+   * Train, Inspect, Retrain, on each worker thread).
+   */
+  private static final long HEAP_PER_OPEN_FAST_PATH = 512L << 20;
+
   private final String referencesDir;
   private final int translateAfter;
   /** Where fast paths keep T's translated code (null: nowhere). */
   private final String translations;
+  /** Fast paths an inspector keeps open at most (0: {@link #openFastPathsFor} this JVM's heap). */
+  private final int openFastPaths;
 
   /** @param referencesDir a dataset directory whose manifest.json lists the references */
   public BridgeEngine(Path referencesDir) {
@@ -52,12 +64,26 @@ public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
    * @param translations where the fast paths keep translated code ({@link FastPath#keepTranslations}), if anywhere
    */
   public BridgeEngine(Path referencesDir, int translateAfter, Optional<Path> translations) {
+    this(referencesDir, translateAfter, translations, 0);
+  }
+
+  BridgeEngine(Path referencesDir, int translateAfter, Optional<Path> translations, int openFastPaths) {
     if (translateAfter < 1) {
       throw new IllegalArgumentException("translate after at least one inspection: " + translateAfter);
     }
     this.referencesDir = referencesDir.toAbsolutePath().normalize().toString();
     this.translateAfter = translateAfter;
     this.translations = translations.map(p -> p.toAbsolutePath().normalize().toString()).orElse(null);
+    this.openFastPaths = openFastPaths;
+  }
+
+  /**
+   * Fast paths an inspector keeps open in a JVM of {@code maxHeap} bytes: one per 512 MiB, at least 2 (8 at the
+   * launcher's -Xmx4g). A scan spreads its snapshots at random over the workers, so each inspector meets every build
+   * of the fleet; without a bound, a fleet of many builds would fill the heap with their fast paths.
+   */
+  static int openFastPathsFor(long maxHeap) {
+    return (int) Math.max(2, Math.min(Integer.MAX_VALUE, maxHeap / HEAP_PER_OPEN_FAST_PATH));
   }
 
   @Override
@@ -102,23 +128,37 @@ public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
   public SnapshotInspector<TrainingMetadata> open() throws EngineException {
     try {
       return new Inspector(References.shared(referencesDir), translateAfter,
-          translations == null ? null : TranslationStore.in(Path.of(translations)));
+          translations == null ? null : TranslationStore.in(Path.of(translations)),
+          openFastPaths > 0 ? openFastPaths : openFastPathsFor(Runtime.getRuntime().maxMemory()));
     } catch (IOException e) {
       throw new EngineException(e.getMessage(), e);
     }
   }
 
-  /** One fast path (a kernel machine on the reference, shared with its slow path) per build this thread meets. */
-  private static final class Inspector implements SnapshotInspector<TrainingMetadata> {
+  /**
+   * One fast path (a kernel machine on the reference, shared with its slow path) per build this thread meets, at most
+   * {@code openFastPaths} at once: opening another closes the least recently used one no session holds. Reopened, a
+   * fast path starts again from its reference (0.1–0.3 s warm; its translated code comes back from the store).
+   */
+  static final class Inspector implements SnapshotInspector<TrainingMetadata> {
     private final ReferenceStore references;
     private final int translateAfter;
     private final TranslationStore translations;
-    private final Map<String, FastPath> byReference = new HashMap<>();
+    private final int openFastPaths;
+    private final Map<String, FastPath> byReference = new LinkedHashMap<>(16, 0.75f, true); // least recent first
+    private final Set<Session> openSessions = new HashSet<>();
+    private long closedToBoundMemory;
 
-    Inspector(ReferenceStore references, int translateAfter, TranslationStore translations) {
+    Inspector(ReferenceStore references, int translateAfter, TranslationStore translations, int openFastPaths) {
       this.references = references;
       this.translateAfter = translateAfter;
       this.translations = translations;
+      this.openFastPaths = openFastPaths;
+    }
+
+    /** Fast paths closed so far to keep at most the bound open. */
+    long closedToBoundMemory() {
+      return closedToBoundMemory;
     }
 
     @Override
@@ -174,6 +214,7 @@ public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
 
       private void open() {
         String path = snapshot.getTarget().getPath();
+        openSessions.add(this);
         try {
           fast = fastPath(snapshot.getReferenceId());
           untrusted = UntrustedSnapshot.of(SnapshotFiles.open(path), snapshot.getTarget().getId(),
@@ -191,6 +232,7 @@ public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
           untrusted.close();
           untrusted = null;
         }
+        openSessions.remove(this);
       }
     }
 
@@ -207,8 +249,22 @@ public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
           fast.keepTranslations(translations);
         }
         byReference.put(referenceId, fast);
+        closeLeastRecentlyUsed();
       }
       return fast;
+    }
+
+    private void closeLeastRecentlyUsed() {
+      Iterator<FastPath> leastRecent = byReference.values().iterator();
+      while (byReference.size() > openFastPaths && leastRecent.hasNext()) {
+        FastPath fast = leastRecent.next();
+        if (openSessions.stream().noneMatch(session -> session.fast == fast)) {
+          fast.close();
+          leastRecent.remove();
+          closedToBoundMemory++;
+          ScanCounters.counter(ScanCounters.FAST_PATHS_CLOSED).inc();
+        }
+      }
     }
 
     @Override

@@ -36,6 +36,8 @@ public final class ScanCounters {
   public static final String COPIED_ROWS = "copied_rows";
   /** New metadata store versions committed. */
   public static final String METADATA_COMMITS = "metadata_commits";
+  /** Fast paths an inspector closed to keep at most its bound open (BridgeEngine): reopened when met again. */
+  public static final String FAST_PATHS_CLOSED = "fast_paths_closed";
 
   private ScanCounters() {}
 
