@@ -376,7 +376,7 @@ public final class ScanCommand implements Callable<Integer> {
    * Polls the counters every second and prints a progress line to stderr whenever it changes, until the job ends.
    */
   private static void waitShowingProgress(PipelineResult result, int snapshots, int tools, String batch) {
-    long start = System.nanoTime();
+    ProgressClock clock = new ProgressClock(System.nanoTime());
     String last = "";
     while (true) {
       PipelineResult.State state = result.waitUntilFinish(Duration.standardSeconds(1));
@@ -386,7 +386,7 @@ public final class ScanCommand implements Callable<Integer> {
       Map<String, Long> counters = ScanCounters.read(result);
       String line = batch + progressLine(counters, snapshots, tools);
       if (!line.equals(last)) {
-        FlinkCommand.progress(line + timing(counters, snapshots, tools, System.nanoTime() - start));
+        FlinkCommand.progress(line + clock.at(counters, snapshots, tools, System.nanoTime()));
         last = line;
       }
     }
@@ -400,7 +400,7 @@ public final class ScanCommand implements Callable<Integer> {
   private static ScheduledExecutorService showFlinkProgress(String master, String jobName, int snapshots,
       int tools, String batch) {
     FlinkRest rest = FlinkRest.ofMaster(master);
-    long start = System.nanoTime();
+    ProgressClock clock = new ProgressClock(System.nanoTime());
     AtomicReference<String> last = new AtomicReference<>("");
     ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor(task -> {
       Thread thread = new Thread(task, "flink-progress");
@@ -416,7 +416,7 @@ public final class ScanCommand implements Callable<Integer> {
               }
               String line = batch + progressLine(sample.counters(), snapshots, tools) + " (running)";
               if (!line.equals(last.getAndSet(line))) {
-                FlinkCommand.progress(line + timing(sample.counters(), snapshots, tools, System.nanoTime() - start));
+                FlinkCommand.progress(line + clock.at(sample.counters(), snapshots, tools, System.nanoTime()));
               }
             });
       } catch (IOException | RuntimeException e) {
@@ -443,18 +443,34 @@ public final class ScanCommand implements Callable<Integer> {
   }
 
   /**
-   * The time since the job started and, once part of its work is done, the time left at the rate so far (a cold
-   * store's training comes first, so the first estimates are high): " | 1:05 in, about 0:40 left".
+   * The time since a job started and, once part of its work is done, about how long is left: at the rate since the
+   * first part was seen done, so that identification (and a cold store's training), which come first, do not count
+   * as the rate of the inspections (" | 1:05 in, about 0:40 left").
    */
-  static String timing(Map<String, Long> c, int snapshots, int tools, long elapsedNanos) {
-    long failedEarly = c.getOrDefault(ScanCounters.IDENTIFY_FAILED, 0L);
-    long total = tools == 0 ? snapshots : (snapshots - failedEarly) * tools;
-    long done = tools == 0 ? c.getOrDefault(ScanCounters.IDENTIFIED, 0L) + failedEarly
-        : c.getOrDefault(ScanCounters.OK_FAST, 0L) + c.getOrDefault(ScanCounters.OK_SLOW, 0L)
-            + c.getOrDefault(ScanCounters.FAILED, 0L);
-    String timing = " | " + clock(elapsedNanos) + " in";
-    return done > 0 && done < total ? timing + ", about " + clock(elapsedNanos / done * (total - done)) + " left"
-        : timing;
+  static final class ProgressClock {
+    private final long start;
+    private long firstDone = -1;
+    private long firstDoneAt;
+
+    ProgressClock(long startNanos) {
+      this.start = startNanos;
+    }
+
+    String at(Map<String, Long> c, int snapshots, int tools, long nowNanos) {
+      long failedEarly = c.getOrDefault(ScanCounters.IDENTIFY_FAILED, 0L);
+      long total = tools == 0 ? snapshots : (snapshots - failedEarly) * tools;
+      long done = tools == 0 ? c.getOrDefault(ScanCounters.IDENTIFIED, 0L) + failedEarly
+          : c.getOrDefault(ScanCounters.OK_FAST, 0L) + c.getOrDefault(ScanCounters.OK_SLOW, 0L)
+              + c.getOrDefault(ScanCounters.FAILED, 0L);
+      String timing = " | " + clock(nowNanos - start) + " in";
+      if (done > 0 && firstDone < 0) {
+        firstDone = done;
+        firstDoneAt = nowNanos;
+      }
+      return firstDone >= 0 && done > firstDone && done < total
+          ? timing + ", about " + clock((nowNanos - firstDoneAt) / (done - firstDone) * (total - done)) + " left"
+          : timing;
+    }
   }
 
   /** Nanoseconds as h:mm:ss, or m:ss under an hour. */

@@ -28,17 +28,27 @@ class ScanCommandTest {
   @TempDir Path dir;
 
   @Test
-  void progressSaysHowLongTheJobRanAndAboutHowLongIsLeft() {
+  void progressSaysHowLongTheJobRanAndAboutHowLongIsLeftAtTheRateOfItsInspections() {
     long minute = java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
-    // 10 snapshots, one failed identification, 2 tools: 18 inspections, 6 done in a minute: 12 left, 2 minutes.
-    java.util.Map<String, Long> counters = java.util.Map.of(ScanCounters.IDENTIFY_FAILED, 1L,
-        ScanCounters.IDENTIFIED, 9L, ScanCounters.OK_FAST, 4L, ScanCounters.OK_SLOW, 1L, ScanCounters.FAILED, 1L);
-    assertThat(ScanCommand.timing(counters, 10, 2, minute)).isEqualTo(" | 1:00 in, about 2:00 left");
-    assertThat(ScanCommand.timing(java.util.Map.of(), 10, 2, 5 * minute / 60)).isEqualTo(" | 0:05 in");
-    // identification only: 9 of 10 snapshots in 90 minutes
-    assertThat(ScanCommand.timing(java.util.Map.of(ScanCounters.IDENTIFIED, 8L, ScanCounters.IDENTIFY_FAILED, 1L), 10,
-        0, 90 * minute)).isEqualTo(" | 1:30:00 in, about 10:00 left");
-    assertThat(ScanCommand.timing(counters, 9, 0, minute)).as("all done").isEqualTo(" | 1:00 in");
+    ScanCommand.ProgressClock clock = new ScanCommand.ProgressClock(0);
+    // 10 snapshots, one failed identification, 2 tools: 18 inspections. Identification took the first minute.
+    java.util.Map<String, Long> identified = java.util.Map.of(ScanCounters.IDENTIFY_FAILED, 1L,
+        ScanCounters.IDENTIFIED, 9L);
+    assertThat(clock.at(identified, 10, 2, minute)).isEqualTo(" | 1:00 in");
+    assertThat(clock.at(inspected(2), 10, 2, minute + minute / 6)).as("the first seen done").isEqualTo(" | 1:10 in");
+    // 4 more in the next 20 s: 12 left, 60 s.
+    assertThat(clock.at(inspected(6), 10, 2, minute + minute / 2)).isEqualTo(" | 1:30 in, about 1:00 left");
+    assertThat(clock.at(inspected(18), 10, 2, 3 * minute)).as("all done").isEqualTo(" | 3:00 in");
+    // identification only, 1 of 10 snapshots seen in the first hour, then 8 more in 80 minutes
+    ScanCommand.ProgressClock identifying = new ScanCommand.ProgressClock(0);
+    identifying.at(java.util.Map.of(ScanCounters.IDENTIFIED, 1L), 10, 0, 60 * minute);
+    assertThat(identifying.at(java.util.Map.of(ScanCounters.IDENTIFIED, 8L, ScanCounters.IDENTIFY_FAILED, 1L), 10, 0,
+        140 * minute)).isEqualTo(" | 2:20:00 in, about 10:00 left");
+  }
+
+  private static java.util.Map<String, Long> inspected(long done) {
+    return java.util.Map.of(ScanCounters.IDENTIFY_FAILED, 1L, ScanCounters.IDENTIFIED, 9L, ScanCounters.OK_FAST,
+        done - 1, ScanCounters.FAILED, 1L);
   }
 
   @Test
