@@ -27,6 +27,7 @@ import java.time.temporal.ChronoUnit;
 final class OutputLock implements AutoCloseable {
   static final String LOCK_DIR = "_locks";
 
+  /** Null when the file system cannot lock (the scan goes on without). */
   private final FileChannel file;
   private final FileLock lock;
 
@@ -35,7 +36,10 @@ final class OutputLock implements AutoCloseable {
     this.lock = lock;
   }
 
-  /** The lock of {@code date}'s scans into {@code out}; refused while another scan holds it. */
+  /**
+   * The lock of {@code date}'s scans into {@code out}; refused while another scan holds it. Where the file system
+   * cannot lock, a warning says so and the scan goes on without (as before there was a lock).
+   */
   static OutputLock acquire(Path out, LocalDate date) throws UsageException {
     Path path = out.resolve(LOCK_DIR).resolve("scan_date=" + date + ".lock");
     FileChannel file = null;
@@ -56,8 +60,9 @@ final class OutputLock implements AutoCloseable {
       return new OutputLock(file, lock);
     } catch (IOException e) {
       closeQuietly(file);
-      throw new UsageException("cannot lock " + path + " (one scan per output and date at a time): "
-          + e.getMessage());
+      FlinkCommand.progress("warning: cannot lock " + path + " (" + e.getMessage() + "): another scan of " + date
+          + " into " + out + " at the same time would not be noticed");
+      return new OutputLock(null, null);
     }
   }
 
@@ -95,10 +100,12 @@ final class OutputLock implements AutoCloseable {
   /** Releases the lock; the file stays (removing it could let two scans lock two different files). */
   @Override
   public void close() {
-    try {
-      lock.release();
-    } catch (IOException e) {
-      // closing the channel releases it too
+    if (lock != null) {
+      try {
+        lock.release();
+      } catch (IOException e) {
+        // closing the channel releases it too
+      }
     }
     closeQuietly(file);
   }
