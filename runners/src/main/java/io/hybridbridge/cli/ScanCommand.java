@@ -414,9 +414,10 @@ public final class ScanCommand implements Callable<Integer> {
               if (last.get().isEmpty()) {
                 FlinkCommand.progress("job " + sample.jobId() + " running on " + rest.base() + " (its dashboard)");
               }
-              String line = batch + progressLine(sample.counters(), snapshots, tools) + " (running)";
+              String line = batch + progressLine(sample.counters(), snapshots, tools);
               if (!line.equals(last.getAndSet(line))) {
-                FlinkCommand.progress(line + clock.at(sample.counters(), snapshots, tools, System.nanoTime()));
+                FlinkCommand.progress(line + clock.at(sample.counters(), snapshots, tools, System.nanoTime())
+                    + " (running)");
               }
             });
       } catch (IOException | RuntimeException e) {
