@@ -12,7 +12,8 @@ import picocli.CommandLine.Command;
     description = "Virtual machine introspection of Linux memory snapshots by reusing the kernel's own code.",
     subcommands = {DatasetsCommand.class, DemoCommand.class, io.hybridbridge.emulator.cli.InfoCommand.class,
         io.hybridbridge.emulator.cli.ExecCommand.class, io.hybridbridge.fastexec.cli.InspectCommand.class,
-        io.hybridbridge.fastexec.cli.TrainCommand.class, ScanCommand.class, BenchCommand.class, FlinkCommand.class,
+        io.hybridbridge.fastexec.cli.TrainCommand.class, io.hybridbridge.fastexec.cli.PruneCommand.class,
+        ScanCommand.class, BenchCommand.class, FlinkCommand.class,
         CommandLine.HelpCommand.class})
 public final class Hb {
   public static void main(String[] args) {

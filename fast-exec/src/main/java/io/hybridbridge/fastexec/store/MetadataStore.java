@@ -17,6 +17,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -334,6 +335,47 @@ public final class MetadataStore {
     }
   }
 
+  /**
+   * Removes the versions before the newest {@code keep} that were written more than {@code minAge} ago, and returns
+   * their numbers, oldest first. Units they share with a kept version stay (a kept version links them). A version is
+   * first renamed out of the store's numbering, so a reader never sees half of one. A scan reads the version it
+   * started from on its workers while it runs: {@code minAge} keeps that version as long as the scan can run.
+   *
+   * @param keep at least 1: the newest version is never removed
+   */
+  public List<Long> prune(int keep, Duration minAge) throws MetadataException {
+    if (keep < 1) {
+      throw new IllegalArgumentException("keep at least the newest version, not " + keep);
+    }
+    Instant before = Instant.now().minus(minAge);
+    List<Long> numbers = new ArrayList<>(versionNumbers());
+    List<Long> pruned = new ArrayList<>();
+    for (long number : numbers.subList(0, Math.max(0, numbers.size() - keep))) {
+      Path dir = versionDirectory(number);
+      try {
+        if (written(dir).isBefore(before)) {
+          Path doomed = directory.resolve(TEMP_PREFIX + "pruned-" + dir.getFileName());
+          Files.move(dir, doomed, StandardCopyOption.ATOMIC_MOVE);
+          deleteTree(doomed);
+          pruned.add(number);
+        }
+      } catch (IOException e) {
+        throw new MetadataException("metadata store " + directory + ": cannot remove version " + number + ": "
+            + e.getMessage(), e);
+      }
+    }
+    return List.copyOf(pruned);
+  }
+
+  /** When a version was written: its manifest's time, else its directory's. */
+  private static Instant written(Path dir) throws IOException {
+    try {
+      return Instant.parse(JSON.readTree(dir.resolve(MANIFEST).toFile()).path("created").asText());
+    } catch (IOException | DateTimeParseException e) {
+      return Files.getLastModifiedTime(dir).toInstant();
+    }
+  }
+
   private static void linkOrCopy(Path existing, Path link) throws IOException {
     try {
       Files.createLink(link, existing); // versions are immutable: sharing the file is safe
@@ -343,9 +385,15 @@ public final class MetadataStore {
   }
 
   private long latestNumber() throws MetadataException {
+    List<Long> numbers = versionNumbers();
+    return numbers.isEmpty() ? 0 : numbers.get(numbers.size() - 1);
+  }
+
+  /** The numbers of the store's versions, in order. */
+  public List<Long> versionNumbers() throws MetadataException {
     try (Stream<Path> children = Files.list(directory)) {
       return children.map(p -> VERSION.matcher(p.getFileName().toString()))
-          .filter(Matcher::matches).mapToLong(m -> Long.parseLong(m.group(1))).max().orElse(0);
+          .filter(Matcher::matches).map(m -> Long.parseLong(m.group(1))).sorted().toList();
     } catch (IOException e) {
       throw new MetadataException("metadata store " + directory + ": cannot list it: " + e.getMessage(), e);
     }

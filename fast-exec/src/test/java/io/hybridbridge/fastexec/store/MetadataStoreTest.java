@@ -14,6 +14,7 @@ import io.hybridbridge.schemas.TrainingMetadata;
 import io.hybridbridge.taint.metadata.MetadataException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -64,6 +65,28 @@ class MetadataStoreTest {
     // nothing learnt: no new version
     assertThat(store.commit(List.of()).number()).isEqualTo(2);
     assertThat(read.get("b2", "ps")).isEmpty();
+  }
+
+  /** Old versions go; the kept ones stay whole, with the units they share with the pruned ones. */
+  @Test
+  void pruningRemovesOldVersionsAndKeepsTheNewestWhole(@TempDir Path dir) throws Exception {
+    MetadataStore store = MetadataStore.open(dir);
+    TrainingMetadata lsmod = Units.metadata("b1", "lsmod", "s1", entry(PC + 8, 1, REDIRECT));
+    store.commit(List.of(lsmod, ps("s1", entry(PC, 0, LOCAL)))); // lsmod is linked by every later version
+    for (int k = 2; k <= 5; k++) {
+      store.commit(List.of(ps("s" + k, entry(PC + k, 0, LOCAL))));
+    }
+    assertThat(store.prune(2, Duration.ofHours(1))).as("all younger than an hour").isEmpty();
+
+    assertThat(store.prune(2, Duration.ZERO)).containsExactly(1L, 2L, 3L);
+    assertThat(store.versionNumbers()).containsExactly(4L, 5L);
+    assertThat(store.latest().number()).isEqualTo(5);
+    assertThat(store.latest().get("b1", "lsmod")).contains(lsmod);
+    assertThat(store.read(4).get("b1", "ps").orElseThrow().getEntries()).hasSize(4);
+    assertThatThrownBy(() -> store.read(1)).isInstanceOf(MetadataException.class);
+    assertThat(store.commit(List.of(ps("s6", entry(PC + 6, 0, LOCAL)))).number()).isEqualTo(6);
+    assertThat(store.prune(5, Duration.ZERO)).isEmpty();
+    assertThatThrownBy(() -> store.prune(0, Duration.ZERO)).isInstanceOf(IllegalArgumentException.class);
   }
 
   /** A store that kept many builds is not read whole to write one unit: the others are linked, unread. */
