@@ -305,10 +305,11 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
     public void commit(@Element String runDirName, OutputReceiver<String> committed, ProcessContext context)
         throws IOException {
       Path runDir = Path.of(runDirName);
-      if (!Files.exists(runDir.resolve(COMMITTING))) {
+      boolean planned = Files.exists(runDir.resolve(COMMITTING));
+      if (!planned) {
         requireWritten(Path.of(outputDir), scanDate, appended, runDir, context.sideInput(stagedFiles));
       }
-      if (Files.isDirectory(runDir) && !Files.exists(runDir.resolve(COMMITTING))) {
+      if (!planned && Files.isDirectory(runDir)) {
         List<String> plan = new ArrayList<>(List.of(scanDate.toString()));
         for (Map.Entry<String, String> table : schemas.entrySet()) {
           stageEmptyTableIfNoRows(runDir.resolve(table.getKey()), table.getValue());

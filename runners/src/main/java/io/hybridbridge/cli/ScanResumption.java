@@ -20,9 +20,9 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * What {@code hb scan --resume} and the jobs of a batched scan check in the output of one scan date: the jobs of a
- * stopped scan still running on a cluster, the runs a stopped job left in the output's staging directory, and the
- * entries and builds the date's tables hold.
+ * What {@code hb scan} checks in the output of one scan date: the jobs of a stopped scan still running on a cluster
+ * (every scan), the runs a stopped job left in the output's staging directory ({@code --resume}), and the entries and
+ * builds the date's tables hold ({@code --resume}, and the jobs of a batched scan).
  */
 final class ScanResumption {
   private final Path out;

@@ -167,7 +167,6 @@ public final class InspectCommand implements Callable<Integer> {
     return badInput > 0 ? 2 : failed == 0 ? 0 : 1;
   }
 
-  /** Prints one inspection; false when it gave no rows (a fallback or no metadata on the fast path alone). */
   /**
    * The units of {@code buildId} in version {@code base} of {@code metadata} (none without a store): a store that kept
    * many builds is not read whole for the snapshots of a few.
@@ -178,6 +177,7 @@ public final class InspectCommand implements Callable<Integer> {
         : metadata.read(base.number(), key -> key.buildId().equals(buildId));
   }
 
+  /** Prints one inspection; false when it gave no rows (a fallback or no metadata on the fast path alone). */
   private boolean report(PrintStream out, InspectionTool tool, Inspector.Result result) {
     List<String> lines = new ArrayList<>();
     if (result.fast() != null) {
