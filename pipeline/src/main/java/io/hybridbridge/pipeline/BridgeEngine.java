@@ -79,8 +79,9 @@ public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
 
   /**
    * Fast paths an inspector keeps open in a JVM of {@code maxHeap} bytes: one per 512 MiB, at least 2 (8 at the
-   * launcher's -Xmx4g). A scan spreads its snapshots at random over the workers, so each inspector meets every build
-   * of the fleet; without a bound, a fleet of many builds would fill the heap with their fast paths.
+   * launcher's -Xmx4g). Without a bound, an inspector that meets every build of a fleet of many builds would fill the
+   * heap with their fast paths; a scan of more builds than the bound groups each build's snapshots
+   * ({@link #buildsKeptOpen}), so that an inspector does not reopen one for nearly every snapshot.
    */
   static int openFastPathsFor(long maxHeap) {
     return (int) Math.max(2, Math.min(Integer.MAX_VALUE, maxHeap / HEAP_PER_OPEN_FAST_PATH));
@@ -89,6 +90,11 @@ public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
   @Override
   public String name() {
     return "fast path, slow path behind it";
+  }
+
+  @Override
+  public int buildsKeptOpen() {
+    return openFastPaths > 0 ? openFastPaths : openFastPathsFor(Runtime.getRuntime().maxMemory());
   }
 
   @Override
@@ -128,8 +134,7 @@ public final class BridgeEngine implements InspectionEngine<TrainingMetadata> {
   public SnapshotInspector<TrainingMetadata> open() throws EngineException {
     try {
       return new Inspector(References.shared(referencesDir), translateAfter,
-          translations == null ? null : TranslationStore.in(Path.of(translations)),
-          openFastPaths > 0 ? openFastPaths : openFastPathsFor(Runtime.getRuntime().maxMemory()));
+          translations == null ? null : TranslationStore.in(Path.of(translations)), buildsKeptOpen());
     } catch (IOException e) {
       throw new EngineException(e.getMessage(), e);
     }

@@ -27,7 +27,14 @@ public final class Engines {
    * in the metadata store ({@link TranslationStore#ofMetadataStore}), where the next scan's fast paths find it.
    */
   public static Scan.Engine<?> real(Path references, Path metadata, int translateAfter) throws EngineException {
+    return real(references, metadata, translateAfter, 0);
+  }
+
+  /** The same, each inspector keeping at most {@code openFastPaths} fast paths open (0: as many as its heap says). */
+  static Scan.Engine<?> real(Path references, Path metadata, int translateAfter, int openFastPaths)
+      throws EngineException {
     return Scan.Engine.open(new BridgeEngine(references, translateAfter,
-        Optional.of(TranslationStore.ofMetadataStore(metadata).directory())), new MetadataDirectory(metadata));
+        Optional.of(TranslationStore.ofMetadataStore(metadata).directory()), openFastPaths),
+        new MetadataDirectory(metadata));
   }
 }

@@ -123,6 +123,53 @@ public class InspectionStagesTest {
   }
 
   @Test
+  public void snapshotsAreGroupedByBuildOnlyWhenTheScanHasMoreBuildsThanAnInspectorKeepsOpen() {
+    List<SnapshotRef> snapshots = new java.util.ArrayList<>();
+    for (int k = 0; k < 40; k++) {
+      snapshots.add(snapshot("b1-" + k, "b1", "s1"));
+    }
+    for (int k = 0; k < 3; k++) {
+      snapshots.add(snapshot("b2-" + k, "b2", "s1"));
+    }
+    PCollection<KV<String, SnapshotRef>> identified = identified(snapshots.toArray(new SnapshotRef[0]));
+    List<String> ids = snapshots.stream().map(s -> s.getTarget().getId()).toList();
+
+    PAssert.that(identified.apply("one build kept", new Inspect.GroupByBuild(new ScriptedEngine(1))))
+        .satisfies(groups -> {
+          Map<String, Integer> groupsPerBuild = groupsPerBuild(groups, ids);
+          assertThat(groupsPerBuild).containsEntry("b2", 1); // 3 snapshots: one group
+          assertThat(groupsPerBuild.get("b1")).isBetween(3, 5); // 40 snapshots: 5 groups by their ids' hash
+          return null;
+        });
+    PAssert.that(identified.apply("two builds kept", new Inspect.GroupByBuild(new ScriptedEngine(2))))
+        .satisfies(groups -> {
+          assertThat(groupsPerBuild(groups, ids)).containsEntry("b1", 40).containsEntry("b2", 3); // one by one
+          return null;
+        });
+    p.run().waitUntilFinish();
+    assertThat(Inspect.groupKey("b1", "vm/dump", 8, true)).isEqualTo("b1#0");
+    assertThat(Inspect.groupKey("b1", "vm/dump", 9, true)).isIn("b1#0", "b1#1");
+    assertThat(Inspect.groupKey("b1", "vm/dump", 9, false)).isEqualTo("b1#vm/dump");
+  }
+
+  /** Groups per build; asserts that a group holds one build's snapshots and that every snapshot is in one group. */
+  private static Map<String, Integer> groupsPerBuild(Iterable<KV<String, Iterable<SnapshotRef>>> groups,
+      List<String> ids) {
+    List<String> grouped = new java.util.ArrayList<>();
+    Map<String, Integer> groupsPerBuild = new java.util.TreeMap<>();
+    for (KV<String, Iterable<SnapshotRef>> group : groups) {
+      String build = group.getKey().substring(0, group.getKey().indexOf('#'));
+      groupsPerBuild.merge(build, 1, Integer::sum);
+      for (SnapshotRef s : group.getValue()) {
+        assertThat(s.getBuildId()).as("a group holds one build's snapshots").isEqualTo(build);
+        grouped.add(s.getTarget().getId());
+      }
+    }
+    assertThat(grouped).containsExactlyInAnyOrderElementsOf(ids);
+    return groupsPerBuild;
+  }
+
+  @Test
   public void eachSnapshotIsOpenedOnceForAllItsToolsAndOneToolsFallbackKeepsTheOthersRows() {
     InspectionOutputs<List<String>> outputs = new InspectionOutputs<>(List.of(Tools.SYSTEM, Tools.LSMOD));
     PCollectionView<Map<BuildTool, List<String>>> metadata = p

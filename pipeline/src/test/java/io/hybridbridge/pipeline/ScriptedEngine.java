@@ -31,9 +31,25 @@ final class ScriptedEngine extends StringSetMetadataEngine {
   /** Sessions opened per snapshot id, in this JVM (Direct runner): a scan opens each snapshot once for its tools. */
   static final Map<String, AtomicInteger> SESSIONS = new ConcurrentHashMap<>();
 
+  /** What {@link #buildsKeptOpen} says. */
+  private final int buildsKeptOpen;
+
+  ScriptedEngine() {
+    this(Integer.MAX_VALUE);
+  }
+
+  ScriptedEngine(int buildsKeptOpen) {
+    this.buildsKeptOpen = buildsKeptOpen;
+  }
+
   @Override
   public String name() {
     return "scripted (test)";
+  }
+
+  @Override
+  public int buildsKeptOpen() {
+    return buildsKeptOpen;
   }
 
   @Override

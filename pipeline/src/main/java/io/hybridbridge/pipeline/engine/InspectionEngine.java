@@ -28,6 +28,15 @@ public interface InspectionEngine<M> extends Serializable {
   SnapshotInspector<M> open() throws EngineException;
 
   /**
+   * Kernel builds an inspector keeps ready at once on this worker (a fast path of each, say), if it bounds them. A
+   * scan of more builds than that has each worker inspect a build's snapshots in a row, so that its inspectors do not
+   * close and open one for nearly every snapshot; a scan of fewer spreads its snapshots one by one.
+   */
+  default int buildsKeptOpen() {
+    return Integer.MAX_VALUE;
+  }
+
+  /**
    * The union of what two runs learnt for the same (build, tool), {@code older} first (the store's or an earlier
    * delta). Used to merge training, re-training and the store's current version into the next one.
    */
