@@ -171,9 +171,9 @@ public final class ScanCommand implements Callable<Integer> {
       throws UsageException, SetupException, EngineException {
     ScanResumption resumption = new ScanResumption(out.toAbsolutePath().normalize(), date, toolList);
     resumption.requireNoJobStillRunning(Runners.options(runnerArgs(0, date)));
-    if (resume) {
-      resumption.endInterruptedRuns();
-    }
+    // Every scan, not only --resume: a job that failed (a full disk, say) left its staging, which would hold the space
+    // the next scan of the date needs.
+    resumption.endInterruptedRuns();
     CommittedScan committed = resume ? resumption.committed() : CommittedScan.NONE;
     List<ScanTarget> left = targets.stream().filter(t -> !committed.done().contains(t.getId())).toList();
     if (resume) {
@@ -233,7 +233,12 @@ public final class ScanCommand implements Callable<Integer> {
       PipelineResult.State state = result.map(JobEnd::state).orElse(PipelineResult.State.FAILED);
       if (state != PipelineResult.State.DONE) {
         printSummary(state, (System.nanoTime() - start) / 1e9, files, toolList, counters, date, versionRead);
-        return k > 0 || resume ? stopped(k, batches, batch, state.toString(), date) : 1;
+        if (k > 0 || resume) {
+          return stopped(k, batches, batch, state.toString(), date);
+        }
+        System.err.printf("hb scan: nothing of the job is committed; the next scan of %s into %s removes what it "
+            + "wrote%n", date, out.toAbsolutePath());
+        return 1;
       }
       if (k + 1 < batches.size()) {
         before = resumption.committed();

@@ -21,7 +21,7 @@ import java.util.TreeSet;
 
 /**
  * What {@code hb scan} checks in the output of one scan date: the jobs of a stopped scan still running on a cluster
- * (every scan), the runs a stopped job left in the output's staging directory ({@code --resume}), and the entries and
+ * and the runs a stopped or failed job left in the output's staging directory (every scan), and the entries and
  * builds the date's tables hold ({@code --resume}, and the jobs of a batched scan).
  */
 final class ScanResumption {

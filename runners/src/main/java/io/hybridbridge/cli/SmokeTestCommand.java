@@ -77,14 +77,20 @@ final class SmokeTestCommand implements Callable<Integer> {
     }
   }
 
-  /** A failed job's message and, when different, its root cause: what a user can act on. */
+  /**
+   * A failed job's message and, when different, its root cause: what a user can act on. Wrappers that say no more
+   * than their cause (Beam's and the JDK's message is the cause's toString()) are skipped.
+   */
   static String rootCause(Throwable e) {
-    Throwable cause = e;
+    Throwable said = e;
+    while (said.getCause() != null && said.getCause() != said && String.valueOf(said.getCause()).equals(
+        said.getMessage())) {
+      said = said.getCause();
+    }
+    Throwable cause = said;
     while (cause.getCause() != null && cause.getCause() != cause) {
       cause = cause.getCause();
     }
-    // A runner's wrapper often says no more than its cause (Beam's message is the cause's toString()).
-    return cause == e || String.valueOf(cause).equals(e.getMessage()) ? String.valueOf(cause)
-        : e.getMessage() + "\n  caused by: " + cause;
+    return cause == said ? String.valueOf(cause) : said.getMessage() + "\n  caused by: " + cause;
   }
 }

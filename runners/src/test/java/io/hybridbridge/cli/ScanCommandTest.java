@@ -95,12 +95,33 @@ class ScanCommandTest {
   }
 
   @Test
+  void aFailedJobIsReportedByWhatItsCauseSaysOnce() {
+    Exception full = new java.io.IOException("No space left on device");
+    // Beam's wrapper of Direct's failure: its message, and its cause's, is the cause's toString().
+    Exception direct = new org.apache.beam.sdk.Pipeline.PipelineExecutionException(
+        new java.util.concurrent.ExecutionException(full));
+    assertThat(SmokeTestCommand.rootCause(direct)).isEqualTo("java.io.IOException: No space left on device");
+    assertThat(SmokeTestCommand.rootCause(new IllegalStateException("writing the status table",
+        new java.util.concurrent.ExecutionException(full)))).isEqualTo(
+            "writing the status table\n  caused by: java.io.IOException: No space left on device");
+    assertThat(SmokeTestCommand.rootCause(full)).isEqualTo("java.io.IOException: No space left on device");
+  }
+
+  @Test
   @Tag("dataset")
   void identifiesASnapshotListOnDirectAndPrintsQueriesThatWork() throws Exception {
     Path out = dir.resolve("out");
+    // What a job of the date that failed before its commit left (a full disk, say): any scan of the date removes it,
+    // not only --resume. Another date's run stays.
+    Path failedJob = Files.createDirectories(out.resolve("_temporary/2025-08-01.failed-job/status"));
+    Path otherDate = Files.createDirectories(out.resolve("_temporary/2025-08-02.writing/status"));
     CliRun run = CliRun.hb("scan", "--manifest", snapshotList().toString(), "--out", out.toString(), "--tools", "none",
         "--scan-date", "2025-08-01");
     assertThat(run.exit()).as(run.err()).isZero();
+    assertThat(run.err()).contains("removed what a job that stopped before its commit had written "
+        + "(2025-08-01.failed-job)");
+    assertThat(failedJob.getParent()).doesNotExist();
+    assertThat(otherDate).isDirectory();
     assertThat(run.out()).contains("scan DONE").contains("identified 3/3, 1 failed")
         .contains(out.resolve("scan_date=2025-08-01/snapshots").toString())
         .contains(out.resolve("scan_date=2025-08-01/status").toString());
