@@ -29,7 +29,7 @@ public final class MetadataDirectory implements io.hybridbridge.pipeline.engine.
       MetadataStore.Version latest = MetadataStore.open(Path.of(directory)).latest();
       return version(latest, latest.outdatedNote(Path.of(directory)).stream().toList());
     } catch (MetadataException e) {
-      throw new EngineException("metadata store " + directory + ": " + e.getMessage(), e);
+      throw failed(e);
     }
   }
 
@@ -41,7 +41,7 @@ public final class MetadataDirectory implements io.hybridbridge.pipeline.engine.
       newest.units().forEach(key -> units.add(new BuildTool(key.buildId(), key.tool())));
       return new Index(newest.number(), units, newest.outdatedNote(Path.of(directory)).stream().toList());
     } catch (MetadataException e) {
-      throw new EngineException("metadata store " + directory + ": " + e.getMessage(), e);
+      throw failed(e);
     }
   }
 
@@ -51,7 +51,7 @@ public final class MetadataDirectory implements io.hybridbridge.pipeline.engine.
       return version(MetadataStore.open(Path.of(directory)).read(number, key -> key.buildId().equals(buildId)),
           List.of()).units();
     } catch (MetadataException e) {
-      throw new EngineException("metadata store " + directory + ": " + e.getMessage(), e);
+      throw failed(e);
     }
   }
 
@@ -60,8 +60,14 @@ public final class MetadataDirectory implements io.hybridbridge.pipeline.engine.
     try {
       return version(MetadataStore.open(Path.of(directory)).commit(learnt.values()), List.of());
     } catch (MetadataException e) {
-      throw new EngineException("metadata store " + directory + ": " + e.getMessage(), e);
+      throw failed(e);
     }
+  }
+
+  /** The store's failure, named by its directory once (the store's own messages mostly name it already). */
+  private EngineException failed(MetadataException e) {
+    String where = "metadata store " + directory;
+    return new EngineException(e.getMessage().startsWith(where) ? e.getMessage() : where + ": " + e.getMessage(), e);
   }
 
   private static Version<TrainingMetadata> version(MetadataStore.Version version, List<String> notes) {

@@ -78,8 +78,8 @@ final class SmokeTestCommand implements Callable<Integer> {
   }
 
   /**
-   * A failed job's message and, when different, its root cause: what a user can act on. Wrappers that say no more
-   * than their cause (Beam's and the JDK's message is the cause's toString()) are skipped.
+   * A failed job's message and, when it does not say it already, its root cause: what a user can act on. Wrappers
+   * that say no more than their cause (Beam's and the JDK's message is the cause's toString()) are skipped.
    */
   static String rootCause(Throwable e) {
     Throwable said = e;
@@ -91,6 +91,11 @@ final class SmokeTestCommand implements Callable<Integer> {
     while (cause.getCause() != null && cause.getCause() != cause) {
       cause = cause.getCause();
     }
-    return cause == said ? String.valueOf(cause) : said.getMessage() + "\n  caused by: " + cause;
+    if (cause == said) {
+      return String.valueOf(cause);
+    }
+    String message = said.getMessage() != null ? said.getMessage() : said.toString();
+    boolean saidAlready = cause.getMessage() != null && message.endsWith(cause.getMessage());
+    return saidAlready ? message : message + "\n  caused by: " + cause;
   }
 }

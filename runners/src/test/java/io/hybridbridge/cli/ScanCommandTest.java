@@ -105,6 +105,8 @@ class ScanCommandTest {
         new java.util.concurrent.ExecutionException(full)))).isEqualTo(
             "writing the status table\n  caused by: java.io.IOException: No space left on device");
     assertThat(SmokeTestCommand.rootCause(full)).isEqualTo("java.io.IOException: No space left on device");
+    assertThat(SmokeTestCommand.rootCause(new IllegalStateException("store: cannot write: No space left on device",
+        full))).isEqualTo("store: cannot write: No space left on device");
   }
 
   @Test
