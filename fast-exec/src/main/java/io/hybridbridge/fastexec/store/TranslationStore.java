@@ -7,8 +7,11 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
@@ -16,6 +19,7 @@ import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * T's translated code, kept in a directory (a scan keeps it in its metadata store's {@code translated/}), so that a
@@ -33,6 +37,10 @@ import java.util.regex.Pattern;
  * adding a batch at once may lose one of them, which costs its compilation again, never a wrong result: the plan only
  * says what to translate, and a region is found only under the hash of its own source. The classes run in the
  * worker's JVM: this directory must be as trusted as the job's code (the metadata store is).
+ *
+ * <p>Another build of the emulator, or another JDK, keys its regions anew, so the classes of the one before are never
+ * found again. A class or plan found is marked used (its modification time, at most once a {@link #USE_MARK}), and
+ * {@link #prune} removes what no fast path has used for a while.
  */
 public final class TranslationStore implements CompiledRegions {
   private static final Pattern KEY = Pattern.compile("[0-9a-f]{64}");
@@ -67,8 +75,11 @@ public final class TranslationStore implements CompiledRegions {
     if (!KEY.matcher(key).matches()) {
       return null;
     }
+    Path file = classes.resolve(key + ".class");
     try {
-      return Files.readAllBytes(classes.resolve(key + ".class"));
+      byte[] classFile = Files.readAllBytes(file);
+      markUsed(file);
+      return classFile;
     } catch (NoSuchFileException e) {
       return null;
     } catch (IOException e) {
@@ -102,7 +113,69 @@ public final class TranslationStore implements CompiledRegions {
       warn("cannot read the plan " + file + " (its code is translated again when it is hot)", e);
       return List.of();
     }
+    markUsed(file);
     return batches;
+  }
+
+  /** How often a file found is marked used, at most: a day, much less than what {@link #prune} is given. */
+  static final Duration USE_MARK = Duration.ofDays(1);
+
+  /** Marks {@code file} used now, unless it was within {@link #USE_MARK}; a store that cannot be written is not. */
+  private void markUsed(Path file) {
+    try {
+      Instant now = Instant.now();
+      if (Files.getLastModifiedTime(file).toInstant().isBefore(now.minus(USE_MARK))) {
+        Files.setLastModifiedTime(file, FileTime.from(now));
+      }
+    } catch (IOException e) {
+      warn("cannot mark " + file + " used (hb prune may remove it while it is still used)", e);
+    }
+  }
+
+  /** What {@link #prune} removed and kept: files (classes and plans) and their bytes. */
+  public record Pruned(int removed, long removedBytes, int kept, long keptBytes) {}
+
+  /**
+   * Removes the classes and plans no fast path has found for {@code unusedFor} (at least {@link #USE_MARK} longer:
+   * a file used is marked at most that often), and temporary files of writes that stopped, older than that. A fast
+   * path that needs a class removed compiles it again (and keeps it anew); one whose plan was removed finds its hot
+   * code again.
+   */
+  public Pruned prune(Duration unusedFor) throws IOException {
+    if (unusedFor.compareTo(USE_MARK) <= 0) {
+      throw new IllegalArgumentException("translated code is marked used once a day: prune what was unused for "
+          + "longer than " + USE_MARK + ", not " + unusedFor);
+    }
+    Instant before = Instant.now().minus(unusedFor);
+    int removed = 0;
+    int kept = 0;
+    long removedBytes = 0;
+    long keptBytes = 0;
+    for (Path dir : List.of(classes, plans)) {
+      if (!Files.isDirectory(dir)) {
+        continue;
+      }
+      List<Path> files;
+      try (Stream<Path> listed = Files.list(dir)) {
+        files = listed.filter(Files::isRegularFile).toList();
+      }
+      for (Path file : files) {
+        try {
+          long bytes = Files.size(file);
+          if (Files.getLastModifiedTime(file).toInstant().isBefore(before)) {
+            Files.delete(file);
+            removed++;
+            removedBytes += bytes;
+          } else {
+            kept++;
+            keptBytes += bytes;
+          }
+        } catch (NoSuchFileException e) {
+          // removed meanwhile (another prune, or a temporary file renamed into place)
+        }
+      }
+    }
+    return new Pruned(removed, removedBytes, kept, keptBytes);
   }
 
   /** Adds a batch of block starts translated for {@code reference} to its plan. */

@@ -38,10 +38,14 @@ class PruneCommandTest {
     assertThat(recent).isZero();
     assertThat(old).isZero();
     assertThat(printed.toString(StandardCharsets.UTF_8)).contains("removed 0 version(s); kept 4 (v1..v4)")
-        .contains("removed 2 version(s) v1..v2; kept 2 (v3..v4)");
+        .contains("removed 2 version(s) v1..v2; kept 2 (v3..v4)")
+        .contains(store.directory().resolve("translated") + ": removed 0 file(s) of translated code unused for 30 "
+            + "days (0.0 MB); kept 0 (0.0 MB)");
     assertThat(store.versionNumbers()).containsExactly(3L, 4L);
     assertThat(new CommandLine(new PruneCommand()).execute("--store", store.directory().toString(), "--keep", "0"))
         .isEqualTo(2);
     assertThat(new CommandLine(new PruneCommand()).execute("--store", dir.resolve("none").toString())).isEqualTo(2);
+    assertThat(new CommandLine(new PruneCommand()).execute("--store", store.directory().toString(),
+        "--translated-unused-days", "1")).isEqualTo(2);
   }
 }
