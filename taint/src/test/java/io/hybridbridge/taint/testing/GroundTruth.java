@@ -31,8 +31,9 @@ import org.apache.avro.specific.SpecificRecord;
  *       script, prints the ready marker and reads the next command between the capture and the dump; measured on
  *       6.12, whose per-CPU rss counters fold in batches: 363 pages at the capture, 400 in the dump);
  *   <li>sockets are matched by inode (the kernel hashes the pointers it prints);
- *   <li>uptime and idle time: the truth was read during the capture, the kernel's clock is taken one tick after its
- *       last update before the dump, so it lies between the truth and the truth plus the capture-to-dump time.
+ *   <li>uptime and idle time: the truth was read during the capture, the kernel's clock is taken a tenth of a second
+ *       after its last update before the dump, so it lies between the truth and the truth plus the capture-to-dump
+ *       time (at least 1.1 s here).
  * </ul>
  */
 public final class GroundTruth {
