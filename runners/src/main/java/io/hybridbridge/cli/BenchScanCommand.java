@@ -48,7 +48,7 @@ public final class BenchScanCommand implements Callable<Integer> {
   @Option(names = "--parallelism", paramLabel = "N", description = "Of every scan (default: the cores, ${DEFAULT-VALUE}).")
   int parallelism = Runtime.getRuntime().availableProcessors();
 
-  @Option(names = "--scan-jvm", paramLabel = "OPTIONS", defaultValue = "-Xmx4g",
+  @Option(names = "--scan-jvm", paramLabel = "OPTIONS", defaultValue = "-Xmx4g -XX:+UseParallelGC",
       description = "JVM options of each `hb scan` process (default: ${DEFAULT-VALUE}, as ./hb).")
   String scanJvm;
 
