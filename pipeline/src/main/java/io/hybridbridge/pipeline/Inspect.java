@@ -24,8 +24,9 @@ import org.apache.beam.sdk.values.PCollectionView;
 
 /**
  * Fast execution (DESIGN §4): every identified snapshot with every tool, with the run's metadata (store version +
- * this run's training) as a side input. One element is one snapshot: it is opened once ({@link SnapshotSession})
- * and each tool runs on it in turn, each with its own timing and outcome. Rows go to their tables with an OK_FAST
+ * this run's training) as a side input. One element is a group of snapshots of one build ({@link GroupByBuild}), one
+ * snapshot unless the scan has more builds than a worker keeps open; each snapshot is opened once ({@link
+ * SnapshotSession}) and each tool runs on it in turn, each with its own timing and outcome. Rows go to their tables with an OK_FAST
  * (or, where no metadata exists, OK_SLOW) status row; a fallback writes its {@code fallbacks} rows and sends the
  * (snapshot, tool) to {@link Retrain}; a failure is a FAILED status row. One tool's fallback or failure leaves the
  * other tools' rows as they are. Outputs: {@link InspectionOutputs}.
@@ -85,8 +86,8 @@ final class Inspect<M> extends PTransform<PCollection<KV<String, SnapshotRef>>, 
   static final int GROUP_SIZE = 8;
 
   /**
-   * The key of {@code snapshotId}'s group, one of {@code groups} of its build: by a hash of the id, or the id itself
-   * when every snapshot is a group of its own ({@code groups} = the build's snapshots).
+   * The key of {@code snapshotId}'s group among the {@code ofBuild} snapshots of its build: {@code grouped}, one of
+   * ⌈ofBuild / {@link #GROUP_SIZE}⌉ groups, by a hash of the id; otherwise a group of its own, named by the id.
    */
   static String groupKey(String buildId, String snapshotId, long ofBuild, boolean grouped) {
     if (!grouped) {

@@ -236,8 +236,8 @@ public final class ScanCommand implements Callable<Integer> {
         if (k > 0 || resume) {
           return stopped(k, batches, batch, state.toString(), date);
         }
-        System.err.printf("hb scan: nothing of the job is committed; the next scan of %s into %s removes what it "
-            + "wrote%n", date, out.toAbsolutePath());
+        System.err.printf("hb scan: the job's tables are not committed; the next scan of %s into %s removes what it "
+            + "wrote (or finishes a commit it stopped in the middle of)%n", date, out.toAbsolutePath());
         return 1;
       }
       if (k + 1 < batches.size()) {
