@@ -26,10 +26,10 @@ import org.apache.beam.sdk.values.PCollectionView;
  * Fast execution (DESIGN §4): every identified snapshot with every tool, with the run's metadata (store version +
  * this run's training) as a side input. One element is a group of snapshots of one build ({@link GroupByBuild}), one
  * snapshot unless the scan has more builds than a worker keeps open; each snapshot is opened once ({@link
- * SnapshotSession}) and each tool runs on it in turn, each with its own timing and outcome. Rows go to their tables with an OK_FAST
- * (or, where no metadata exists, OK_SLOW) status row; a fallback writes its {@code fallbacks} rows and sends the
- * (snapshot, tool) to {@link Retrain}; a failure is a FAILED status row. One tool's fallback or failure leaves the
- * other tools' rows as they are. Outputs: {@link InspectionOutputs}.
+ * SnapshotSession}) and each tool runs on it in turn, each with its own timing and outcome. Rows go to their tables
+ * with an OK_FAST (or, where no metadata exists, OK_SLOW) status row; a fallback writes its {@code fallbacks} rows
+ * and sends the (snapshot, tool) to {@link Retrain}; a failure is a FAILED status row. One tool's fallback or
+ * failure leaves the other tools' rows as they are. Outputs: {@link InspectionOutputs}.
  */
 final class Inspect<M> extends PTransform<PCollection<KV<String, SnapshotRef>>, PCollectionTuple> {
   private final InspectionEngine<M> engine;

@@ -97,9 +97,8 @@ final class MergeMetadata<M>
       long committed = store.commit(learnt).number();
       ScanCounters.counter(ScanCounters.METADATA_COMMITS).inc();
       // The scan's builds as the version holds them: another run's commit may have changed them too.
-      for (String build : context.sideInput(builds).keySet()) {
-        store.units(committed, build).forEach((key, unit) -> out.output(KV.of(key, KV.of(committed, unit))));
-      }
+      store.units(committed, context.sideInput(builds).keySet())
+          .forEach((key, unit) -> out.output(KV.of(key, KV.of(committed, unit))));
     }
   }
 }

@@ -46,9 +46,9 @@ public final class MetadataDirectory implements io.hybridbridge.pipeline.engine.
   }
 
   @Override
-  public Map<BuildTool, TrainingMetadata> units(long number, String buildId) throws EngineException {
+  public Map<BuildTool, TrainingMetadata> units(long number, Set<String> buildIds) throws EngineException {
     try {
-      return version(MetadataStore.open(Path.of(directory)).read(number, key -> key.buildId().equals(buildId)),
+      return version(MetadataStore.open(Path.of(directory)).read(number, key -> buildIds.contains(key.buildId())),
           List.of()).units();
     } catch (MetadataException e) {
       throw failed(e);

@@ -206,7 +206,7 @@ public final class Scan<M> extends PTransform<PCollection<ScanTarget>, PCollecti
       if (units.stream().noneMatch(unit -> unit.buildId().equals(build.getKey()))) {
         return; // the store has nothing for it: training learns it
       }
-      store.units(version, build.getKey()).forEach((unit, metadata) -> {
+      store.units(version, Set.of(build.getKey())).forEach((unit, metadata) -> {
         if (units.contains(unit)) {
           out.output(KV.of(unit, KV.of(version, metadata)));
         }

@@ -35,10 +35,10 @@ final class MemoryStore<M> implements MetadataStore<M> {
   }
 
   @Override
-  public Map<BuildTool, M> units(long number, String buildId) {
+  public Map<BuildTool, M> units(long number, java.util.Set<String> buildIds) {
     synchronized (VERSIONS) {
       Map<BuildTool, M> units = new HashMap<>(units(VERSIONS.get(name).get((int) number)));
-      units.keySet().removeIf(key -> !key.buildId().equals(buildId));
+      units.keySet().removeIf(key -> !buildIds.contains(key.buildId()));
       return units;
     }
   }

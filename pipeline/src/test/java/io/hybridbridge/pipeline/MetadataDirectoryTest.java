@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -68,9 +69,9 @@ class MetadataDirectoryTest {
     assertThat(index.number()).isEqualTo(1);
     assertThat(index.units()).containsExactlyInAnyOrder(new BuildTool("b1", "ps"), new BuildTool("b1", "lsmod"),
         new BuildTool("b2", "ps"));
-    assertThat(store.units(1, "b1")).containsOnlyKeys(new BuildTool("b1", "ps"), new BuildTool("b1", "lsmod"));
-    assertThat(store.units(1, "b1").get(new BuildTool("b1", "ps")).getEntries()).hasSize(1);
-    assertThat(store.units(1, "b9")).isEmpty();
-    assertThatThrownBy(() -> store.units(1, "b2")).isInstanceOf(EngineException.class).hasMessageContaining("b2");
+    assertThat(store.units(1, Set.of("b1"))).containsOnlyKeys(new BuildTool("b1", "ps"), new BuildTool("b1", "lsmod"));
+    assertThat(store.units(1, Set.of("b1")).get(new BuildTool("b1", "ps")).getEntries()).hasSize(1);
+    assertThat(store.units(1, Set.of("b9"))).isEmpty();
+    assertThatThrownBy(() -> store.units(1, Set.of("b2"))).isInstanceOf(EngineException.class).hasMessageContaining("b2");
   }
 }

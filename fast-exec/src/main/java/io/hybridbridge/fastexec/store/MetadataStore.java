@@ -174,10 +174,15 @@ public final class MetadataStore {
 
   /** Version {@code number} with only the units {@code which} accepts (its other keys are in {@link #index}). */
   public Version read(long number, Predicate<Key> which) throws MetadataException {
+    return read(number, listed(number), which);
+  }
+
+  /** Version {@code number}, whose manifest lists {@code listed}, with only the units {@code which} accepts. */
+  private Version read(long number, List<Listed> listed, Predicate<Key> which) throws MetadataException {
     Path dir = versionDirectory(number);
     Map<Key, TrainingMetadata> units = new HashMap<>();
     Set<Key> outdated = new HashSet<>();
-    for (Listed unit : listed(number)) {
+    for (Listed unit : listed) {
       if (unit.format() != Metadata.FORMAT_VERSION) {
         outdated.add(unit.key());
       } else if (which.test(unit.key())) {
@@ -254,7 +259,7 @@ public final class MetadataStore {
       List<Listed> listed = base == 0 ? List.of() : listed(base);
       // Only the units this commit changes are read: a store that kept many builds is not loaded for one.
       Map<Key, TrainingMetadata> changed = new HashMap<>(base == 0 ? Map.of()
-          : read(base, learnt::containsKey).units());
+          : read(base, listed, learnt::containsKey).units());
       for (Map.Entry<Key, TrainingMetadata> e : learnt.entrySet()) {
         TrainingMetadata old = changed.get(e.getKey());
         changed.put(e.getKey(), old == null ? e.getValue() : Metadata.merge(old, e.getValue()));

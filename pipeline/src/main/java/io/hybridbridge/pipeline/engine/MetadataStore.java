@@ -45,8 +45,8 @@ public interface MetadataStore<M> extends Serializable {
     return new Index(newest.number(), newest.units().keySet(), newest.notes());
   }
 
-  /** The units of {@code buildId} in version {@code number}. Called on workers. */
-  Map<BuildTool, M> units(long number, String buildId) throws EngineException;
+  /** The units of the builds {@code buildIds} in version {@code number}, read at once. Called on workers. */
+  Map<BuildTool, M> units(long number, Set<String> buildIds) throws EngineException;
 
   /**
    * Writes a new version: the newest one's units with {@code learnt} merged into them, atomically. {@code learnt}
