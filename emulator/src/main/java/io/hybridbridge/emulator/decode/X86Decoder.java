@@ -14,7 +14,8 @@ import java.util.Map;
 /**
  * Decodes x86-64 machine code with Capstone 4 into our {@link Instruction} form. Capstone is trusted for the
  * decoding (length, operands, prefixes) only: semantics, including side effects Capstone 4 under-reports, are
- * the executor's. One decoder per thread (it owns a Capstone handle and native buffers); close it when done.
+ * the executor's. One decoder per thread (it owns a Capstone handle and native buffers); close it when done: the
+ * library stays bound while a decoder is open ({@link #open}).
  */
 public final class X86Decoder implements AutoCloseable {
   /** The longest x86 instruction. */
@@ -138,7 +139,17 @@ public final class X86Decoder implements AutoCloseable {
     }
   }
 
-  /** Built by the first decoder of the JVM, under the class lock ({@link #open}). */
+  /**
+   * Held to open and close decoders. A string literal is one object in the whole JVM, whatever class loader loaded
+   * this class: Capstone's lazy global state (below) is the process's, and each Flink job has its own copy of this
+   * class.
+   */
+  private static final Object LOCK = "io.hybridbridge.emulator.decode.X86Decoder: libcapstone";
+  /** Decoders open in this class loader: libcapstone is bound while there is one ({@link CapstoneNative#bind}). */
+  private static int openDecoders;
+  /** Whether the binding is new and has not decoded yet: the library may have been loaded afresh. */
+  private static boolean firstSinceBound;
+  /** Built by the first decoder of this class loader, under {@link #LOCK}. */
   private static Tables sharedTables;
 
   private X86Decoder(long handle) throws DecodeException {
@@ -146,10 +157,11 @@ public final class X86Decoder implements AutoCloseable {
     this.insn = CapstoneNative.cs_malloc(handle);
     if (sharedTables == null) {
       sharedTables = new Tables(handle);
-      this.tables = sharedTables;
+    }
+    this.tables = sharedTables;
+    if (firstSinceBound) {
       firstDecode();
-    } else {
-      this.tables = sharedTables;
+      firstSinceBound = false;
     }
   }
 
@@ -157,8 +169,9 @@ public final class X86Decoder implements AutoCloseable {
    * Capstone 4 sorts a static table on the first decode of the process ({@code X86_insn_reg_intel}: instructions
    * whose accumulator operand the opcode implies), with no lock: threads decoding for the first time at once left it
    * unsorted for good, and from then on {@code add eax, imm32} and its kin decoded with their register operand
-   * missing, in every decoder of the JVM. So the first decoder decodes one such instruction while it holds the lock
-   * {@link #open} takes, and checks it.
+   * missing, in every decoder of the JVM. So the first decoder after each binding (the library may have been
+   * unloaded and loaded again) decodes one such instruction while it holds the lock {@link #open} takes, and checks
+   * it.
    */
   private void firstDecode() throws DecodeException {
     byte[] addEax = {0x05, 0x01, 0x00, 0x00, 0x00};
@@ -170,29 +183,47 @@ public final class X86Decoder implements AutoCloseable {
   }
 
   /**
-   * Opens a decoder over Debian's libcapstone.so.4 in 64-bit mode with operand details. Synchronized: Capstone's
-   * lazy global initialization (its architecture table in cs_open, the sort above) must not run in two threads.
+   * Opens a decoder over Debian's libcapstone.so.4 in 64-bit mode with operand details, binding the library if no
+   * decoder is open. Under {@link #LOCK}: Capstone's lazy global initialization (its architecture table in cs_open,
+   * the sort above) must not run in two threads.
    */
-  public static synchronized X86Decoder open() throws DecodeException {
-    if (CapstoneNative.LOAD_FAILURE != null) {
-      throw new DecodeException("cannot load " + CapstoneNative.LIBRARY + " (Debian package libcapstone4): "
-          + CapstoneNative.LOAD_FAILURE.getMessage(), CapstoneNative.LOAD_FAILURE);
+  public static X86Decoder open() throws DecodeException {
+    synchronized (LOCK) {
+      if (openDecoders == 0) {
+        try {
+          CapstoneNative.bind();
+        } catch (UnsatisfiedLinkError | RuntimeException e) {
+          throw new DecodeException("cannot load " + CapstoneNative.LIBRARY + " (Debian package libcapstone4): "
+              + e.getMessage(), e);
+        }
+        firstSinceBound = true;
+      }
+      openDecoders++;
+      long[] h = new long[1];
+      try {
+        int err = CapstoneNative.cs_open(CapstoneNative.CS_ARCH_X86, CapstoneNative.CS_MODE_64, h);
+        if (err != 0) {
+          throw new DecodeException("cs_open(x86, 64): " + CapstoneNative.cs_strerror(err));
+        }
+        err = CapstoneNative.cs_option(h[0], CapstoneNative.CS_OPT_DETAIL, CapstoneNative.CS_OPT_ON);
+        if (err != 0) {
+          throw new DecodeException("cs_option(detail): " + CapstoneNative.cs_strerror(err));
+        }
+        return new X86Decoder(h[0]);
+      } catch (DecodeException | RuntimeException e) {
+        if (h[0] != 0) {
+          CapstoneNative.cs_close(h);
+        }
+        released();
+        throw e;
+      }
     }
-    long[] h = new long[1];
-    int err = CapstoneNative.cs_open(CapstoneNative.CS_ARCH_X86, CapstoneNative.CS_MODE_64, h);
-    if (err != 0) {
-      throw new DecodeException("cs_open(x86, 64): " + CapstoneNative.cs_strerror(err));
-    }
-    err = CapstoneNative.cs_option(h[0], CapstoneNative.CS_OPT_DETAIL, CapstoneNative.CS_OPT_ON);
-    if (err != 0) {
-      CapstoneNative.cs_close(h);
-      throw new DecodeException("cs_option(detail): " + CapstoneNative.cs_strerror(err));
-    }
-    try {
-      return new X86Decoder(h[0]);
-    } catch (DecodeException | RuntimeException e) {
-      CapstoneNative.cs_close(h);
-      throw e;
+  }
+
+  /** One decoder fewer: the last one of this class loader unbinds libcapstone. Under {@link #LOCK}. */
+  private static void released() {
+    if (--openDecoders == 0) {
+      CapstoneNative.unbind();
     }
   }
 
@@ -410,10 +441,14 @@ public final class X86Decoder implements AutoCloseable {
 
   @Override
   public void close() {
-    if (!closed) {
-      closed = true;
-      CapstoneNative.cs_free(insn, 1);
-      CapstoneNative.cs_close(new long[] {handle});
+    synchronized (LOCK) {
+      if (!closed) {
+        closed = true;
+        CapstoneNative.cs_free(insn, 1);
+        CapstoneNative.cs_close(new long[] {handle});
+        code.close(); // now, not when collected: until then JNA's cleaner thread, and with it this class loader, stays
+        released();
+      }
     }
   }
 }
