@@ -435,8 +435,8 @@ public final class ScanCommand implements Callable<Integer> {
   static String progressLine(Map<String, Long> c, int snapshots, int tools) {
     long identified = c.getOrDefault(ScanCounters.IDENTIFIED, 0L);
     long failedEarly = c.getOrDefault(ScanCounters.IDENTIFY_FAILED, 0L);
-    StringBuilder line = new StringBuilder(String.format("identified %d/%d, %d failed", identified + failedEarly,
-        snapshots, failedEarly));
+    StringBuilder line = new StringBuilder(String.format("identified %d/%d, %d failed", identified, snapshots,
+        failedEarly));
     if (tools > 0) {
       long fast = c.getOrDefault(ScanCounters.OK_FAST, 0L);
       long slow = c.getOrDefault(ScanCounters.OK_SLOW, 0L);
