@@ -7,11 +7,9 @@ import io.hybridbridge.emulator.kernel.ReferenceStore;
 import io.hybridbridge.emulator.tools.Tools;
 import io.hybridbridge.runners.Runners;
 import io.hybridbridge.runners.ShadedJar;
-import io.hybridbridge.runners.flink.FlinkClusterSpec;
 import io.hybridbridge.runners.flink.FlinkRest;
-import io.hybridbridge.runners.flink.LocalFlinkCluster;
+import io.hybridbridge.runners.flink.TestClusters;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,10 +22,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -45,21 +42,7 @@ class ScanClusterIT {
       List.of("snapshots", "processes", "modules", "sockets", "system", "mounts", "fallbacks");
 
   @TempDir static Path work;
-  private static FlinkClusterSpec spec;
-
-  @BeforeAll
-  static void startCluster() throws Exception {
-    spec = new FlinkClusterSpec(work.resolve("flink"), 2, 1, freePort(), freePort(), 0, 0, "1g", "3g",
-        Duration.ofMinutes(3));
-    LocalFlinkCluster.start(spec, message -> System.out.println("cluster: " + message));
-  }
-
-  @AfterAll
-  static void stopCluster() throws Exception {
-    if (spec != null) {
-      LocalFlinkCluster.stop(spec.stateDir());
-    }
-  }
+  @RegisterExtension static final TestClusters.Shared CLUSTER = new TestClusters.Shared(2, "3g");
 
   @Test
   void aScanOnTheClusterWritesTheTablesOfTheSameScanOnDirect() throws Exception {
@@ -72,7 +55,7 @@ class ScanClusterIT {
     long start = System.nanoTime();
     CliRun flink = CliRun.hb("scan", "--manifest", list.toString(), "--out", onFlink.toString(), "--scan-date", DAY,
         "--metadata", work.resolve("store-flink").toString(),
-        "--runner", "FlinkRunner", "--flinkMaster", "127.0.0.1:" + spec.restPort());
+        "--runner", "FlinkRunner", "--flinkMaster", CLUSTER.master());
     System.out.printf("FIGURE scan of 6 snapshots x 5 tools on the cluster (jar upload included): %.1f s%n",
         (System.nanoTime() - start) / 1e9);
     assertThat(flink.exit()).as(flink.err()).isZero();
@@ -82,9 +65,9 @@ class ScanClusterIT {
     List<String> running = flink.err().lines().filter(line -> line.endsWith("(running)")).toList();
     assertThat(running).as(flink.err()).isNotEmpty()
         .anySatisfy(line -> assertThat(line).doesNotContain("inspected 30/30"));
-    assertThat(flink.err()).contains("running on http://127.0.0.1:" + spec.restPort());
+    assertThat(flink.err()).contains("running on http://" + CLUSTER.master());
     running.forEach(line -> System.out.println("FIGURE progress on the cluster: " + line));
-    List<FlinkRest.Job> ran = new FlinkRest(URI.create("http://127.0.0.1:" + spec.restPort())).jobs()
+    List<FlinkRest.Job> ran = new FlinkRest(URI.create("http://" + CLUSTER.master())).jobs()
         .stream().filter(job -> job.name().startsWith("hb-scan-") && !before.contains(job.id())).toList();
     assertThat(ran).singleElement().satisfies(job -> {
       assertThat(job.state()).isEqualTo("FINISHED");
@@ -117,12 +100,12 @@ class ScanClusterIT {
     Path out = work.resolve("out-resume");
     String[] scan = {"scan", "--manifest", list.toString(), "--out", out.toString(), "--scan-date", DAY,
         "--metadata", work.resolve("store-resume").toString(), "--tools", "lsmod",
-        "--runner", "FlinkRunner", "--flinkMaster", "127.0.0.1:" + spec.restPort()};
+        "--runner", "FlinkRunner", "--flinkMaster", CLUSTER.master()};
     CompletableFuture<CliRun> first =
         CompletableFuture.supplyAsync(() -> CliRun.hb(scan));
     LocalDate date = LocalDate.parse(DAY);
     String prefix = ScanResumption.jobPrefix(out, date);
-    FlinkRest rest = new FlinkRest(URI.create("http://127.0.0.1:" + spec.restPort()));
+    FlinkRest rest = new FlinkRest(URI.create("http://" + CLUSTER.master()));
     long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
     while (ScanResumption.stillRunning(rest.jobs(), prefix).isEmpty()) {
       assertThat(first).as("the first scan ended before its job was seen running").isNotDone();
@@ -133,7 +116,7 @@ class ScanClusterIT {
     // on meanwhile would write the same tables, and a resumed one take the job's staging for an interrupted one.
     ScanResumption resumption = new ScanResumption(out.toAbsolutePath(), date, List.of(Tools.LSMOD));
     assertThatThrownBy(() -> resumption.requireNoJobStillRunning(Runners.options(
-        "--runner=FlinkRunner", "--flinkMaster=127.0.0.1:" + spec.restPort())))
+        "--runner=FlinkRunner", "--flinkMaster=" + CLUSTER.master())))
         .hasMessageContaining("of a scan into " + out + " for " + DAY + " is still")
         .hasMessageContaining("wait for it to end, or cancel it");
     // While the command runs, its lock refuses another scan of the date.
@@ -179,13 +162,7 @@ class ScanClusterIT {
   }
 
   private static Set<String> scanJobs() throws IOException {
-    return new FlinkRest(URI.create("http://127.0.0.1:" + spec.restPort())).jobs().stream()
+    return new FlinkRest(URI.create("http://" + CLUSTER.master())).jobs().stream()
         .map(FlinkRest.Job::id).collect(Collectors.toSet());
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    }
   }
 }

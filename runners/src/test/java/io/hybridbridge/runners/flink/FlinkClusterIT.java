@@ -7,8 +7,6 @@ import io.hybridbridge.runners.RunnerOptions;
 import io.hybridbridge.runners.Runners;
 import io.hybridbridge.runners.ShadedJar;
 import io.hybridbridge.runners.SmokeJob;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -49,8 +47,7 @@ class FlinkClusterIT {
 
   @BeforeAll
   static void startCluster() throws Exception {
-    spec = new FlinkClusterSpec(work.resolve("flink"), 2, 1, freePort(), freePort(), 0, 0, "1g", "1536m",
-        Duration.ofMinutes(3));
+    spec = TestClusters.onFreePorts(work.resolve("flink"), 2, "1536m");
     started = LocalFlinkCluster.start(spec, message -> System.out.println("cluster: " + message));
     System.out.printf("FIGURE cluster start (1 JobManager, 2 TaskManagers, until /overview shows both): %.1f s%n",
         started.took().toMillis() / 1e3);
@@ -87,7 +84,7 @@ class FlinkClusterIT {
     assertThat(again.status().processes()).isEqualTo(LocalFlinkCluster.status(spec.stateDir()).orElseThrow()
         .processes());
 
-    FlinkClusterSpec clash = new FlinkClusterSpec(work.resolve("other"), 1, 1, spec.restPort(), freePort(), 0, 0,
+    FlinkClusterSpec clash = new FlinkClusterSpec(work.resolve("other"), 1, 1, spec.restPort(), TestClusters.freePort(), 0, 0,
         "1g", "1g", Duration.ofMinutes(1));
     assertThatThrownBy(() -> LocalFlinkCluster.start(clash, message -> {}))
         .isInstanceOf(FlinkClusterException.class)
@@ -175,12 +172,6 @@ class FlinkClusterIT {
     try (ResultSet rows = sql.executeQuery(query)) {
       assertThat(rows.next()).isTrue();
       return rows.getLong(1);
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
     }
   }
 }
