@@ -155,13 +155,19 @@ public final class X86Decoder implements AutoCloseable {
   private X86Decoder(long handle) throws DecodeException {
     this.handle = handle;
     this.insn = CapstoneNative.cs_malloc(handle);
-    if (sharedTables == null) {
-      sharedTables = new Tables(handle);
-    }
-    this.tables = sharedTables;
-    if (firstSinceBound) {
-      firstDecode();
-      firstSinceBound = false;
+    try {
+      if (sharedTables == null) {
+        sharedTables = new Tables(handle);
+      }
+      this.tables = sharedTables;
+      if (firstSinceBound) {
+        firstDecode();
+        firstSinceBound = false;
+      }
+    } catch (DecodeException | RuntimeException e) {
+      CapstoneNative.cs_free(insn, 1); // the handle is open's to close
+      code.close();
+      throw e;
     }
   }
 

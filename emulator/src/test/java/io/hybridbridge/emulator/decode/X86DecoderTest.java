@@ -15,6 +15,22 @@ class X86DecoderTest {
     }
   }
 
+  /** The library is bound while any decoder is open, and bound again by the next one after the last closed. */
+  @Test
+  void decodersOpenAndCloseInAnyOrder() throws Exception {
+    byte[] addEax = {0x05, 0x01, 0x00, 0x00, 0x00};
+    X86Decoder first = X86Decoder.open();
+    X86Decoder second = X86Decoder.open();
+    first.close();
+    first.close(); // twice: counted once
+    assertThat(second.decode(0, addEax, 0, addEax.length).text).isEqualTo("add eax, 1");
+    assertThatThrownBy(() -> first.decode(0, addEax, 0, addEax.length)).isInstanceOf(IllegalStateException.class);
+    second.close();
+    try (X86Decoder third = X86Decoder.open()) {
+      assertThat(third.decode(0, addEax, 0, addEax.length).operandCount).isEqualTo(2);
+    }
+  }
+
   @Test
   void memoryOperandWithSegmentBaseIndexScaleDisplacement() throws Exception {
     Instruction i = decode("65 48 8b 44 8b 10", 0x1000); // mov rax, qword ptr gs:[rbx+rcx*4+0x10]
