@@ -1,13 +1,12 @@
 package io.hybridbridge.runners.flink;
 
+import io.hybridbridge.datasets.FileTrees;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -63,11 +62,7 @@ public final class TestClusters {
     public void afterAll(ExtensionContext context) throws Exception {
       if (spec != null) {
         LocalFlinkCluster.stop(spec.stateDir());
-        try (Stream<Path> files = Files.walk(spec.stateDir())) {
-          for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
-            Files.delete(f);
-          }
-        }
+        FileTrees.deleteRecursively(spec.stateDir());
       }
     }
   }
