@@ -48,7 +48,8 @@ import javax.tools.ToolProvider;
  * <ul>
  *   <li>every data access is routed by {@link Executor#explicit} / {@link Executor#stack}, the interpreter's routing,
  *       so a router sees the same accesses, in the same order, with the same instruction and pc;
- *   <li>flags are the interpreter's lazy flags ({@link CpuState#lazy}, {@link CpuState#condition});
+ *   <li>flags are the interpreter's lazy flags ({@link CpuState#lazy}, set in place: {@link #lazy}; {@link
+ *       CpuState#condition});
  *   <li>shifts and rotates call the interpreter's own definition of their result and flags
  *       ({@link Executor#shiftOrRotate(Mnemonic, long, long, int, CpuState)});
  *   <li>instructions with no translation of their own (multiplications, bit tests, xadd, cmpxchg, ...) run through
@@ -208,15 +209,26 @@ final class BlockTranslator {
 
   /**
    * The estimated bytecode of {@code i}'s translation, fitted to the regions javac made of 6.12's ps blocks (javap):
-   * about 30 bytes an instruction, 75 more for each access site (the binding's lookup, the routing call), 30 a block
-   * (its start recorded, the count, the way into the next case); the estimate was at most 600 bytes short of a
-   * region's size, and {@link #define} checks the real one.
+   * about 30 bytes an instruction, 75 more for each access site (the binding's lookup, the routing call), 21 more
+   * where it sets the lazy flags, 30 a block (its start recorded, the count, the way into the next case); on the 336
+   * regions of 6.12's ps the estimate was at most 955 bytes short of a region's size (none over {@link #HUGE_METHOD}),
+   * and {@link #define} checks the real one.
    */
   private static int estimatedBytecode(Instruction i) {
     boolean explicit = i.memory != null && i.memoryRole != MemoryRole.ADDRESS_ONLY;
     boolean stack = translated(i) && (i.mnemonic == Mnemonic.PUSH || i.mnemonic == Mnemonic.POP
         || i.mnemonic == Mnemonic.CALL || i.mnemonic == Mnemonic.RET);
-    return 30 + (explicit ? 75 : 0) + (stack ? 75 : 0);
+    return 30 + (explicit ? 75 : 0) + (stack ? 75 : 0) + (setsLazyFlags(i) ? 21 : 0);
+  }
+
+  /** Whether {@code i}'s translation sets the lazy flags in place ({@link #lazy}: 21 bytes more than a call). */
+  private static boolean setsLazyFlags(Instruction i) {
+    switch (i.mnemonic) {
+      case ADD: case SUB: case AND: case OR: case XOR: case CMP: case TEST: case INC: case DEC:
+        return translated(i);
+      default:
+        return false;
+    }
   }
 
   /** Whether the next instruction after {@code i} starts a block (i branches, or cannot be in one). */
@@ -709,13 +721,12 @@ final class BlockTranslator {
       case TEST: {
         b.append("    p = ").append(read(i.op0)).append(";\n    q = ").append(read(i.op1)).append(";\n");
         switch (i.mnemonic) {
-          case ADD: b.append("    v = p + q;\n    s.lazy(CpuState.CC_ADD, p, q, v, "); break;
-          case SUB: case CMP: b.append("    v = p - q;\n    s.lazy(CpuState.CC_SUB, p, q, v, "); break;
-          case AND: case TEST: b.append("    v = p & q;\n    s.lazy(CpuState.CC_LOGIC, 0, 0, v, "); break;
-          case OR: b.append("    v = p | q;\n    s.lazy(CpuState.CC_LOGIC, 0, 0, v, "); break;
-          default: b.append("    v = p ^ q;\n    s.lazy(CpuState.CC_LOGIC, 0, 0, v, "); break;
+          case ADD: b.append("    v = p + q;\n").append(lazy("CC_ADD", "p", "q", size, "0")); break;
+          case SUB: case CMP: b.append("    v = p - q;\n").append(lazy("CC_SUB", "p", "q", size, "0")); break;
+          case AND: case TEST: b.append("    v = p & q;\n").append(lazy("CC_LOGIC", "0", "0", size, "0")); break;
+          case OR: b.append("    v = p | q;\n").append(lazy("CC_LOGIC", "0", "0", size, "0")); break;
+          default: b.append("    v = p ^ q;\n").append(lazy("CC_LOGIC", "0", "0", size, "0")); break;
         }
-        b.append(size).append(", 0);\n");
         if (i.mnemonic != Mnemonic.CMP && i.mnemonic != Mnemonic.TEST) {
           write(b, i.op0, "(v & " + mask(size) + ")");
         }
@@ -750,8 +761,7 @@ final class BlockTranslator {
       case DEC: {
         boolean inc = i.mnemonic == Mnemonic.INC;
         b.append("    p = ").append(read(i.op0)).append(";\n    v = p ").append(inc ? '+' : '-').append(" 1;\n")
-            .append("    s.lazy(CpuState.").append(inc ? "CC_INC" : "CC_DEC").append(", p, 1, v, ").append(size)
-            .append(", s.cf());\n");
+            .append(lazy(inc ? "CC_INC" : "CC_DEC", "p", "1", size, "s.cf()"));
         write(b, i.op0, "(v & " + mask(size) + ")");
         return false;
       }
@@ -798,6 +808,15 @@ final class BlockTranslator {
       default:
         throw new IllegalStateException("no translation of " + i.mnemonic);
     }
+  }
+
+  /**
+   * Sets the lazy flags as {@link CpuState#lazy} does, with the result in v, field by field in the region: the JIT
+   * inlines nothing into a method as large as a region, and a call costs the values it must save around it.
+   */
+  private static String lazy(String op, String a, String b, int size, String carry) {
+    return "    s.ccCarry = " + carry + ";\n    s.ccOp = CpuState." + op + ";\n    s.ccA = " + a + ";\n    s.ccB = " + b
+        + ";\n    s.ccResult = v;\n    s.ccSize = " + size + ";\n";
   }
 
   /**

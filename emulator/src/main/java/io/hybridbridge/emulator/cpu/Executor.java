@@ -937,64 +937,68 @@ final class Executor {
   static long shiftOrRotate(Mnemonic op, long x, long countOperand, int size, CpuState s) {
     int bits = 8 * size;
     int count = shiftCount(countOperand, size);
+    if (count == 0) {
+      return x; // neither the operand nor the flags change
+    }
     long m = mask(size);
-    long result = x;
-    long flags = s.arithmeticFlags();
+    long result;
+    switch (op) { // shifts replace every arithmetic flag: the old ones are not evaluated (from a translated block's
+                  // lazy flags, that would cost more than the shift)
+      case SHL: {
+        result = (x << count) & m;
+        long cf = msb(x << (count - 1), size);
+        s.setArithmeticFlags(flagBits(cf, result, size, 0, msb(result, size) ^ cf));
+        return result;
+      }
+      case SHR: {
+        result = x >>> count;
+        long cf = (x >>> (count - 1)) & 1;
+        s.setArithmeticFlags(flagBits(cf, result, size, 0, msb(x, size)));
+        return result;
+      }
+      case SAR: {
+        long sx = signExtend(x, size);
+        result = (sx >> count) & m;
+        long cf = (sx >> (count - 1)) & 1;
+        s.setArithmeticFlags(flagBits(cf, result, size, 0, 0));
+        return result;
+      }
+      default:
+        break;
+    }
+    long flags = s.arithmeticFlags(); // rotates keep all but CF and OF
     switch (op) {
-      case SHL:
-        if (count != 0) {
-          result = (x << count) & m;
-          long cf = msb(x << (count - 1), size);
-          flags = flagBits(cf, result, size, 0, msb(result, size) ^ cf);
-        }
+      case ROL: {
+        int n = count & (bits - 1);
+        result = ((x << n) | (x >>> (bits - n))) & m;
+        long cf = result & 1;
+        flags = (flags & ~(CF | OF)) | cf | ((msb(result, size) ^ cf) << 11);
         break;
-      case SHR:
-        if (count != 0) {
-          result = x >>> count;
-          long cf = (x >>> (count - 1)) & 1;
-          flags = flagBits(cf, result, size, 0, msb(x, size));
-        }
+      }
+      case ROR: {
+        int n = count & (bits - 1);
+        result = ((x >>> n) | (x << (bits - n))) & m;
+        long cf = msb(result, size);
+        flags = (flags & ~(CF | OF)) | cf | ((cf ^ ((result >>> (bits - 2)) & 1)) << 11);
         break;
-      case SAR:
-        if (count != 0) {
-          long sx = signExtend(x, size);
-          result = (sx >> count) & m;
-          long cf = (sx >> (count - 1)) & 1;
-          flags = flagBits(cf, result, size, 0, 0);
-        }
-        break;
-      case ROL:
-        if (count != 0) {
-          int n = count & (bits - 1);
-          result = ((x << n) | (x >>> (bits - n))) & m;
-          long cf = result & 1;
-          flags = (flags & ~(CF | OF)) | cf | ((msb(result, size) ^ cf) << 11);
-        }
-        break;
-      case ROR:
-        if (count != 0) {
-          int n = count & (bits - 1);
-          result = ((x >>> n) | (x << (bits - n))) & m;
-          long cf = msb(result, size);
-          flags = (flags & ~(CF | OF)) | cf | ((cf ^ ((result >>> (bits - 2)) & 1)) << 11);
-        }
-        break;
+      }
       default: { // RCL, RCR: rotate through the carry, a (bits+1)-bit rotation
         int n = size >= 4 ? count : count % (bits + 1);
-        if (n != 0) {
-          long cf = flags & CF;
-          long newCf;
-          if (op == Mnemonic.RCL) {
-            long hi = n == 1 ? 0 : x >>> (bits - n + 1);
-            result = ((x << n) | (cf << (n - 1)) | hi) & m;
-            newCf = (x >>> (bits - n)) & 1;
-            flags = (flags & ~(CF | OF)) | newCf | ((msb(result, size) ^ newCf) << 11);
-          } else {
-            long lo = n == 1 ? 0 : x << (bits - n + 1);
-            result = ((x >>> n) | (cf << (bits - n)) | lo) & m;
-            newCf = (x >>> (n - 1)) & 1;
-            flags = (flags & ~(CF | OF)) | newCf | ((msb(result, size) ^ ((result >>> (bits - 2)) & 1)) << 11);
-          }
+        if (n == 0) {
+          return x;
+        }
+        long cf = flags & CF;
+        long newCf;
+        if (op == Mnemonic.RCL) {
+          long hi = n == 1 ? 0 : x >>> (bits - n + 1);
+          result = ((x << n) | (cf << (n - 1)) | hi) & m;
+          newCf = (x >>> (bits - n)) & 1;
+          flags = (flags & ~(CF | OF)) | newCf | ((msb(result, size) ^ newCf) << 11);
+        } else {
+          long lo = n == 1 ? 0 : x << (bits - n + 1);
+          result = ((x >>> n) | (cf << (bits - n)) | lo) & m;
+          newCf = (x >>> (n - 1)) & 1;
+          flags = (flags & ~(CF | OF)) | newCf | ((msb(result, size) ^ ((result >>> (bits - 2)) & 1)) << 11);
         }
         break;
       }
