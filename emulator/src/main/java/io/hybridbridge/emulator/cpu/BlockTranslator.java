@@ -61,7 +61,7 @@ import javax.tools.ToolProvider;
  * Translated forms exist for the instructions that make up most of the kernel's dynamic instruction count (mov, lea,
  * add/sub/and/or/xor/cmp/test, inc/dec, not, push/pop, cmovcc/setcc, shifts and rotates, bswap, cbw/cwde/cdqe,
  * jcc/jmp/call/ret: 99 % of what ps runs in blocks, counted). They are a second statement of those instructions'
- * semantics, so {@code DifferentialTest} runs every one of its 1,093 instruction forms translated as well as
+ * semantics, so {@code DifferentialTest} runs every one of its 1,287 instruction forms translated as well as
  * interpreted against Unicorn; and the fast path's dataset tests compare translated runs' rows and instruction counts
  * with the slow path's on real snapshots.
  *
@@ -641,9 +641,10 @@ final class BlockTranslator {
           .append("        x.regionDone = n;\n        i = in[").append(id).append("];\n");
       StringBuilder code = new StringBuilder();
       boolean ended = false;
+      Instruction flags = null;
       for (int k = 0; k < block.length(); k++) {
-        ended = instruction(code, block.instructions[k], k, block.pcs[k], region,
-            k > 0 ? block.instructions[k - 1] : null);
+        ended = instruction(code, block.instructions[k], k, block.pcs[k], region, flags);
+        flags = flagSource(block.instructions[k], flags);
       }
       if (!ended) {
         code.append(jump(block.end(), region));
@@ -686,7 +687,7 @@ final class BlockTranslator {
    * the next block).
    */
   private static boolean instruction(StringBuilder b, Instruction i, int k, long pc, Region region,
-      Instruction previous) {
+      Instruction flags) {
     long next = pc + i.length;
     int size = i.operandSize;
     b.append("    // ").append(k).append(": ").append(i.text.replaceAll("[\\r\\n\\\\]", " ")).append('\n');
@@ -776,18 +777,18 @@ final class BlockTranslator {
             .append("] = v;\n");
         return false;
       case CMOVCC:
-        b.append("    f = ").append(condition(i.condition, previous)).append(";\n")
+        b.append("    f = ").append(condition(i.condition, flags)).append(";\n")
             .append("    q = ").append(read(i.op1)).append(";\n    p = ").append(read(i.op0)).append(";\n")
             .append("    if (f) {\n      p = q;\n    }\n");
         write(b, i.op0, "p");
         return false;
       case SETCC:
-        write(b, i.op0, "((" + condition(i.condition, previous) + ") ? 1L : 0L)");
+        write(b, i.op0, "((" + condition(i.condition, flags) + ") ? 1L : 0L)");
         return false;
       case NOP:
         return false;
       case JCC:
-        b.append("    if (").append(condition(i.condition, previous)).append(") {\n")
+        b.append("    if (").append(condition(i.condition, flags)).append(") {\n")
             .append(indent(jump(next + i.op0.imm, region), "  "))
             .append("    } else {\n").append(indent(jump(next, region), "  ")).append("    }\n");
         return true;
@@ -820,10 +821,31 @@ final class BlockTranslator {
   }
 
   /**
-   * Condition code {@code cc} (the SDM's numbering) of the flags: computed from p, q and v when the instruction before
-   * in the block is a translated compare, subtract or logical instruction (they hold its operands and result, so the
-   * common compare-and-branch needs no call); otherwise evaluated from the lazy flags. The lazy flags are set either
-   * way, for later readers.
+   * The translated instruction of the block whose flags are the current ones and whose operands and result p, q and
+   * v still hold, after {@code i} ({@code before}: the one before it, or null): {@code i} if it sets them, the one
+   * before if {@code i} leaves flags, p, q and v alone (a move, lea, setcc, ...: a compare, a load and a branch need
+   * no call either), null otherwise.
+   */
+  private static Instruction flagSource(Instruction i, Instruction before) {
+    if (!translated(i)) {
+      return null; // the interpreter may set the flags
+    }
+    switch (i.mnemonic) {
+      case ADD: case SUB: case AND: case OR: case XOR: case CMP: case TEST:
+        return i;
+      case MOV: case MOVZX: case MOVSX: case MOVSXD: case LEA: case NOT: case BSWAP: case CBW: case CWDE: case CDQE:
+      case SETCC: case NOP:
+        return before;
+      default:
+        return null; // inc/dec and shifts set other flags; push, pop and cmovcc overwrite p, q or v
+    }
+  }
+
+  /**
+   * Condition code {@code cc} (the SDM's numbering) of the flags: computed from p, q and v when the flags are a
+   * translated compare, subtract or logical instruction's of the same block ({@code previous}: see {@link
+   * #flagSource}; p, q and v hold its operands and result, so the common compare-and-branch needs no call);
+   * otherwise evaluated from the lazy flags. The lazy flags are set either way, for later readers.
    */
   private static String condition(int cc, Instruction previous) {
     if (previous == null || !translated(previous)) {
