@@ -217,6 +217,29 @@ class ShadowDomainTest {
   }
 
   @Test
+  void aBoundRepStoreStopsAtTheBudgetAndResumes() throws Exception {
+    try (TestMachine m = new TestMachine("rep stosq; hlt")) {
+      List<String> seen = new ArrayList<>();
+      m.cpu.setRouter(bindingStrings(0, seen));
+      m.state.set(RDI, TestMachine.DATA);
+      m.state.set(RCX, 5);
+      m.state.set(RAX, 0x1122334455667788L);
+      Stop stop = m.cpu.run(3);
+      assertThat(stop.reason()).isEqualTo(Stop.Reason.BUDGET_EXHAUSTED);
+      assertThat(stop.instructions()).isEqualTo(3);
+      assertThat(m.reg(RCX)).isEqualTo(2);
+      assertThat(m.reg(RDI)).isEqualTo(TestMachine.DATA + 24);
+      assertThat(m.memory.read(TestMachine.DATA + 16, 8)).isEqualTo(0x1122334455667788L);
+      assertThat(m.memory.read(TestMachine.DATA + 24, 8)).isZero();
+      assertThat(m.run().reason()).isEqualTo(Stop.Reason.HALTED); // the same instruction goes on
+      assertThat(m.reg(RCX)).isZero();
+      assertThat(m.memory.read(TestMachine.DATA + 32, 8)).isEqualTo(0x1122334455667788L);
+      assertThat(m.memory.read(TestMachine.DATA + 40, 8)).isZero();
+      assertThat(m.cpu.boundAccesses(0)).isEqualTo(3); // 5 stores: the first of each run routed, then bound
+    }
+  }
+
+  @Test
   void aRepThatFaultsLeavesNoBindingToTheNextStringInstruction() throws Exception {
     try (TestMachine m = new TestMachine("rep stosb; stosb; hlt")) {
       List<String> seen = new ArrayList<>();
@@ -224,6 +247,8 @@ class ShadowDomainTest {
       m.state.set(RDI, TestMachine.DATA + 0x4000 - 2); // the third byte is past the mapped data
       m.state.set(RCX, 5);
       assertThat(m.run().reason()).isEqualTo(Stop.Reason.FAULT);
+      assertThat(m.reg(RCX)).as("iterations left at the fault").isEqualTo(3);
+      assertThat(m.reg(RDI)).as("the faulting byte's address").isEqualTo(TestMachine.DATA + 0x4000);
       m.state.setRip(TestMachine.CODE + 2);
       m.state.set(RDI, TestMachine.DATA);
       assertThat(m.run().reason()).isEqualTo(Stop.Reason.HALTED);
