@@ -53,7 +53,9 @@ import javax.tools.ToolProvider;
  *   <li>shifts and rotates call the interpreter's own definition of their result and flags
  *       ({@link Executor#shiftOrRotate(Mnemonic, long, long, int, CpuState)});
  *   <li>instructions with no translation of their own (multiplications, bit tests, xadd, cmpxchg, ...) run through
- *       the interpreter ({@link Executor#interpret}) in the middle of the block;
+ *       the interpreter ({@link Executor#interpret}) in the middle of the block, and so do cli, sti and popfq, which
+ *       change only flags here (no interrupt is ever delivered), so that the kernel's interrupt masking does not end
+ *       a block;
  *   <li>anything with an effect beyond registers, flags and routed memory (system instructions, string instructions,
  *       the TSC, {@code pause}) ends the block before it, and the run loop interprets it; no block starts at or
  *       passes a hooked pc.
@@ -105,7 +107,8 @@ final class BlockTranslator {
       Mnemonic.SHLD, Mnemonic.SHRD, Mnemonic.MUL, Mnemonic.IMUL, Mnemonic.DIV, Mnemonic.IDIV, Mnemonic.BT,
       Mnemonic.BTS, Mnemonic.BTR, Mnemonic.BTC, Mnemonic.BSF, Mnemonic.BSR, Mnemonic.TZCNT, Mnemonic.LZCNT,
       Mnemonic.POPCNT, Mnemonic.SETCC, Mnemonic.CMOVCC, Mnemonic.NOP, Mnemonic.LFENCE, Mnemonic.MFENCE,
-      Mnemonic.SFENCE, Mnemonic.PREFETCH, Mnemonic.CLC, Mnemonic.STC, Mnemonic.CMC, Mnemonic.CLD, Mnemonic.STD);
+      Mnemonic.SFENCE, Mnemonic.PREFETCH, Mnemonic.CLC, Mnemonic.STC, Mnemonic.CMC, Mnemonic.CLD, Mnemonic.STD,
+      Mnemonic.CLI, Mnemonic.STI, Mnemonic.POPFQ); // system flags: no interrupts are delivered here
 
   /**
    * The code of one region: runs from its block {@code id} while control stays in the region (jumps, calls and returns
