@@ -819,6 +819,7 @@ final class BlockTranslator {
    * inlines nothing into a method as large as a region, and a call costs the values it must save around it.
    */
   private static String lazy(String op, String a, String b, int size, String carry) {
+    // the carry first: inc and dec pass s.cf(), which reads the flags these fields replace
     return "    s.ccCarry = " + carry + ";\n    s.ccOp = CpuState." + op + ";\n    s.ccA = " + a + ";\n    s.ccB = " + b
         + ";\n    s.ccResult = v;\n    s.ccSize = " + size + ";\n";
   }
@@ -846,18 +847,18 @@ final class BlockTranslator {
 
   /**
    * Condition code {@code cc} (the SDM's numbering) of the flags: computed from p, q and v when the flags are a
-   * translated compare, subtract or logical instruction's of the same block ({@code previous}: see {@link
+   * translated compare, subtract or logical instruction's of the same block ({@code flags}: see {@link
    * #flagSource}; p, q and v hold its operands and result, so the common compare-and-branch needs no call);
    * otherwise evaluated from the lazy flags. The lazy flags are set either way, for later readers.
    */
-  private static String condition(int cc, Instruction previous) {
-    if (previous == null || !translated(previous)) {
+  private static String condition(int cc, Instruction flags) {
+    if (flags == null || !translated(flags)) {
       return "s.condition(" + cc + ")";
     }
-    int size = previous.operandSize;
+    int size = flags.operandSize;
     String zero = "p == q";
     String sign = "(v & " + hex(1L << (8 * size - 1)) + ") != 0";
-    switch (previous.mnemonic) {
+    switch (flags.mnemonic) {
       case CMP:
       case SUB: {
         String below = size == 8 ? "Long.compareUnsigned(p, q) < 0" : "p < q"; // narrower operands are zero-extended
