@@ -1302,7 +1302,7 @@ final class Executor {
   private long storeRepeated(int size, long delta, long allowance) throws MemoryAccessException {
     int bound = repBindings[1];
     AddressSpace space = spaces[bound];
-    long value = r[RAX] & mask(size);
+    long value = register(RAX, size, false); // what stringStep's readRegister reads
     long n = 0;
     while (r[RCX] != 0 && n < allowance) {
       space.write(r[RDI], size, value);

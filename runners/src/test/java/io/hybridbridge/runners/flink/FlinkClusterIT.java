@@ -84,8 +84,8 @@ class FlinkClusterIT {
     assertThat(again.status().processes()).isEqualTo(LocalFlinkCluster.status(spec.stateDir()).orElseThrow()
         .processes());
 
-    FlinkClusterSpec clash = new FlinkClusterSpec(work.resolve("other"), 1, 1, spec.restPort(), TestClusters.freePort(), 0, 0,
-        "1g", "1g", Duration.ofMinutes(1));
+    FlinkClusterSpec clash = new FlinkClusterSpec(work.resolve("other"), 1, 1, spec.restPort(),
+        TestClusters.freePort(), 0, 0, "1g", "1g", Duration.ofMinutes(1));
     assertThatThrownBy(() -> LocalFlinkCluster.start(clash, message -> {}))
         .isInstanceOf(FlinkClusterException.class)
         .hasMessageContaining("port " + spec.restPort())
