@@ -50,22 +50,24 @@ import javax.tools.ToolProvider;
  *       so a router sees the same accesses, in the same order, with the same instruction and pc;
  *   <li>flags are the interpreter's lazy flags ({@link CpuState#lazy}, set in place: {@link #lazy}; {@link
  *       CpuState#condition});
- *   <li>shifts and rotates call the interpreter's own definition of their result and flags
- *       ({@link Executor#shiftOrRotate(Mnemonic, long, long, int, CpuState)});
- *   <li>instructions with no translation of their own (multiplications, bit tests, xadd, cmpxchg, ...) run through
- *       the interpreter ({@link Executor#interpret}) in the middle of the block, and so do cli, sti and popfq, which
- *       change only flags here (no interrupt is ever delivered), so that the kernel's interrupt masking does not end
- *       a block;
+ *   <li>rotates, and shifts by CL (whose count may be 0), call the interpreter's own definition of their result and
+ *       flags ({@link Executor#shiftOrRotate(Mnemonic, long, long, int, CpuState)}); shifts by an immediate count are
+ *       that definition with the count known, in place;
+ *   <li>instructions with no translation of their own (one-operand multiplications, divisions, bts/btr/btc, bit
+ *       tests on memory, adc/sbb, ...) run through the interpreter ({@link Executor#interpret}) in the middle of the
+ *       block, and so do cli, sti and popfq, which change only flags here (no interrupt is ever delivered), so that
+ *       the kernel's interrupt masking does not end a block;
  *   <li>anything with an effect beyond registers, flags and routed memory (system instructions, string instructions,
  *       the TSC, {@code pause}) ends the block before it, and the run loop interprets it; no block starts at or
  *       passes a hooked pc.
  * </ul>
  * Translated forms exist for the instructions that make up most of the kernel's dynamic instruction count (mov, lea,
  * add/sub/and/or/xor/cmp/test, inc/dec, not, push/pop, cmovcc/setcc, shifts and rotates, bswap, cbw/cwde/cdqe,
- * jcc/jmp/call/ret: 99 % of what ps runs in blocks, counted). They are a second statement of those instructions'
- * semantics, so {@code DifferentialTest} runs every one of its 1,287 instruction forms translated as well as
- * interpreted against Unicorn; and the fast path's dataset tests compare translated runs' rows and instruction counts
- * with the slow path's on real snapshots.
+ * jcc/jmp/call/ret: 99 % of what ps runs in blocks, counted; then bt on a register, imul of two or three operands,
+ * cmpxchg and xadd on memory). They are a second statement of those instructions' semantics, so {@code
+ * DifferentialTest} runs every one of its 1,634 instruction forms translated as well as interpreted against Unicorn;
+ * and the fast path's dataset tests compare translated runs' rows and instruction counts with the slow path's on real
+ * snapshots.
  *
  * <p>A fault in a block stops at the faulting instruction with the state before it, as in the interpreter: the region
  * records the instructions done before each block ({@link Executor#regionDone}) and each access its instruction
@@ -227,11 +229,19 @@ final class BlockTranslator {
   /** Whether {@code i}'s translation sets the lazy flags in place ({@link #lazy}: 21 bytes more than a call). */
   private static boolean setsLazyFlags(Instruction i) {
     switch (i.mnemonic) {
-      case ADD: case SUB: case AND: case OR: case XOR: case CMP: case TEST: case INC: case DEC:
+      case ADD: case SUB: case AND: case OR: case XOR: case CMP: case TEST: case INC: case DEC: case CMPXCHG:
+      case XADD: case IMUL:
         return translated(i);
+      case SHL: case SHR: case SAR:
+        return shiftsByImmediate(i);
       default:
         return false;
     }
+  }
+
+  /** Whether {@code i} is a translated shl, shr or sar by a nonzero immediate count (set in the region, no call). */
+  private static boolean shiftsByImmediate(Instruction i) {
+    return translated(i) && i.op1.kind == Operand.IMM && (i.op1.imm & (i.operandSize == 8 ? 63 : 31)) != 0;
   }
 
   /** Whether the next instruction after {@code i} starts a block (i branches, or cannot be in one). */
@@ -739,6 +749,30 @@ final class BlockTranslator {
       case SHL:
       case SHR:
       case SAR:
+        if (shiftsByImmediate(i)) { // the interpreter's definition (Executor.shiftOrRotate) with the count known
+          int count = (int) (i.op1.imm & (size == 8 ? 63 : 31));
+          int top = 8 * size - 1;
+          b.append("    p = ").append(read(i.op0)).append(";\n");
+          switch (i.mnemonic) {
+            case SHL:
+              b.append("    q = ((p << ").append(count - 1).append(") >>> ").append(top).append(") & 1;\n")
+                  .append("    v = (p << ").append(count).append(") & ").append(mask(size)).append(";\n")
+                  .append(lazy("CC_RESULT", "0", "((v >>> " + top + ") ^ q)", size, "q"));
+              break;
+            case SHR:
+              b.append("    q = (p >>> ").append(count - 1).append(") & 1;\n    v = p >>> ").append(count).append(";\n")
+                  .append(lazy("CC_RESULT", "0", "(p >>> " + top + ")", size, "q"));
+              break;
+            default:
+              b.append("    p = ").append(signExtend("p", size)).append(";\n    q = (p >> ").append(count - 1)
+                  .append(") & 1;\n    v = (p >> ").append(count).append(") & ").append(mask(size)).append(";\n")
+                  .append(lazy("CC_RESULT", "0", "0", size, "q"));
+              break;
+          }
+          write(b, i.op0, "v");
+          return false;
+        }
+        // fall through: a count in CL may be zero, which changes nothing
       case ROL:
       case ROR:
       case RCL:
@@ -764,13 +798,14 @@ final class BlockTranslator {
       case INC:
       case DEC: {
         boolean inc = i.mnemonic == Mnemonic.INC;
-        b.append("    p = ").append(read(i.op0)).append(";\n    v = p ").append(inc ? '+' : '-').append(" 1;\n")
-            .append(lazy(inc ? "CC_INC" : "CC_DEC", "p", "1", size, "s.cf()"));
+        b.append("    q = ").append(carry(flags)).append(";\n") // the CF kept, before p and v are this one's
+            .append("    p = ").append(read(i.op0)).append(";\n    v = p ").append(inc ? '+' : '-').append(" 1;\n")
+            .append(lazy(inc ? "CC_INC" : "CC_DEC", "p", "1", size, "q"));
         write(b, i.op0, "(v & " + mask(size) + ")");
         return false;
       }
       case PUSH:
-        b.append("    v = r[").append(i.op0.reg).append("];\n    a = r[").append(Reg.RSP).append("] - 8;\n")
+        b.append("    v = ").append(read(i.op0)).append(";\n    a = r[").append(Reg.RSP).append("] - 8;\n")
             .append(stack(k, pc, "WRITE", "", region)).append("    m.write(a, 8, v);\n    r[").append(Reg.RSP)
             .append("] = a;\n");
         return false;
@@ -787,6 +822,35 @@ final class BlockTranslator {
         return false;
       case SETCC:
         write(b, i.op0, "((" + condition(i.condition, flags) + ") ? 1L : 0L)");
+        return false;
+      case BT: // CF is the bit; the other flags stay, as the interpreter keeps them
+        b.append("    v = (").append(read(i.op0)).append(" >>> (").append(read(i.op1)).append(" & ")
+            .append(8 * size - 1).append(")) & 1;\n    s.setArithmeticFlags((s.arithmeticFlags() & ~1L) | v);\n");
+        return false;
+      case CMPXCHG: // compared as cmp rax, [a]; the destination is written either way, as the interpreter does
+        b.append("    p = ").append(register(Operand.register(Reg.RAX, size, false))).append(";\n    q = m.read(a, ")
+            .append(size).append(");\n    v = p - q;\n").append(lazy("CC_SUB", "p", "q", size, "0"))
+            .append("    if (p == q) {\n      m.write(a, ").append(size).append(", ").append(read(i.op1))
+            .append(");\n    } else {\n      m.write(a, ").append(size).append(", q);\n");
+        StringBuilder loaded = new StringBuilder();
+        write(loaded, Operand.register(Reg.RAX, size, false), "q");
+        b.append(indent(loaded.toString(), "  ")).append("    }\n");
+        return false;
+      case IMUL: { // two or three operands: the product's low half; CF = OF = whether it did not fit
+        Operand x = i.operandCount == 3 ? i.op1 : i.op0;
+        Operand y = i.operandCount == 3 ? i.op2 : i.op1;
+        String fits = size == 8 ? "Math.multiplyHigh(p, q) == (v >> 63)" : "v == " + signExtend("v", size);
+        b.append("    p = ").append(signExtend(read(x), size)).append(";\n    q = ").append(signExtend(read(y), size))
+            .append(";\n    v = p * q;\n    p = ").append(fits).append(" ? 0L : 1L;\n    v &= ").append(mask(size))
+            .append(";\n").append(lazy("CC_RESULT", "0", "p", size, "p"));
+        write(b, i.op0, "v");
+        return false;
+      }
+      case XADD: // the sum to [a], the old [a] to the source register
+        b.append("    p = m.read(a, ").append(size).append(");\n    q = ").append(read(i.op1))
+            .append(";\n    v = p + q;\n").append(lazy("CC_ADD", "p", "q", size, "0"))
+            .append("    m.write(a, ").append(size).append(", v & ").append(mask(size)).append(");\n");
+        write(b, i.op1, "p");
         return false;
       case NOP:
         return false;
@@ -819,7 +883,6 @@ final class BlockTranslator {
    * inlines nothing into a method as large as a region, and a call costs the values it must save around it.
    */
   private static String lazy(String op, String a, String b, int size, String carry) {
-    // the carry first: inc and dec pass s.cf(), which reads the flags these fields replace
     return "    s.ccCarry = " + carry + ";\n    s.ccOp = CpuState." + op + ";\n    s.ccA = " + a + ";\n    s.ccB = " + b
         + ";\n    s.ccResult = v;\n    s.ccSize = " + size + ";\n";
   }
@@ -835,70 +898,91 @@ final class BlockTranslator {
       return null; // the interpreter may set the flags
     }
     switch (i.mnemonic) {
-      case ADD: case SUB: case AND: case OR: case XOR: case CMP: case TEST:
+      case ADD: case SUB: case AND: case OR: case XOR: case CMP: case TEST: case INC: case DEC: case BT: case CMPXCHG:
+      case XADD:
         return i;
       case MOV: case MOVZX: case MOVSX: case MOVSXD: case LEA: case NOT: case BSWAP: case CBW: case CWDE: case CDQE:
       case SETCC: case NOP:
         return before;
       default:
-        return null; // inc/dec and shifts set other flags; push, pop and cmovcc overwrite p, q or v
+        return null; // shifts set other flags; push, pop and cmovcc overwrite p, q or v
     }
   }
 
   /**
-   * Condition code {@code cc} (the SDM's numbering) of the flags: computed from p, q and v when the flags are a
-   * translated compare, subtract or logical instruction's of the same block ({@code flags}: see {@link
-   * #flagSource}; p, q and v hold its operands and result, so the common compare-and-branch needs no call);
-   * otherwise evaluated from the lazy flags. The lazy flags are set either way, for later readers.
+   * Condition code {@code cc} (the SDM's numbering) of the flags: computed in the region when the flags are a
+   * translated instruction's of the same block ({@code flags}: see {@link #flagSource}; p, q and v still hold its
+   * operands and result, so the common compare-and-branch needs no call); otherwise evaluated from the lazy flags. The
+   * lazy flags are set either way, for later readers.
    */
   private static String condition(int cc, Instruction flags) {
-    if (flags == null || !translated(flags)) {
-      return "s.condition(" + cc + ")";
+    String fused = fused(cc, flags);
+    return fused != null ? fused : "s.condition(" + cc + ")";
+  }
+
+  /** CF as 0 or 1, for inc and dec, which keep it: see {@link #condition}; in place when the lazy flags keep it. */
+  private static String carry(Instruction flags) {
+    String fused = fused(2, flags);
+    return fused != null ? "((" + fused + ") ? 1L : 0L)" : "(s.ccOp >= CpuState.CC_INC ? s.ccCarry : s.cf())";
+  }
+
+  /** Condition code {@code cc} computed from p, q and v after {@code flags} (see {@link #condition}), or null. */
+  private static String fused(int cc, Instruction flags) {
+    Flags f = flags == null ? null : flagsOf(flags);
+    if (f == null) {
+      return null;
     }
-    int size = flags.operandSize;
-    String zero = "p == q";
+    String holds = switch (cc >> 1) { // the SDM's numbering: an odd cc is the even one's negation
+      case 0 -> f.overflow;
+      case 1 -> f.carry;
+      case 2 -> f.zero;
+      case 3 -> f.carry == null || f.zero == null ? null : f.carry + " || " + f.zero;
+      case 4 -> f.sign;
+      case 6 -> f.less;
+      case 7 -> f.less == null || f.zero == null ? null : f.zero + " || " + f.less;
+      default -> null; // parity
+    };
+    return holds == null || (cc & 1) == 0 ? holds : "!(" + holds + ")";
+  }
+
+  /** Flags as expressions of p, q and v (null: not computed in the region): CF, ZF, SF, OF, and SF != OF. */
+  private record Flags(String carry, String zero, String sign, String overflow, String less) {}
+
+  /** The flags {@code i} leaves, if its translation leaves p, q and v to compute them from; otherwise null. */
+  private static Flags flagsOf(Instruction i) {
+    if (!translated(i)) {
+      return null;
+    }
+    int size = i.operandSize;
     String sign = "(v & " + hex(1L << (8 * size - 1)) + ") != 0";
-    switch (flags.mnemonic) {
+    String zero = "(v & " + mask(size) + ") == 0"; // v before its mask
+    switch (i.mnemonic) {
       case CMP:
-      case SUB: {
-        String below = size == 8 ? "Long.compareUnsigned(p, q) < 0" : "p < q"; // narrower operands are zero-extended
+      case SUB:
+      case CMPXCHG: { // p and q are the operands (cmpxchg compares as cmp rax, [a]), zero-extended
         int shift = 64 - 8 * size; // the operand's sign bit to bit 63: a signed comparison of the operands
-        String less = shift == 0 ? "p < q" : "(p << " + shift + ") < (q << " + shift + ")";
-        switch (cc) {
-          case 2: return below;
-          case 3: return "!(" + below + ")";
-          case 4: return zero;
-          case 5: return "p != q";
-          case 6: return below + " || " + zero;
-          case 7: return "!(" + below + " || " + zero + ")";
-          case 8: return sign;
-          case 9: return "!(" + sign + ")";
-          case 12: return less;
-          case 13: return "!(" + less + ")";
-          case 14: return less + " || " + zero;
-          case 15: return "!(" + less + " || " + zero + ")";
-          default: return "s.condition(" + cc + ")"; // overflow, parity
-        }
+        return new Flags(size == 8 ? "Long.compareUnsigned(p, q) < 0" : "p < q", "p == q", sign, null,
+            shift == 0 ? "p < q" : "(p << " + shift + ") < (q << " + shift + ")");
       }
+      case ADD:
+      case XADD: // p and q within the size: the carry is the sum's bit above it
+        return new Flags(size == 8 ? "Long.compareUnsigned(v, p) < 0" : "(v >>> " + 8 * size + ") != 0", zero, sign,
+            null, null);
       case AND:
       case TEST:
       case OR:
-      case XOR: { // CF = OF = 0; v is the result (its operands were within the size)
-        zero = "v == 0";
-        switch (cc) {
-          case 2: return "false";
-          case 3: return "true";
-          case 4: case 6: return zero;
-          case 5: case 7: return "v != 0";
-          case 8: case 12: return sign;
-          case 9: case 13: return "!(" + sign + ")";
-          case 14: return zero + " || " + sign;
-          case 15: return "!(" + zero + " || " + sign + ")";
-          default: return "s.condition(" + cc + ")";
-        }
+      case XOR: // CF = OF = 0
+        return new Flags("false", "v == 0", sign, "false", sign);
+      case INC:
+      case DEC: { // CF is the one they kept, just stored
+        long signBit = 1L << (8 * size - 1);
+        String overflow = "(v & " + mask(size) + ") == " + hex(i.mnemonic == Mnemonic.INC ? signBit : signBit - 1);
+        return new Flags("s.ccCarry != 0", zero, sign, overflow, "(" + sign + ") != (" + overflow + ")");
       }
+      case BT: // v is the bit, now CF
+        return new Flags("v != 0", null, null, null, null);
       default:
-        return "s.condition(" + cc + ")";
+        return null;
     }
   }
 
@@ -918,7 +1002,15 @@ final class BlockTranslator {
         return true;
       case BSWAP:
         return i.operandSize >= 4; // 16-bit bswap is undefined: the interpreter's choice stands
+      case BT:
+        return i.op0.kind == Operand.REG; // on memory, a register offset addresses a bit string
+      case CMPXCHG:
+      case XADD:
+        return i.op0.kind == Operand.MEM; // the common locked forms (a register destination is rare)
+      case IMUL:
+        return i.operandCount >= 2; // one operand: rdx:rax, left to the interpreter
       case PUSH:
+        return i.op0.kind == Operand.REG && i.op0.size == 8 || i.op0.kind == Operand.IMM;
       case POP:
         return i.op0.kind == Operand.REG && i.op0.size == 8;
       case SETCC:

@@ -23,18 +23,23 @@ public final class CpuState {
   /** Bit 1 of RFLAGS reads as one. */
   static final long FIXED_ONE = 1L << 1;
 
-  /** Lazy-flag operations: how {@link #ccA}, {@link #ccB}, {@link #ccResult} define the arithmetic flags. */
-  static final int CC_EAGER = 0, CC_ADD = 1, CC_SUB = 2, CC_LOGIC = 3, CC_INC = 4, CC_DEC = 5;
+  /**
+   * Lazy-flag operations: how {@link #ccA}, {@link #ccB}, {@link #ccResult} define the arithmetic flags. From
+   * {@link #CC_INC} on, CF is {@link #ccCarry} itself (a translated inc or dec reads it there without a call).
+   * CC_RESULT (shifts, multiplications): CF and OF given, AF clear, ZF, SF and PF those of the result.
+   */
+  static final int CC_EAGER = 0, CC_ADD = 1, CC_SUB = 2, CC_LOGIC = 3, CC_INC = 4, CC_DEC = 5, CC_RESULT = 6;
 
   final long[] gpr = new long[16];
   long rip;
 
   int ccOp = CC_EAGER;
   long ccA;
+  /** CC_RESULT: OF. */
   long ccB;
   long ccResult;
   int ccSize = 8;
-  /** CC_ADD/CC_SUB: carry/borrow in; CC_INC/CC_DEC: the carry flag they preserve. */
+  /** CC_ADD/CC_SUB: carry/borrow in; CC_INC/CC_DEC: the carry flag they preserve; CC_RESULT: CF. */
   long ccCarry;
   /** CC_EAGER: the arithmetic flags as bits. */
   long ccFlags;
@@ -292,6 +297,7 @@ public final class CpuState {
       case CC_EAGER: return (ccFlags >>> 11) & 1;
       case CC_ADD: case CC_INC: return msb((ccA ^ ccResult) & (ccB ^ ccResult), ccSize);
       case CC_SUB: case CC_DEC: return msb((ccA ^ ccB) & (ccA ^ ccResult), ccSize);
+      case CC_RESULT: return ccB;
       default: return 0;
     }
   }
@@ -320,7 +326,7 @@ public final class CpuState {
   long af() {
     switch (ccOp) {
       case CC_EAGER: return (ccFlags >>> 4) & 1;
-      case CC_LOGIC: return 0;
+      case CC_LOGIC: case CC_RESULT: return 0;
       default: return ((ccA ^ ccB ^ ccResult) >>> 4) & 1;
     }
   }

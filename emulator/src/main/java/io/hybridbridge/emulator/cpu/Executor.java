@@ -6,6 +6,7 @@ import static io.hybridbridge.emulator.cpu.CpuState.CC_ADD;
 import static io.hybridbridge.emulator.cpu.CpuState.CC_DEC;
 import static io.hybridbridge.emulator.cpu.CpuState.CC_INC;
 import static io.hybridbridge.emulator.cpu.CpuState.CC_LOGIC;
+import static io.hybridbridge.emulator.cpu.CpuState.CC_RESULT;
 import static io.hybridbridge.emulator.cpu.CpuState.CC_SUB;
 import static io.hybridbridge.emulator.cpu.CpuState.CF;
 import static io.hybridbridge.emulator.cpu.CpuState.DF;
@@ -932,7 +933,8 @@ final class Executor {
   /**
    * Shift or rotate {@code op} (shl, shr, sar, rol, ror, rcl, rcr) of {@code x}, an operand of {@code size} bytes, by
    * the count operand {@code countOperand} (masked here as the CPU masks it): the result, with the flags set as the
-   * instruction sets them (none when the masked count is 0). The interpreter and translated blocks both use it.
+   * instruction sets them (none when the masked count is 0). The interpreter uses it, and so do translated blocks, but
+   * for shifts by an immediate count, which they compute in place from this definition.
    */
   static long shiftOrRotate(Mnemonic op, long x, long countOperand, int size, CpuState s) {
     int bits = 8 * size;
@@ -947,20 +949,20 @@ final class Executor {
       case SHL: {
         result = (x << count) & m;
         long cf = msb(x << (count - 1), size);
-        s.setArithmeticFlags(flagBits(cf, result, size, 0, msb(result, size) ^ cf));
+        s.lazy(CC_RESULT, 0, msb(result, size) ^ cf, result, size, cf);
         return result;
       }
       case SHR: {
         result = x >>> count;
         long cf = (x >>> (count - 1)) & 1;
-        s.setArithmeticFlags(flagBits(cf, result, size, 0, msb(x, size)));
+        s.lazy(CC_RESULT, 0, msb(x, size), result, size, cf);
         return result;
       }
       case SAR: {
         long sx = signExtend(x, size);
         result = (sx >> count) & m;
         long cf = (sx >> (count - 1)) & 1;
-        s.setArithmeticFlags(flagBits(cf, result, size, 0, 0));
+        s.lazy(CC_RESULT, 0, 0, result, size, cf);
         return result;
       }
       default:
@@ -1106,7 +1108,7 @@ final class Executor {
   private void setMultiplyFlags(long low, int size, boolean overflow) {
     // CF = OF = overflow; SF, ZF, PF are undefined: computed from the low result (as QEMU does).
     long o = overflow ? 1 : 0;
-    s.setArithmeticFlags(flagBits(o, low, size, 0, o));
+    s.lazy(CC_RESULT, 0, o, low, size, o);
   }
 
   private void divide(Instruction i, int size) throws MemoryAccessException, ArchitecturalFault,
