@@ -76,10 +76,7 @@ public final class ScratchWindow {
 
   /** Copies {@code data} into the window at {@code address}. */
   public void put(long address, byte[] data) {
-    check(address, data.length);
-    for (int i = 0; i < data.length; i++) {
-      page(address + i)[(int) (address + i) & 0xfff] = data[i];
-    }
+    copy(address, data, true);
   }
 
   /** Writes a NUL-terminated string (UTF-8) at {@code address}. */
@@ -92,12 +89,25 @@ public final class ScratchWindow {
 
   /** Copies {@code length} bytes at {@code address} out of the window. */
   public byte[] get(long address, int length) {
-    check(address, length);
     byte[] out = new byte[length];
-    for (int i = 0; i < length; i++) {
-      out[i] = page(address + i)[(int) (address + i) & 0xfff];
-    }
+    copy(address, out, false);
     return out;
+  }
+
+  /** Copies {@code buffer} into the window at {@code address} (or out of it), page by page. */
+  private void copy(long address, byte[] buffer, boolean intoWindow) {
+    check(address, buffer.length);
+    for (int done = 0; done < buffer.length; ) {
+      long a = address + done;
+      int offset = (int) a & 0xfff;
+      int n = Math.min(buffer.length - done, 4096 - offset);
+      if (intoWindow) {
+        System.arraycopy(buffer, done, page(a), offset, n);
+      } else {
+        System.arraycopy(page(a), offset, buffer, done, n);
+      }
+      done += n;
+    }
   }
 
   private void check(long address, int length) {

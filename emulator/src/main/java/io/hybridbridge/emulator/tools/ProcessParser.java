@@ -2,6 +2,7 @@ package io.hybridbridge.emulator.tools;
 
 import io.hybridbridge.schemas.ProcessRow;
 import java.nio.charset.StandardCharsets;
+import java.util.regex.Pattern;
 
 /**
  * Parses what the kernel returns for {@code /proc/<pid>/stat}, {@code status} and {@code cmdline} (proc(5)).
@@ -9,6 +10,9 @@ import java.nio.charset.StandardCharsets;
  */
 public final class ProcessParser {
   private ProcessParser() {}
+
+  /** Compiled once: String.split compiles a pattern of more than one character at every call. */
+  static final Pattern WHITESPACE = Pattern.compile("\\s+");
 
   /** The fields of /proc/<pid>/stat that ps shows. */
   public record Stat(int pid, String comm, String state, int ppid, int threads, long startTimeTicks,
@@ -59,7 +63,10 @@ public final class ProcessParser {
         continue;
       }
       String key = line.substring(0, colon);
-      String[] values = line.substring(colon + 1).strip().split("\\s+");
+      if (!key.equals("Tgid") && !key.equals("Uid") && !key.equals("Gid")) {
+        continue; // most of the file: not split (ps reads this file for every process)
+      }
+      String[] values = WHITESPACE.split(line.substring(colon + 1).strip());
       try {
         switch (key) {
           case "Tgid" -> tgid = Integer.parseInt(values[0]);

@@ -3,6 +3,7 @@ package io.hybridbridge.emulator.tools;
 import io.hybridbridge.schemas.SocketRow;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Pattern;
 
 /**
  * Parses {@code /proc/net/{tcp,tcp6,udp,udp6,raw,raw6}} (one layout) and {@code /proc/net/unix}. The state
@@ -10,6 +11,8 @@ import java.util.List;
  */
 public final class SocketParser {
   private SocketParser() {}
+
+  private static final Pattern SPACES = Pattern.compile(" +");
 
   private static final String[] TCP_STATES = {
     "UNKNOWN", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSE",
@@ -28,7 +31,7 @@ public final class SocketParser {
       if (line.isEmpty()) {
         continue;
       }
-      String[] f = line.split("\\s+");
+      String[] f = ProcessParser.WHITESPACE.split(line);
       if (f.length < 10 || !f[0].endsWith(":")) {
         throw new ToolException("malformed /proc/net/" + proto + " line: " + ProcessParser.abbreviate(line));
       }
@@ -59,7 +62,7 @@ public final class SocketParser {
       if (line.isBlank()) {
         continue;
       }
-      String[] f = line.strip().split(" +", 8);
+      String[] f = SPACES.split(line.strip(), 8);
       if (f.length < 7 || !f[0].endsWith(":")) {
         throw new ToolException("malformed /proc/net/unix line: " + ProcessParser.abbreviate(line));
       }

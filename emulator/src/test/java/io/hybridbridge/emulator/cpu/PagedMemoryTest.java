@@ -154,6 +154,8 @@ class PagedMemoryTest {
     assertThat(path[13]).isZero();
     memory.write(0x7f0000000ffeL, 4, 0x64636261L); // crosses a page inside the window
     assertThat(new String(window.get(0x7f0000000ffeL, 4))).isEqualTo("abcd");
+    window.put(0x7f0000001ffdL, "wxyz".getBytes(java.nio.charset.StandardCharsets.US_ASCII)); // and from Java
+    assertThat(memory.read(0x7f0000001ffdL, 4)).isEqualTo(0x7a797877L);
     assertThat(image.reads).isZero();
     assertThatThrownBy(() -> memory.mapScratch(0x7f0000008000L, 0x10000))
         .isInstanceOf(IllegalArgumentException.class);
