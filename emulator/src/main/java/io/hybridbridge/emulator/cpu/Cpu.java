@@ -339,6 +339,7 @@ public final class Cpu implements AutoCloseable {
     long executed = 0;
     executor.pauses = 0;
     boolean blockStart = true; // the run starts a block; so does the instruction after a branch
+    int straight = 0; // instructions interpreted since the last block start
     while (true) {
       if (executed >= budget) {
         return new Stop(Stop.Reason.BUDGET_EXHAUSTED, state.rip, "budget of " + budget + " instructions", null,
@@ -372,9 +373,11 @@ public final class Cpu implements AutoCloseable {
           }
         }
         long hookTag = hookTags[hookSlot(pc)];
+        boolean hooked = false;
         if (hookTag == pc || hookTag == SEVERAL_HOOKS) {
           PcHook hook = hooks.get(pc);
           if (hook != null) {
+            hooked = true;
             PcHook.Result result = hook.beforeExecute(this);
             if (result.stop()) {
               return new Stop(Stop.Reason.HOOK, pc, result.reason(), null, executed);
@@ -394,7 +397,12 @@ public final class Cpu implements AutoCloseable {
         long steps = executor.execute(insn, pc);
         executed += steps;
         instructionsRetired += steps;
-        blockStart = !translation || BlockTranslator.endsBlock(insn);
+        // A block also ends before a hooked pc and after MAX_INSTRUCTIONS: where one could start next is looked up
+        // too, or a straight line the interpreter entered (a kernel's unrolled hash: thousands of instructions)
+        // would be interpreted to its end, its blocks never counted.
+        straight = blockStart ? 1 : straight + 1;
+        blockStart = !translation || BlockTranslator.endsBlock(insn) || hooked
+            || straight == BlockTranslator.MAX_INSTRUCTIONS;
         if (executor.stopRequest != null) {
           Stop.Reason reason = executor.stopRequest;
           executor.stopRequest = null;
