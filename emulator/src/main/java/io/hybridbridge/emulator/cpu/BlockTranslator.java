@@ -897,15 +897,15 @@ final class BlockTranslator {
     if (!translated(i)) {
       return null; // the interpreter may set the flags
     }
+    if (flagsOf(i) != null) {
+      return i;
+    }
     switch (i.mnemonic) {
-      case ADD: case SUB: case AND: case OR: case XOR: case CMP: case TEST: case INC: case DEC: case BT: case CMPXCHG:
-      case XADD:
-        return i;
       case MOV: case MOVZX: case MOVSX: case MOVSXD: case LEA: case NOT: case BSWAP: case CBW: case CWDE: case CDQE:
       case SETCC: case NOP:
         return before;
       default:
-        return null; // shifts set other flags; push, pop and cmovcc overwrite p, q or v
+        return null; // shifts and imul set flags p, q and v do not give; push, pop and cmovcc overwrite p, q or v
     }
   }
 
