@@ -241,7 +241,7 @@ final class BlockTranslator {
 
   /** Whether {@code i} is a translated shl, shr or sar by a nonzero immediate count (set in the region, no call). */
   private static boolean shiftsByImmediate(Instruction i) {
-    return translated(i) && i.op1.kind == Operand.IMM && (i.op1.imm & (i.operandSize == 8 ? 63 : 31)) != 0;
+    return translated(i) && i.op1.kind == Operand.IMM && Executor.shiftCount(i.op1.imm, i.operandSize) != 0;
   }
 
   /** Whether the next instruction after {@code i} starts a block (i branches, or cannot be in one). */
@@ -750,7 +750,7 @@ final class BlockTranslator {
       case SHR:
       case SAR:
         if (shiftsByImmediate(i)) { // the interpreter's definition (Executor.shiftOrRotate) with the count known
-          int count = (int) (i.op1.imm & (size == 8 ? 63 : 31));
+          int count = Executor.shiftCount(i.op1.imm, size);
           int top = 8 * size - 1;
           b.append("    p = ").append(read(i.op0)).append(";\n");
           switch (i.mnemonic) {
@@ -825,7 +825,7 @@ final class BlockTranslator {
         return false;
       case BT: // CF is the bit; the other flags stay, as the interpreter keeps them
         b.append("    v = (").append(read(i.op0)).append(" >>> (").append(read(i.op1)).append(" & ")
-            .append(8 * size - 1).append(")) & 1;\n    s.setArithmeticFlags((s.arithmeticFlags() & ~1L) | v);\n");
+            .append(8 * size - 1).append(")) & 1;\n    s.setCarry(v);\n");
         return false;
       case CMPXCHG: // compared as cmp rax, [a]; the destination is written either way, as the interpreter does
         b.append("    p = ").append(register(Operand.register(Reg.RAX, size, false))).append(";\n    q = m.read(a, ")

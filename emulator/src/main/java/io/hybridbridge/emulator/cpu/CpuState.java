@@ -265,6 +265,11 @@ public final class CpuState {
     ccFlags = flags & ARITHMETIC_FLAGS;
   }
 
+  /** Sets CF to {@code cf} (0 or 1) and keeps the other arithmetic flags (clc, stc, cmc, bt). */
+  void setCarry(long cf) {
+    setArithmeticFlags((arithmeticFlags() & ~CF) | cf);
+  }
+
   void lazy(int op, long a, long b, long result, int size, long carry) {
     ccOp = op;
     ccA = a;

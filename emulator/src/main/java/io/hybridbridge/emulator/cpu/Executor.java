@@ -280,9 +280,9 @@ final class Executor {
 
       case MOVS: case STOS: case LODS: case CMPS: case SCAS: return Math.max(1, string(i));
 
-      case CLC: setCarry(0); break;
-      case STC: setCarry(1); break;
-      case CMC: setCarry(s.cf() ^ 1); break;
+      case CLC: s.setCarry(0); break;
+      case STC: s.setCarry(1); break;
+      case CMC: s.setCarry(s.cf() ^ 1); break;
       case CLD: s.setFlag(DF, false); break;
       case STD: s.setFlag(DF, true); break;
       case CLI: privileged(); s.setFlag(IF, false); break;
@@ -906,10 +906,6 @@ final class Executor {
     shadowSetFlags(sh);
   }
 
-  private void setCarry(long cf) {
-    s.setArithmeticFlags((s.arithmeticFlags() & ~CF) | cf);
-  }
-
   private static long flagBits(long cf, long result, int size, long af, long of) {
     return cf | (parity(result) << 2) | (af << 4) | ((result & mask(size)) == 0 ? ZF : 0)
         | (msb(result, size) << 7) | (of << 11);
@@ -1010,7 +1006,7 @@ final class Executor {
   }
 
   /** The count a shift or rotate of a {@code size}-byte operand uses: its count operand, masked as the CPU does. */
-  private static int shiftCount(long countOperand, int size) {
+  static int shiftCount(long countOperand, int size) {
     return (int) (countOperand & (size == 8 ? 63 : 31));
   }
 
@@ -1205,7 +1201,7 @@ final class Executor {
     int bit = (int) (b.bits & (8 * size - 1));
     long cf = (a.bits >>> bit) & 1;
     // CF is the bit; OF, SF, AF, PF are undefined and ZF unchanged: keep them all.
-    s.setArithmeticFlags((s.arithmeticFlags() & ~CF) | cf);
+    s.setCarry(cf);
     shadowSetFlags(shadowCombine(ShadowOp.BIT_SCAN, size, a.shadow, b.shadow));
     if (i.mnemonic == Mnemonic.BT) {
       return;
