@@ -133,6 +133,8 @@ final class BlockTranslator {
     final long[] pcs;
     private Region region;
     private int id;
+    /** Its place in the order it was translated in, hottest first (see {@link #regions}). */
+    private int rank;
 
     private Block(long pc, List<Instruction> instructions) {
       this.pc = pc;
@@ -252,7 +254,7 @@ final class BlockTranslator {
   /**
    * Translates the blocks starting at {@code starts}, in one compilation of the regions that neither this JVM nor
    * {@code kept} has compiled before (a region's source, hence its class, depends only on the blocks and on the
-   * translator: the same starts in the same code give the same regions).
+   * translator: the same starts in the same order, hottest first, in the same code give the same regions).
    *
    * @return the blocks, by start pc (a start whose first instruction cannot be in a block has none), and how many
    *     regions javac compiled for them
@@ -260,11 +262,14 @@ final class BlockTranslator {
   static Translation translate(Code code, Iterable<Long> starts, CompiledRegions kept)
       throws TranslationException {
     Map<Long, Block> blocks = new TreeMap<>();
+    int rank = 0;
     for (long start : starts) {
       Block b = form(code, start);
       if (b != null) {
+        b.rank = rank;
         blocks.put(start, b);
       }
+      rank++;
     }
     int compiled = define(blocks, regionBytecode, kept);
     blocks.values().removeIf(b -> b.region == null); // a single block too large for the JIT: interpreted instead
@@ -509,26 +514,32 @@ final class BlockTranslator {
   /**
    * Groups blocks into regions: a block joins the region of each block it can go to directly (its jump targets, where
    * it falls through, what it calls and where that call returns), up to {@code budget} bytes of estimated bytecode a
-   * region.
+   * region, along the hottest edges first (an edge is as hot as its colder end's rank: the starts come hottest
+   * first). Every edge between regions costs a return to the run loop and a block lookup each time it is taken; in
+   * address order, a cold block filled the region of a hot loop it jumps into, and 6.12's ps left regions ≈ 240 k
+   * times an inspection, ≈ 160 k hottest first.
    */
   private static List<Region> regions(Map<Long, Block> blocks, int budget) {
     Map<Long, Long> parent = new TreeMap<>();
     Map<Long, Integer> sizes = new TreeMap<>();
-    for (long pc : blocks.keySet()) {
-      parent.put(pc, pc);
-      sizes.put(pc, blocks.get(pc).estimatedBytecode());
-    }
+    List<long[]> edges = new ArrayList<>(); // {from, to, rank of the colder end}
     for (Block b : blocks.values()) {
+      parent.put(b.pc, b.pc);
+      sizes.put(b.pc, b.estimatedBytecode());
       for (long successor : successors(b)) {
-        if (!blocks.containsKey(successor)) {
-          continue;
+        Block to = blocks.get(successor);
+        if (to != null) {
+          edges.add(new long[] {b.pc, successor, Math.max(b.rank, to.rank)});
         }
-        long x = root(parent, b.pc);
-        long y = root(parent, successor);
-        if (x != y && sizes.get(x) + sizes.get(y) <= budget) {
-          parent.put(y, x);
-          sizes.put(x, sizes.get(x) + sizes.get(y));
-        }
+      }
+    }
+    edges.sort(java.util.Comparator.comparingLong(e -> e[2])); // stable: ties in pc order
+    for (long[] edge : edges) {
+      long x = root(parent, edge[0]);
+      long y = root(parent, edge[1]);
+      if (x != y && sizes.get(x) + sizes.get(y) <= budget) {
+        parent.put(y, x);
+        sizes.put(x, sizes.get(x) + sizes.get(y));
       }
     }
     Map<Long, Region> byRoot = new TreeMap<>();

@@ -205,8 +205,8 @@ public final class Cpu implements AutoCloseable {
   /**
    * Translates the recorded block starts that ran at least {@code executions} times into JVM bytecode (one compilation
    * by the JDK's compiler, of the regions not compiled before: {@link #setCompiledRegions}): later runs execute them.
-   * Colder starts stay recorded, and counted. Returns the starts translated, in order: {@link #translate} of the same
-   * starts on the same code gives the same regions.
+   * Colder starts stay recorded, and counted. Returns the starts translated, hottest first (the order regions are
+   * grouped in): {@link #translate} of the same starts in the same order on the same code gives the same regions.
    *
    * @throws TranslationException no compiler in this Java runtime, or a translation that does not compile; the CPU
    *     keeps interpreting
@@ -221,6 +221,7 @@ public final class Cpu implements AutoCloseable {
     if (starts.isEmpty()) {
       return starts;
     }
+    starts.sort(java.util.Comparator.comparingLong(pc -> -pendingStarts.get(pc)[0])); // hottest first; stable
     starts.forEach(pendingStarts::remove);
     hotThreshold = NOT_COUNTED;
     BlockTranslator.Translation translation = BlockTranslator.translate(new BlockTranslator.Code() {
@@ -245,11 +246,13 @@ public final class Cpu implements AutoCloseable {
 
   /**
    * Translates the blocks at {@code starts} now, those not translated yet (a batch {@link #translatePending} returned
-   * before, e.g. in another JVM). Returns the blocks translated.
+   * before, e.g. in another JVM, in its order). Returns the blocks translated.
    */
   public int translate(java.util.Collection<Long> starts) throws TranslationException {
-    starts.stream().filter(pc -> !blocks.containsKey(pc))
-        .forEach(pc -> pendingStarts.put(pc, new long[] {Long.MAX_VALUE}));
+    starts.stream().filter(pc -> !blocks.containsKey(pc)).forEach(pc -> {
+      pendingStarts.remove(pc); // at the end, in the order given
+      pendingStarts.put(pc, new long[] {Long.MAX_VALUE});
+    });
     hotThreshold = NOT_COUNTED;
     return (int) translatePending(Long.MAX_VALUE).stream().filter(pc -> blocks.get(pc) != null).count();
   }

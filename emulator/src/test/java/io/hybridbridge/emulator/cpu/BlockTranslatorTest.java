@@ -1,6 +1,7 @@
 package io.hybridbridge.emulator.cpu;
 
 import static io.hybridbridge.emulator.decode.Reg.RAX;
+import static io.hybridbridge.emulator.decode.Reg.RCX;
 import static io.hybridbridge.emulator.decode.Reg.RDI;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -86,6 +87,45 @@ class BlockTranslatorTest {
       assertThat(m.cpu.translatePending(150)).hasSize(1);
       assertThat(m.cpu.pendingBlocks(1)).isEqualTo(2);
       assertThat(m.cpu.pendingBlocks(150)).isZero();
+    }
+  }
+
+  /**
+   * Regions are grouped along the hottest edges first: a loop of two blocks stays in one method even when the block
+   * before it in memory, which jumps into it once, would fill that method. Grouped in address order, the cold block
+   * and the loop's first block shared the method and the loop left it on every iteration.
+   */
+  @Test
+  void aHotLoopIsOneRegionEvenWhenAColdBlockBeforeItWouldFillIt() throws Exception {
+    String program = "inc rdx; ".repeat(20) + "jmp 2f; 2: inc rax; jmp 3f; 3: dec rcx; jnz 2b; hlt";
+    long loop = TestMachine.CODE + 20 * 3 + 2; // inc rdx: 3 bytes; jmp 2f: 2
+    long back = loop + 3 + 2; // inc rax: 3 bytes
+    int budget;
+    try (TestMachine sizes = new TestMachine(program)) {
+      sizes.cpu.translate(List.of(TestMachine.CODE, loop, back));
+      budget = sizes.cpu.translatedBlock(TestMachine.CODE).estimatedBytecode()
+          + sizes.cpu.translatedBlock(loop).estimatedBytecode()
+          + sizes.cpu.translatedBlock(back).estimatedBytecode() - 1; // room for the cold block and one of the loop's
+    }
+    try (TestMachine m = new TestMachine(program)) {
+      m.state.set(RCX, 300);
+      m.cpu.setTranslation(true);
+      assertThat(m.run().reason()).isEqualTo(Stop.Reason.HALTED); // interpreted, counting the starts
+      int before = BlockTranslator.regionBytecode;
+      BlockTranslator.regionBytecode = budget;
+      try {
+        long halt = back + 3 + 2; // dec rcx: 3 bytes; jnz 2b: 2 (no block: hlt cannot be in one)
+        assertThat(m.cpu.translatePending(1)).containsExactly(loop, back, TestMachine.CODE, halt); // hottest first
+      } finally {
+        BlockTranslator.regionBytecode = before;
+      }
+      Object loopRegion = m.cpu.translatedBlock(loop).region();
+      assertThat(m.cpu.translatedBlock(back).region()).isSameAs(loopRegion);
+      assertThat(m.cpu.translatedBlock(TestMachine.CODE).region()).isNotSameAs(loopRegion);
+      m.state.set(RCX, 300);
+      m.state.setRip(TestMachine.CODE);
+      assertThat(m.run().reason()).isEqualTo(Stop.Reason.HALTED);
+      assertThat(m.reg(RAX)).isEqualTo(600);
     }
   }
 
