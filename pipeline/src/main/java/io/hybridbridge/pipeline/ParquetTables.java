@@ -1,7 +1,7 @@
 package io.hybridbridge.pipeline;
 
+import io.hybridbridge.datasets.FileTrees;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
@@ -264,7 +264,7 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
       if (committing) {
         CommitFn.finish(run, outputDir);
       } else {
-        CommitFn.deleteRecursively(run);
+        FileTrees.deleteRecursively(run);
       }
       ended.add(new InterruptedRun(run.getFileName().toString(), committing));
     }
@@ -378,7 +378,7 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
           throw new IOException("table " + table + " was neither staged at " + staged + " nor committed");
         }
       }
-      deleteRecursively(runDir);
+      FileTrees.deleteRecursively(runDir);
       try {
         Files.deleteIfExists(runDir.getParent());
       } catch (DirectoryNotEmptyException e) {
@@ -403,7 +403,7 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
           Files.move(file, target.resolve(run + "-" + file.getFileName()), StandardCopyOption.ATOMIC_MOVE);
         }
       }
-      deleteRecursively(staged);
+      FileTrees.deleteRecursively(staged);
     }
 
     /** FileIO writes no file for an empty input; one file with the schema and no rows keeps the table visible. */
@@ -421,23 +421,6 @@ public final class ParquetTables extends PTransform<PCollectionTuple, PCollectio
           StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
         sink.open(file);
         sink.flush();
-      }
-    }
-
-    private static void deleteRecursively(Path dir) throws IOException {
-      if (!Files.exists(dir)) {
-        return;
-      }
-      try (Stream<Path> paths = Files.walk(dir)) {
-        paths.sorted(Comparator.reverseOrder()).forEach(path -> {
-          try {
-            Files.delete(path);
-          } catch (IOException e) {
-            throw new UncheckedIOException(e);
-          }
-        });
-      } catch (UncheckedIOException e) {
-        throw e.getCause();
       }
     }
   }

@@ -263,9 +263,7 @@ class ScanCommandTest {
         while (!Files.isDirectory(firstStatus)) {
           Thread.sleep(1);
         }
-        try (java.util.stream.Stream<Path> files = Files.walk(store)) {
-          files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
+        io.hybridbridge.datasets.FileTrees.deleteRecursively(store);
         Files.writeString(store, "not a store");
       } catch (Exception e) {
         throw new IllegalStateException(e);
