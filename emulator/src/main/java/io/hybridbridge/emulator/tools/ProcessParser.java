@@ -62,26 +62,27 @@ public final class ProcessParser {
       if (colon < 0) {
         continue;
       }
-      String key = line.substring(0, colon);
-      if (!key.equals("Tgid") && !key.equals("Uid") && !key.equals("Gid")) {
-        continue; // most of the file: not split (ps reads this file for every process)
-      }
-      String[] values = WHITESPACE.split(line.substring(colon + 1).strip());
-      try {
-        switch (key) {
-          case "Tgid" -> tgid = Integer.parseInt(values[0]);
-          case "Uid" -> uid = Integer.parseInt(values[0]);
-          case "Gid" -> gid = Integer.parseInt(values[0]);
-          default -> { }
-        }
-      } catch (NumberFormatException e) {
-        throw new ToolException("malformed " + key + " line in /proc/<pid>/status: " + abbreviate(line));
+      switch (line.substring(0, colon)) {
+        case "Tgid" -> tgid = firstValue(line, colon);
+        case "Uid" -> uid = firstValue(line, colon);
+        case "Gid" -> gid = firstValue(line, colon);
+        default -> { } // most of the file: not split (ps reads this file for every process)
       }
     }
     if (tgid == null || uid == null || gid == null) {
       throw new ToolException("/proc/<pid>/status lacks Tgid, Uid or Gid");
     }
     return new Status(tgid, uid, gid);
+  }
+
+  /** The first number after the colon at {@code colon} of a /proc/<pid>/status line. */
+  private static int firstValue(String line, int colon) throws ToolException {
+    try {
+      return Integer.parseInt(WHITESPACE.split(line.substring(colon + 1).strip())[0]);
+    } catch (NumberFormatException e) {
+      throw new ToolException("malformed " + line.substring(0, colon) + " line in /proc/<pid>/status: "
+          + abbreviate(line));
+    }
   }
 
   /** Joins the NUL-separated arguments of /proc/<pid>/cmdline with single spaces, as ps does. */
