@@ -46,8 +46,9 @@ import javax.tools.ToolProvider;
  * which the JIT compiles to native code. What a block does is what the interpreter would do instruction by
  * instruction, and it uses the interpreter's own pieces for everything but plain register and flag arithmetic:
  * <ul>
- *   <li>every data access is routed by {@link Executor#explicit} / {@link Executor#stack}, the interpreter's routing,
- *       so a router sees the same accesses, in the same order, with the same instruction and pc;
+ *   <li>every data access is one call to the executor ({@link Executor#read}, {@link Executor#write}, {@link
+ *       Executor#call}, {@link Executor#ret}): the site's binding, or the interpreter's own routing, so a router sees
+ *       the same accesses, in the same order, with the same instruction and pc;
  *   <li>flags are the interpreter's lazy flags ({@link CpuState#lazy}, set in place: {@link #lazy}; {@link
  *       CpuState#condition});
  *   <li>rotates, and shifts by CL (whose count may be 0), call the interpreter's own definition of their result and
@@ -92,6 +93,38 @@ final class BlockTranslator {
   static int regionBytecode = REGION_BYTECODE;
   /** Access sites of all translated blocks (a site: one memory access of one instruction, which a router may bind). */
   private static final AtomicInteger SITES = new AtomicInteger();
+
+  /**
+   * An access site: its instruction's pc and index in its block, and the access (an explicit operand's index, or
+   * {@link MemoryAccess#STACK}; its role and size), which the executor routes by when the site is not bound.
+   */
+  record Site(long pc, int index, int operand, MemoryRole role, int size) {}
+
+  /** Every access site this JVM defined, by id (replaced, grown, under {@link #define}'s lock). */
+  private static volatile Site[] definedSites = new Site[1024];
+
+  /** The access site {@code id} ({@link Executor#read} and the like route by it). */
+  static Site site(int id) {
+    return definedSites[id];
+  }
+
+  private static void defineSites(int first, List<Site> sites) {
+    Site[] all = definedSites;
+    if (first + sites.size() > all.length) {
+      all = java.util.Arrays.copyOf(all, Math.max(first + sites.size(), 2 * all.length));
+    }
+    for (int k = 0; k < sites.size(); k++) {
+      all[first + k] = sites.get(k);
+    }
+    definedSites = all;
+  }
+
+  /**
+   * While a region's source is generated (one at a time: {@link #define} is synchronized): its access site being
+   * generated, and whether an earlier access of the same instruction has chosen the site's space already.
+   */
+  private static String access;
+  private static boolean accessed;
 
   /** Access sites numbered so far: every site id is below it. */
   static int sites() {
@@ -198,9 +231,14 @@ final class BlockTranslator {
      * first site {@code S}, which is given to its class when it is defined: the source does not depend on what this
      * JVM translated before, so compiled regions can be kept and shared ({@link CompiledRegions}).
      */
-    String site() {
+    final List<Site> siteList = new ArrayList<>();
+
+    /** Makes {@code site} the access site being generated. */
+    void site(Site site) {
+      siteList.add(site);
       int k = sites++;
-      return k == 0 ? "S" : "S + " + k;
+      access = k == 0 ? "S" : "S + " + k;
+      accessed = false;
     }
   }
 
@@ -216,16 +254,15 @@ final class BlockTranslator {
 
   /**
    * The estimated bytecode of {@code i}'s translation, fitted to the regions javac made of 6.12's ps blocks (javap):
-   * about 30 bytes an instruction, 75 more for each access site (the binding's lookup, the routing call), 21 more
-   * where it sets the lazy flags, 30 a block (its start recorded, the count, the way into the next case); on the 336
-   * regions of 6.12's ps the estimate was at most 955 bytes short of a region's size (none over {@link #HUGE_METHOD}),
-   * and {@link #define} checks the real one.
+   * about 30 bytes an instruction, 30 more for each access site (its call), 21 more where it sets the lazy flags, 30
+   * a block (its start recorded, the count, the way into the next case); the largest of the 290 regions of 6.12's ps
+   * came out at 6,844 bytes (none over {@link #HUGE_METHOD}), and {@link #define} checks the real size.
    */
   private static int estimatedBytecode(Instruction i) {
     boolean explicit = i.memory != null && i.memoryRole != MemoryRole.ADDRESS_ONLY;
     boolean stack = translated(i) && (i.mnemonic == Mnemonic.PUSH || i.mnemonic == Mnemonic.POP
         || i.mnemonic == Mnemonic.CALL || i.mnemonic == Mnemonic.RET);
-    return 30 + (explicit ? 75 : 0) + (stack ? 75 : 0) + (setsLazyFlags(i) ? 21 : 0);
+    return 30 + (explicit ? 30 : 0) + (stack ? 30 : 0) + (setsLazyFlags(i) ? 21 : 0);
   }
 
   /** Whether {@code i}'s translation sets the lazy flags in place ({@link #lazy}: 21 bytes more than a call). */
@@ -347,7 +384,7 @@ final class BlockTranslator {
       throws TranslationException {
     int bytecode = codeLength(classFile, "run");
     if (bytecode <= HUGE_METHOD) {
-      run(region, defineRegion(classFile, bytecode, region.sites, key));
+      run(region, defineRegion(classFile, bytecode, region, key));
     } else if (region.blocks.size() > 1) {
       region.blocks.forEach(block -> oversized.put(block.pc, block));
     }
@@ -385,11 +422,13 @@ final class BlockTranslator {
    * Defines a region's class, whose method has {@code bytecode} bytes, with its first access site (numbered here: its
    * {@code sites} are new to this JVM).
    */
-  private static BlockCode defineRegion(byte[] classFile, int bytecode, int sites, String key)
+  private static BlockCode defineRegion(byte[] classFile, int bytecode, Region region, String key)
       throws TranslationException {
     try {
+      int base = SITES.getAndAdd(region.sites);
+      defineSites(base, region.siteList);
       // hidden: unloaded with the blocks that use it, so a long-lived worker does not keep every CPU's code
-      Class<?> c = MethodHandles.lookup().defineHiddenClassWithClassData(classFile, SITES.getAndAdd(sites), true)
+      Class<?> c = MethodHandles.lookup().defineHiddenClassWithClassData(classFile, base, true)
           .lookupClass();
       BlockCode code = (BlockCode) c.getDeclaredConstructor().newInstance();
       code.bytecode = bytecode;
@@ -656,7 +695,7 @@ final class BlockTranslator {
         .append("  private static final int S = BlockTranslator.firstSite(java.lang.invoke.MethodHandles.lookup());\n\n")
         .append("  @Override\n  long run(int id, Executor x, long[] r, CpuState s, Instruction[][] in, long limit)")
         .append(' ').append(THROWS).append(" {\n")
-        .append("    long n = 0;\n    long a, p, q, v;\n    int b;\n    boolean f;\n    AddressSpace m;\n")
+        .append("    long n = 0;\n    long a, p, q, v;\n    boolean f;\n")
         .append("    Instruction[] i;\n")
         .append("    while (true) {\n      switch (id) {\n");
     for (int id = 0; id < blocks.size(); id++) {
@@ -720,10 +759,8 @@ final class BlockTranslator {
       return false;
     }
     if (i.memory != null && i.memoryRole != MemoryRole.ADDRESS_ONLY) {
-      String site = region.site();
-      b.append("    a = ").append(address(i.memory, next, true)).append(";\n")
-          .append(site(k, pc, site, "x.explicit(i[" + k + "], a, " + Math.min(i.memory.size, 8) + ", "
-              + i.memoryIndex + ", MemoryRole." + i.memoryRole + ", " + site + ")", ""));
+      region.site(new Site(pc, k, i.memoryIndex, i.memoryRole, Math.min(i.memory.size, 8)));
+      b.append("    a = ").append(address(i.memory, next, true)).append(";\n");
     }
     switch (i.mnemonic) {
       case MOV:
@@ -817,12 +854,12 @@ final class BlockTranslator {
       }
       case PUSH:
         b.append("    v = ").append(read(i.op0)).append(";\n    a = r[").append(Reg.RSP).append("] - 8;\n")
-            .append(stack(k, pc, "WRITE", "", region)).append("    m.write(a, 8, v);\n    r[").append(Reg.RSP)
+            .append(stack(k, pc, MemoryRole.WRITE, region)).append(store(8, "v")).append("    r[").append(Reg.RSP)
             .append("] = a;\n");
         return false;
       case POP:
-        b.append("    a = r[").append(Reg.RSP).append("];\n").append(stack(k, pc, "READ", "", region))
-            .append("    v = m.read(a, 8);\n    r[").append(Reg.RSP).append("] = a + 8;\n    r[").append(i.op0.reg)
+        b.append("    a = r[").append(Reg.RSP).append("];\n").append(stack(k, pc, MemoryRole.READ, region))
+            .append("    v = ").append(load(8)).append(";\n    r[").append(Reg.RSP).append("] = a + 8;\n    r[").append(i.op0.reg)
             .append("] = v;\n");
         return false;
       case CMOVCC:
@@ -839,10 +876,10 @@ final class BlockTranslator {
             .append(8 * size - 1).append(")) & 1;\n    s.setCarry(v);\n");
         return false;
       case CMPXCHG: // compared as cmp rax, [a]; the destination is written either way, as the interpreter does
-        b.append("    p = ").append(register(Operand.register(Reg.RAX, size, false))).append(";\n    q = m.read(a, ")
-            .append(size).append(");\n    v = p - q;\n").append(lazy("CC_SUB", "p", "q", size, "0"))
-            .append("    if (p == q) {\n      m.write(a, ").append(size).append(", ").append(read(i.op1))
-            .append(");\n    } else {\n      m.write(a, ").append(size).append(", q);\n");
+        b.append("    p = ").append(register(Operand.register(Reg.RAX, size, false))).append(";\n    q = ")
+            .append(load(size)).append(";\n    v = p - q;\n").append(lazy("CC_SUB", "p", "q", size, "0"))
+            .append("    if (p == q) {\n").append(indent(store(size, read(i.op1)), "  "))
+            .append("    } else {\n").append(indent(store(size, "q"), "  "));
         StringBuilder loaded = new StringBuilder();
         write(loaded, Operand.register(Reg.RAX, size, false), "q");
         b.append(indent(loaded.toString(), "  ")).append("    }\n");
@@ -858,9 +895,9 @@ final class BlockTranslator {
         return false;
       }
       case XADD: // the sum to [a], the old [a] to the source register
-        b.append("    p = m.read(a, ").append(size).append(");\n    q = ").append(read(i.op1))
+        b.append("    p = ").append(load(size)).append(";\n    q = ").append(read(i.op1))
             .append(";\n    v = p + q;\n").append(lazy("CC_ADD", "p", "q", size, "0"))
-            .append("    m.write(a, ").append(size).append(", v & ").append(mask(size)).append(");\n");
+            .append(store(size, "v & " + mask(size)));
         write(b, i.op1, "p");
         return false;
       case NOP:
@@ -875,13 +912,13 @@ final class BlockTranslator {
         return true;
       case CALL:
         b.append("    a = r[").append(Reg.RSP).append("] - 8;\n")
-            .append(stack(k, pc, "WRITE", "x.router.called(" + hex(next) + ", a);", region))
-            .append("    m.write(a, 8, ").append(hex(next)).append(");\n    r[").append(Reg.RSP).append("] = a;\n")
+            .append(stack(k, pc, MemoryRole.WRITE, region))
+            .append("    x.call(").append(access).append(", i, a, ").append(hex(next)).append(");\n    r[").append(Reg.RSP).append("] = a;\n")
             .append(jump(next + i.op0.imm, region));
         return true;
       case RET:
-        b.append("    a = r[").append(Reg.RSP).append("];\n").append(stack(k, pc, "READ", "x.router.returned(a);", region))
-            .append("    v = m.read(a, 8);\n    r[").append(Reg.RSP).append("] = a + 8;\n    s.rip = v;\n    id = ")
+        b.append("    a = r[").append(Reg.RSP).append("];\n").append(stack(k, pc, MemoryRole.READ, region))
+            .append("    v = x.ret(").append(access).append(", i, a);\n    r[").append(Reg.RSP).append("] = a + 8;\n    s.rip = v;\n    id = ")
             .append(LOOK_UP).append(";\n");
         return true;
       default:
@@ -1031,25 +1068,31 @@ final class BlockTranslator {
     }
   }
 
-  /** Sets m to the space of instruction {@code k}'s stack access at {@code a}: a new access site ({@link #site}). */
-  private static String stack(int k, long pc, String role, String whenBound, Region region) {
-    String site = region.site();
-    return site(k, pc, site, "x.stack(i[" + k + "], a, MemoryRole." + role + ", " + site + ")", whenBound);
+  /** Makes instruction {@code k}'s 8-byte stack access the access site being generated; appends nothing. */
+  private static String stack(int k, long pc, MemoryRole role, Region region) {
+    region.site(new Site(pc, k, MemoryAccess.STACK, role, 8));
+    return "";
   }
 
   /**
-   * Sets m to the space of access site {@code site} of instruction {@code k}: its binding, counted, then {@code
-   * whenBound} (a call or ret tells the router, which follows the call stack); or the executor's routing, {@code
-   * route}. The binding is looked up here, not in the executor: a call the JIT does not inline into a method this
-   * large costs more than the lookup. The instruction's position is recorded first, for a fault of the access.
+   * Reads {@code size} bytes at a for the access site being generated: one call, which takes the site's binding (or
+   * routes it as the interpreter does), reads, and records the instruction's position for a fault. A single call per
+   * access keeps a region's code small, and that made a warm ps inspection ≈ 10 % faster than the binding's lookup
+   * written out in the region (session 20).
    */
-  private static String site(int k, long pc, String site, String route, String whenBound) {
-    return "    x.pc = " + hex(pc) + ";\n    x.blockIndex = " + k + ";\n    if ((b = x.bindings[" + site + "]) < 0) {\n"
-        + "      m = " + route + ";\n    } else {\n      m = x.spaces[b];\n      x.boundAccesses[b]++;\n"
-        + (whenBound.isEmpty() ? "" : "      " + whenBound + "\n") + "    }\n";
+  private static String load(int size) {
+    String code = accessed ? "x.readAgain(" + access + ", a, " + size + ")" : "x.read(" + access + ", i, a, " + size + ")";
+    accessed = true;
+    return code;
   }
 
-  /** The value of an operand: registers and immediates as the interpreter reads them; memory at {@code a}, via m. */
+  /** Writes {@code value} to a for the access site being generated: after a read of it, to the space it read. */
+  private static String store(int size, String value) {
+    return accessed ? "    x.writeAgain(" + access + ", a, " + size + ", " + value + ");\n"
+        : "    x.write(" + access + ", i, a, " + size + ", " + value + ");\n";
+  }
+
+  /** The value of an operand: registers and immediates as the interpreter reads them; memory at {@code a}. */
   private static String read(Operand o) {
     switch (o.kind) {
       case Operand.REG:
@@ -1057,7 +1100,7 @@ final class BlockTranslator {
       case Operand.IMM:
         return hex(o.imm & CpuState.mask(o.size));
       case Operand.MEM:
-        return "m.read(a, " + o.size + ")";
+        return load(o.size);
       default:
         throw new IllegalStateException("operand " + o);
     }
@@ -1076,7 +1119,7 @@ final class BlockTranslator {
   /** Writes {@code value} to a register (32-bit writes zero-extend, narrower ones merge) or to memory at a. */
   private static void write(StringBuilder b, Operand o, String value) {
     if (o.kind == Operand.MEM) {
-      b.append("    m.write(a, ").append(o.size).append(", ").append(value).append(");\n");
+      b.append(store(o.size, value));
       return;
     }
     String r = "r[" + o.reg + "]";

@@ -444,23 +444,9 @@ final class Executor {
     }
   }
 
-  /**
-   * Routes the explicit memory operand of {@code i} at {@code address} (segment base included), the access site
-   * {@code site} of a translated block; {@code size}, {@code operand} and {@code role} are those of the operand
-   * (constants in the block, so as not to read them from {@code i} on every execution). The block has recorded the
-   * instruction's pc and index ({@link #pc}, {@link #blockIndex}) first.
-   */
-  AddressSpace explicit(Instruction i, long address, int size, int operand, MemoryRole role, int site) {
-    return routeSite(explicitAccess, i, address, size, operand, role, site);
-  }
-
-  /** Routes the 8-byte stack access of {@code i} (push, pop, call, ret) at {@code address}, site {@code site}. */
-  AddressSpace stack(Instruction i, long address, MemoryRole role, int site) {
-    return routeSite(implicitAccess, i, address, 8, MemoryAccess.STACK, role, site);
-  }
 
   /**
-   * The space of an access of a translated block whose site is not bound (the block looks its binding up first): the
+   * The space of an access of a translated block whose site is not bound ({@link #space} looks its binding up first): the
    * router's decision, then bound if the router binds it.
    */
   private AddressSpace routeSite(MemoryAccess x, Instruction i, long address, int size, int operand, MemoryRole role,
@@ -474,6 +460,99 @@ final class Executor {
       boundSites[boundSiteCount++] = site;
     }
     return space;
+  }
+
+  /** The space of the last access of a translated block (the write of a read-modify-write goes there too). */
+  private AddressSpace accessed;
+
+  /**
+   * Reads {@code size} bytes at {@code a} for access site {@code site} of a translated block ({@code block}: its
+   * instructions): from the space the site is bound to, counted; or as the interpreter routes it. A fault records the
+   * instruction's position ({@link #pc}, {@link #blockIndex}) for the run loop.
+   */
+  long read(int site, Instruction[] block, long a, int size) throws MemoryAccessException {
+    try {
+      return space(site, block, a).read(a, size);
+    } catch (MemoryAccessException e) {
+      throw faultAt(site, e);
+    }
+  }
+
+  /** Writes for access site {@code site} of a translated block, as {@link #read} reads. */
+  void write(int site, Instruction[] block, long a, int size, long value) throws MemoryAccessException {
+    try {
+      space(site, block, a).write(a, size, value);
+    } catch (MemoryAccessException e) {
+      throw faultAt(site, e);
+    }
+  }
+
+  /** Reads again for the access site that was just accessed (an instruction's second access to its operand). */
+  long readAgain(int site, long a, int size) throws MemoryAccessException {
+    try {
+      return accessed.read(a, size);
+    } catch (MemoryAccessException e) {
+      throw faultAt(site, e);
+    }
+  }
+
+  /** Writes for the access site that was just read (a read-modify-write), to the space it was read from. */
+  void writeAgain(int site, long a, int size, long value) throws MemoryAccessException {
+    try {
+      accessed.write(a, size, value);
+    } catch (MemoryAccessException e) {
+      throw faultAt(site, e);
+    }
+  }
+
+  /** A translated call pushes {@code next} at {@code a}; a bound site tells the router, which follows calls. */
+  void call(int site, Instruction[] block, long a, long next) throws MemoryAccessException {
+    try {
+      boolean bound = bindings[site] >= 0; // before routing, which may bind it
+      AddressSpace space = space(site, block, a);
+      if (bound) {
+        router.called(next, a);
+      }
+      space.write(a, 8, next);
+    } catch (MemoryAccessException e) {
+      throw faultAt(site, e);
+    }
+  }
+
+  /** A translated return pops its address at {@code a}; a bound site tells the router. */
+  long ret(int site, Instruction[] block, long a) throws MemoryAccessException {
+    try {
+      boolean bound = bindings[site] >= 0;
+      AddressSpace space = space(site, block, a);
+      if (bound) {
+        router.returned(a);
+      }
+      return space.read(a, 8);
+    } catch (MemoryAccessException e) {
+      throw faultAt(site, e);
+    }
+  }
+
+  /** The space of access site {@code site} at {@code a}: its binding, counted, or the interpreter's routing. */
+  private AddressSpace space(int site, Instruction[] block, long a) {
+    int b = bindings[site];
+    if (b >= 0) {
+      boundAccesses[b]++;
+      return accessed = spaces[b];
+    }
+    BlockTranslator.Site where = BlockTranslator.site(site);
+    pc = where.pc();
+    blockIndex = where.index();
+    Instruction i = block[where.index()];
+    return accessed = routeSite(where.operand() == MemoryAccess.STACK ? implicitAccess : explicitAccess, i, a,
+        where.size(), where.operand(), where.role(), site);
+  }
+
+  private MemoryAccessException faultAt(int site, MemoryAccessException e) {
+    BlockTranslator.Site where = BlockTranslator.site(site);
+    pc = where.pc();
+    blockIndex = where.index();
+    return e;
   }
 
   /** Executes {@code i} with the interpreter, in the middle of a translated block. */
