@@ -853,14 +853,14 @@ final class BlockTranslator {
         return false;
       }
       case PUSH:
+        stack(k, pc, MemoryRole.WRITE, region);
         b.append("    v = ").append(read(i.op0)).append(";\n    a = r[").append(Reg.RSP).append("] - 8;\n")
-            .append(stack(k, pc, MemoryRole.WRITE, region)).append(store(8, "v")).append("    r[").append(Reg.RSP)
-            .append("] = a;\n");
+            .append(store(8, "v")).append("    r[").append(Reg.RSP).append("] = a;\n");
         return false;
       case POP:
-        b.append("    a = r[").append(Reg.RSP).append("];\n").append(stack(k, pc, MemoryRole.READ, region))
-            .append("    v = ").append(load(8)).append(";\n    r[").append(Reg.RSP).append("] = a + 8;\n    r[").append(i.op0.reg)
-            .append("] = v;\n");
+        stack(k, pc, MemoryRole.READ, region);
+        b.append("    a = r[").append(Reg.RSP).append("];\n    v = ").append(load(8)).append(";\n    r[")
+            .append(Reg.RSP).append("] = a + 8;\n    r[").append(i.op0.reg).append("] = v;\n");
         return false;
       case CMOVCC:
         b.append("    f = ").append(condition(i.condition, flags)).append(";\n")
@@ -911,15 +911,15 @@ final class BlockTranslator {
         b.append(jump(next + i.op0.imm, region));
         return true;
       case CALL:
-        b.append("    a = r[").append(Reg.RSP).append("] - 8;\n")
-            .append(stack(k, pc, MemoryRole.WRITE, region))
-            .append("    x.call(").append(access).append(", i, a, ").append(hex(next)).append(");\n    r[").append(Reg.RSP).append("] = a;\n")
+        stack(k, pc, MemoryRole.WRITE, region);
+        b.append("    a = r[").append(Reg.RSP).append("] - 8;\n    x.call(").append(access).append(", i, a, ")
+            .append(hex(next)).append(");\n    r[").append(Reg.RSP).append("] = a;\n")
             .append(jump(next + i.op0.imm, region));
         return true;
       case RET:
-        b.append("    a = r[").append(Reg.RSP).append("];\n").append(stack(k, pc, MemoryRole.READ, region))
-            .append("    v = x.ret(").append(access).append(", i, a);\n    r[").append(Reg.RSP).append("] = a + 8;\n    s.rip = v;\n    id = ")
-            .append(LOOK_UP).append(";\n");
+        stack(k, pc, MemoryRole.READ, region);
+        b.append("    a = r[").append(Reg.RSP).append("];\n    v = x.ret(").append(access).append(", i, a);\n    r[")
+            .append(Reg.RSP).append("] = a + 8;\n    s.rip = v;\n    id = ").append(LOOK_UP).append(";\n");
         return true;
       default:
         throw new IllegalStateException("no translation of " + i.mnemonic);
@@ -1068,10 +1068,9 @@ final class BlockTranslator {
     }
   }
 
-  /** Makes instruction {@code k}'s 8-byte stack access the access site being generated; appends nothing. */
-  private static String stack(int k, long pc, MemoryRole role, Region region) {
+  /** Makes instruction {@code k}'s 8-byte stack access the access site being generated. */
+  private static void stack(int k, long pc, MemoryRole role, Region region) {
     region.site(new Site(pc, k, MemoryAccess.STACK, role, 8));
-    return "";
   }
 
   /**
@@ -1081,7 +1080,8 @@ final class BlockTranslator {
    * written out in the region (session 20).
    */
   private static String load(int size) {
-    String code = accessed ? "x.readAgain(" + access + ", a, " + size + ")" : "x.read(" + access + ", i, a, " + size + ")";
+    String code = accessed ? "x.readAgain(" + access + ", a, " + size + ")"
+        : "x.read(" + access + ", i, a, " + size + ")";
     accessed = true;
     return code;
   }

@@ -444,10 +444,9 @@ final class Executor {
     }
   }
 
-
   /**
-   * The space of an access of a translated block whose site is not bound ({@link #space} looks its binding up first): the
-   * router's decision, then bound if the router binds it.
+   * The space of an access of a translated block whose site is not bound ({@link #space} looks its binding up
+   * first): the router's decision, then bound if the router binds it.
    */
   private AddressSpace routeSite(MemoryAccess x, Instruction i, long address, int size, int operand, MemoryRole role,
       int site) {
