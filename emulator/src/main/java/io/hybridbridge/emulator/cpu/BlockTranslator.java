@@ -233,12 +233,17 @@ final class BlockTranslator {
      */
     final List<Site> siteList = new ArrayList<>();
 
-    /** Makes {@code site} the access site being generated. */
-    void site(Site site) {
+    /**
+     * Makes {@code site} the access site being generated; returns a comment that describes it, so that the source
+     * (whose hash finds a kept class) says everything the site's description holds.
+     */
+    String site(Site site) {
       siteList.add(site);
       int k = sites++;
       access = k == 0 ? "S" : "S + " + k;
       accessed = false;
+      return "    // " + access + ": instruction " + site.index() + " at " + hex(site.pc()) + ", operand " + site.operand()
+          + ", " + site.role() + ", size " + site.size() + "\n";
     }
   }
 
@@ -759,8 +764,8 @@ final class BlockTranslator {
       return false;
     }
     if (i.memory != null && i.memoryRole != MemoryRole.ADDRESS_ONLY) {
-      region.site(new Site(pc, k, i.memoryIndex, i.memoryRole, Math.min(i.memory.size, 8)));
-      b.append("    a = ").append(address(i.memory, next, true)).append(";\n");
+      b.append(region.site(new Site(pc, k, i.memoryIndex, i.memoryRole, Math.min(i.memory.size, 8))))
+          .append("    a = ").append(address(i.memory, next, true)).append(";\n");
     }
     switch (i.mnemonic) {
       case MOV:
@@ -853,14 +858,14 @@ final class BlockTranslator {
         return false;
       }
       case PUSH:
-        stack(k, pc, MemoryRole.WRITE, region);
-        b.append("    v = ").append(read(i.op0)).append(";\n    a = r[").append(Reg.RSP).append("] - 8;\n")
-            .append(store(8, "v")).append("    r[").append(Reg.RSP).append("] = a;\n");
+        b.append(stack(k, pc, MemoryRole.WRITE, region)).append("    v = ").append(read(i.op0))
+            .append(";\n    a = r[").append(Reg.RSP).append("] - 8;\n").append(store(8, "v")).append("    r[")
+            .append(Reg.RSP).append("] = a;\n");
         return false;
       case POP:
-        stack(k, pc, MemoryRole.READ, region);
-        b.append("    a = r[").append(Reg.RSP).append("];\n    v = ").append(load(8)).append(";\n    r[")
-            .append(Reg.RSP).append("] = a + 8;\n    r[").append(i.op0.reg).append("] = v;\n");
+        b.append(stack(k, pc, MemoryRole.READ, region)).append("    a = r[").append(Reg.RSP).append("];\n    v = ")
+            .append(load(8)).append(";\n    r[").append(Reg.RSP).append("] = a + 8;\n    r[").append(i.op0.reg)
+            .append("] = v;\n");
         return false;
       case CMOVCC:
         b.append("    f = ").append(condition(i.condition, flags)).append(";\n")
@@ -911,14 +916,14 @@ final class BlockTranslator {
         b.append(jump(next + i.op0.imm, region));
         return true;
       case CALL:
-        stack(k, pc, MemoryRole.WRITE, region);
-        b.append("    a = r[").append(Reg.RSP).append("] - 8;\n    x.call(").append(access).append(", i, a, ")
+        b.append(stack(k, pc, MemoryRole.WRITE, region)).append("    a = r[").append(Reg.RSP)
+            .append("] - 8;\n    x.call(").append(access).append(", i, a, ")
             .append(hex(next)).append(");\n    r[").append(Reg.RSP).append("] = a;\n")
             .append(jump(next + i.op0.imm, region));
         return true;
       case RET:
-        stack(k, pc, MemoryRole.READ, region);
-        b.append("    a = r[").append(Reg.RSP).append("];\n    v = x.ret(").append(access).append(", i, a);\n    r[")
+        b.append(stack(k, pc, MemoryRole.READ, region)).append("    a = r[").append(Reg.RSP)
+            .append("];\n    v = x.ret(").append(access).append(", i, a);\n    r[")
             .append(Reg.RSP).append("] = a + 8;\n    s.rip = v;\n    id = ").append(LOOK_UP).append(";\n");
         return true;
       default:
@@ -1068,9 +1073,9 @@ final class BlockTranslator {
     }
   }
 
-  /** Makes instruction {@code k}'s 8-byte stack access the access site being generated. */
-  private static void stack(int k, long pc, MemoryRole role, Region region) {
-    region.site(new Site(pc, k, MemoryAccess.STACK, role, 8));
+  /** Makes instruction {@code k}'s 8-byte stack access the access site being generated (see {@link Region#site}). */
+  private static String stack(int k, long pc, MemoryRole role, Region region) {
+    return region.site(new Site(pc, k, MemoryAccess.STACK, role, 8));
   }
 
   /**
