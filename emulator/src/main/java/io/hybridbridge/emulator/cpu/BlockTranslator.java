@@ -223,8 +223,6 @@ final class BlockTranslator {
     BlockCode code;
     /** The length of the region's method's bytecode. */
     int bytecode;
-    /** Access sites numbered in its source so far. */
-    int sites;
 
     /**
      * A new access site of the region's source: an index into {@link Executor#bindings}, counted from the region's
@@ -238,8 +236,8 @@ final class BlockTranslator {
      * (whose hash finds a kept class) says everything the site's description holds.
      */
     String site(Site site) {
+      int k = siteList.size();
       siteList.add(site);
-      int k = sites++;
       access = k == 0 ? "S" : "S + " + k;
       accessed = false;
       return "    // " + access + ": instruction " + site.index() + " at " + hex(site.pc()) + ", operand " + site.operand()
@@ -430,7 +428,7 @@ final class BlockTranslator {
   private static BlockCode defineRegion(byte[] classFile, int bytecode, Region region, String key)
       throws TranslationException {
     try {
-      int base = SITES.getAndAdd(region.sites);
+      int base = SITES.getAndAdd(region.siteList.size());
       defineSites(base, region.siteList);
       // hidden: unloaded with the blocks that use it, so a long-lived worker does not keep every CPU's code
       Class<?> c = MethodHandles.lookup().defineHiddenClassWithClassData(classFile, base, true)
@@ -1085,10 +1083,11 @@ final class BlockTranslator {
    * written out in the region (session 20).
    */
   private static String load(int size) {
-    String code = accessed ? "x.readAgain(" + access + ", a, " + size + ")"
-        : "x.read(" + access + ", i, a, " + size + ")";
+    if (accessed) { // every translated form reads its memory operand once, before any write of it
+      throw new IllegalStateException("a second read of access site " + access);
+    }
     accessed = true;
-    return code;
+    return "x.read(" + access + ", i, a, " + size + ")";
   }
 
   /** Writes {@code value} to a for the access site being generated: after a read of it, to the space it read. */

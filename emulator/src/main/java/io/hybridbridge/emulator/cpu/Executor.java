@@ -486,15 +486,6 @@ final class Executor {
     }
   }
 
-  /** Reads again for the access site that was just accessed (an instruction's second access to its operand). */
-  long readAgain(int site, long a, int size) throws MemoryAccessException {
-    try {
-      return accessed.read(a, size);
-    } catch (MemoryAccessException e) {
-      throw faultAt(site, e);
-    }
-  }
-
   /** Writes for the access site that was just read (a read-modify-write), to the space it was read from. */
   void writeAgain(int site, long a, int size, long value) throws MemoryAccessException {
     try {
@@ -539,19 +530,23 @@ final class Executor {
       boundAccesses[b]++;
       return accessed = spaces[b];
     }
-    BlockTranslator.Site where = BlockTranslator.site(site);
-    pc = where.pc();
-    blockIndex = where.index();
+    BlockTranslator.Site where = positionAt(site);
     Instruction i = block[where.index()];
     return accessed = routeSite(where.operand() == MemoryAccess.STACK ? implicitAccess : explicitAccess, i, a,
         where.size(), where.operand(), where.role(), site);
   }
 
   private MemoryAccessException faultAt(int site, MemoryAccessException e) {
+    positionAt(site);
+    return e;
+  }
+
+  /** Records the position of access site {@code site}'s instruction ({@link #pc}, {@link #blockIndex}); returns it. */
+  private BlockTranslator.Site positionAt(int site) {
     BlockTranslator.Site where = BlockTranslator.site(site);
     pc = where.pc();
     blockIndex = where.index();
-    return e;
+    return where;
   }
 
   /** Executes {@code i} with the interpreter, in the middle of a translated block. */
