@@ -219,6 +219,8 @@ final class BlockTranslator {
   private static final class Region {
     final List<Block> blocks = new ArrayList<>();
     final Map<Long, Integer> ids = new TreeMap<>();
+    /** How its method goes from block to block (while its source is generated). */
+    RegionControlFlow flow;
     Instruction[][] instructions;
     BlockCode code;
     /** The length of the region's method's bytecode. */
@@ -620,6 +622,12 @@ final class BlockTranslator {
     }
   }
 
+  /** Where a block jumps or falls through to (not where a call it ends with returns: that is its ret's jump). */
+  private static List<Long> targets(Block b) {
+    List<Long> successors = successors(b);
+    return b.instructions[b.length() - 1].mnemonic == Mnemonic.CALL ? successors.subList(0, 1) : successors;
+  }
+
   /** The block at {@code start}: up to and including its branch, or up to what cannot be in it; null if empty. */
   private static Block form(Code code, long start) {
     List<Instruction> instructions = new ArrayList<>();
@@ -681,11 +689,15 @@ final class BlockTranslator {
 
   /** A region's block's successor that is not one of the region's blocks: the run loop takes it from RIP. */
   private static final int LEAVE = -1;
-  /** A successor known only at run time (a return): looked up among the region's blocks by RIP. */
-  private static final int LOOK_UP = -2;
 
   private static String source(String name, Region region) {
     List<Block> blocks = region.blocks;
+    int[][] successors = new int[blocks.size()][];
+    for (int id = 0; id < blocks.size(); id++) {
+      successors[id] = targets(blocks.get(id)).stream().map(region.ids::get).filter(java.util.Objects::nonNull)
+          .mapToInt(Integer::intValue).toArray();
+    }
+    region.flow = new RegionControlFlow(blocks.size(), successors);
     long base = blocks.get(0).pc;
     long span = blocks.get(blocks.size() - 1).pc - base;
     StringBuilder b = new StringBuilder();
@@ -700,33 +712,22 @@ final class BlockTranslator {
         .append(' ').append(THROWS).append(" {\n")
         .append("    long n = 0;\n    long a, p, q, v;\n    boolean f;\n")
         .append("    Instruction[] i;\n")
-        .append("    while (true) {\n      switch (id) {\n");
-    for (int id = 0; id < blocks.size(); id++) {
-      Block block = blocks.get(id);
-      b.append("      case ").append(id).append(": { // block at ").append(hex(block.pc)).append('\n')
-          .append("        x.regionDone = n;\n        i = in[").append(id).append("];\n");
-      StringBuilder code = new StringBuilder();
-      boolean ended = false;
-      Instruction flags = null;
-      for (int k = 0; k < block.length(); k++) {
-        ended = instruction(code, block.instructions[k], k, block.pcs[k], region, flags);
-        flags = flagSource(block.instructions[k], flags);
-      }
-      if (!ended) {
-        code.append(jump(block.end(), region));
-      }
-      b.append(indent(code.toString(), "    "));
-      b.append("        n += ").append(block.length()).append(";\n");
-      boolean next = id + 1 < blocks.size() && successors(block).contains(blocks.get(id + 1).pc);
-      if (next) { // straight into the next case when that is where the block went: no switch, an indirect jump
-        b.append("        if (id != ").append(id + 1).append(" || n > limit) {\n          break;\n        }\n      }\n");
-      } else {
-        b.append("        break;\n      }\n");
-      }
-    }
-    b.append("      default:\n        throw new IllegalArgumentException(\"no block \" + id);\n      }\n")
-        .append("      if (id == ").append(LOOK_UP).append(") {\n        id = block(s.rip);\n      }\n")
-        .append("      if (id < 0 || n > limit) {\n        return n;\n      }\n    }\n  }\n\n")
+        .append(region.flow.body(id -> {
+          Block block = blocks.get(id);
+          StringBuilder code = new StringBuilder("    // block ").append(id).append(" at ").append(hex(block.pc))
+              .append("\n    x.regionDone = n;\n    i = in[").append(id).append("];\n");
+          boolean ended = false;
+          Instruction flags = null;
+          for (int k = 0; k < block.length(); k++) {
+            ended = instruction(code, block.instructions[k], k, block.pcs[k], region, id, flags);
+            flags = flagSource(block.instructions[k], flags);
+          }
+          if (!ended) {
+            code.append("    n += ").append(block.length()).append(";\n").append(jump(block.end(), region, id));
+          }
+          return indent(code.toString(), "    ");
+        }));
+    b.append("  }\n\n")
         .append("  private static int block(long pc) {\n    long offset = pc - ").append(hex(base)).append(";\n")
         .append("    if (offset < 0 || offset > ").append(hex(span)).append(") {\n      return ").append(LEAVE)
         .append(";\n    }\n    switch ((int) offset) {\n");
@@ -742,17 +743,17 @@ final class BlockTranslator {
     return lines.replaceAll("(?m)^(?=.)", by);
   }
 
-  /** Sets RIP to {@code target} and the next block to its id in the region (or LEAVE). */
-  private static String jump(long target, Region region) {
+  /** Sets RIP to {@code target} and goes there from block {@code from}: in the region ({@link RegionControlFlow}), or out. */
+  private static String jump(long target, Region region, int from) {
     Integer id = region.ids.get(target);
-    return "    s.rip = " + hex(target) + ";\n    id = " + (id == null ? LEAVE : id) + ";\n";
+    return "    s.rip = " + hex(target) + ";\n" + (id == null ? "    return n;\n" : region.flow.jump(from, id));
   }
 
   /**
    * Appends the code of instruction {@code k} of a block; true if it is the block's branch (its code sets RIP and
    * the next block).
    */
-  private static boolean instruction(StringBuilder b, Instruction i, int k, long pc, Region region,
+  private static boolean instruction(StringBuilder b, Instruction i, int k, long pc, Region region, int id,
       Instruction flags) {
     long next = pc + i.length;
     int size = i.operandSize;
@@ -906,23 +907,24 @@ final class BlockTranslator {
       case NOP:
         return false;
       case JCC:
-        b.append("    if (").append(condition(i.condition, flags)).append(") {\n")
-            .append(indent(jump(next + i.op0.imm, region), "  "))
-            .append("    } else {\n").append(indent(jump(next, region), "  ")).append("    }\n");
+        b.append("    n += ").append(k + 1).append(";\n    if (").append(condition(i.condition, flags)).append(") {\n")
+            .append(indent(jump(next + i.op0.imm, region, id), "  "))
+            .append("    } else {\n").append(indent(jump(next, region, id), "  ")).append("    }\n");
         return true;
       case JMP:
-        b.append(jump(next + i.op0.imm, region));
+        b.append("    n += ").append(k + 1).append(";\n").append(jump(next + i.op0.imm, region, id));
         return true;
       case CALL:
         b.append(stack(k, pc, MemoryRole.WRITE, region)).append("    a = r[").append(Reg.RSP)
             .append("] - 8;\n    x.call(").append(access).append(", i, a, ")
-            .append(hex(next)).append(");\n    r[").append(Reg.RSP).append("] = a;\n")
-            .append(jump(next + i.op0.imm, region));
+            .append(hex(next)).append(");\n    r[").append(Reg.RSP).append("] = a;\n    n += ").append(k + 1)
+            .append(";\n").append(jump(next + i.op0.imm, region, id));
         return true;
       case RET:
         b.append(stack(k, pc, MemoryRole.READ, region)).append("    a = r[").append(Reg.RSP)
             .append("];\n    v = x.ret(").append(access).append(", i, a);\n    r[")
-            .append(Reg.RSP).append("] = a + 8;\n    s.rip = v;\n    id = ").append(LOOK_UP).append(";\n");
+            .append(Reg.RSP).append("] = a + 8;\n    n += ").append(k + 1).append(";\n    s.rip = v;\n    id = block(v);\n")
+            .append("    if (id < 0) {\n      return n;\n    }\n    continue D;\n"); // to the region's block there, if any
         return true;
       default:
         throw new IllegalStateException("no translation of " + i.mnemonic);
