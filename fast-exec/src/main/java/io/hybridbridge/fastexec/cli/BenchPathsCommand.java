@@ -41,19 +41,22 @@ import picocli.CommandLine.Option;
  * measures the other processes; CPU time does not (instructions per second are computed from it).
  *
  * <p>The fast path runs with the metadata of the slow path's own run on that snapshot (the benchmark measures speed,
- * not coverage: a fallback is reported and the tool skipped). The paths are measured one after the other, each
- * warmed up alone first, as a worker runs them: a scan's workers run the fast path all night and the slow path only
- * on fallbacks, so rounds that alternate them (this bench until session 4) measured both with the JIT's code for a
- * mix no worker runs, which cost the small tools most (lsmod measured alone: slow 6.1 → 1.7 ms, fast 3.7 → 0.6).
+ * not coverage: a fallback is reported and the tool skipped). The paths are warmed up alone, one after the
+ * other, as a worker runs them: a scan's workers run the fast path all night and the slow path only on fallbacks, so
+ * rounds that alternated them from the start (this bench until session 4) measured both with the JIT's code for a
+ * mix no worker runs, which cost the small tools most (lsmod measured alone: slow 6.1 → 1.7 ms, fast 3.7 → 0.6). Once
+ * all are warm, they are timed in windows taken in turn, and each ratio is of windows side by side (session 21).
  */
 @Command(name = "paths", mixinStandardHelpOptions = true,
     description = "Benchmark the slow path (taint) against the fast path (memoized metadata) on the same snapshot, "
         + "per kernel build and tool: median wall time, instructions per second, ratio.")
 public final class BenchPathsCommand implements Callable<Integer> {
   private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
-  /** Warm-up windows: at least this many rounds and seconds (see {@link #phase}). */
+  /** Warm-up windows: at least this many rounds and seconds (see {@link #warmUp}). */
   private static final int WINDOW_ROUNDS = 5;
   private static final double WINDOW_SECONDS = 2;
+  /** Timed windows: at least {@link #WINDOW_ROUNDS} rounds and this many seconds (see {@link #timed}). */
+  private static final double TIMED_SECONDS = 0.3;
   /** The bench measures the fast path as a long scan runs it: translating from its warm-ups on. */
   private static final int TRANSLATE_AFTER = 3;
 
@@ -69,7 +72,8 @@ public final class BenchPathsCommand implements Callable<Integer> {
       description = "Kernel builds to measure (default: every build with a reference).")
   List<String> builds;
 
-  @Option(names = "--runs", defaultValue = "7", description = "Timed rounds of each path per tool (default 7).")
+  @Option(names = "--runs", defaultValue = "7",
+      description = "Timed windows of each path per tool, taken in turn (default 7; each >= 0.3 s).")
   int runs;
 
   @Option(names = "--warmups", defaultValue = "3",
@@ -82,26 +86,13 @@ public final class BenchPathsCommand implements Callable<Integer> {
           + "blocks take the JIT 10-20 s).")
   double warmupLimit;
 
-  /** Medians of one (build, tool). */
+  /**
+   * Medians of one (build, tool): of each path's timed windows, and of the ratios of the windows run one after the
+   * other (slow, fast, interpreting, then again).
+   */
   private record Row(String build, String snapshot, String tool, long instructions, double openMs, double slowMs,
-      double fastMs, double slowCpuMs, double fastCpuMs, double interpretedCpuMs, double slowExecMs,
-      double fastExecMs, double plainMips, String translation) {
-    double ratio() {
-      return slowMs / fastMs;
-    }
-
-    double cpuRatio() {
-      return slowCpuMs / fastCpuMs;
-    }
-
-    double interpretedRatio() {
-      return slowCpuMs / interpretedCpuMs;
-    }
-
-    double executionRatio() {
-      return slowExecMs / fastExecMs;
-    }
-  }
+      double fastMs, double ratio, double slowCpuMs, double fastCpuMs, double cpuRatio, double interpretedCpuMs,
+      double interpretedRatio, double executionRatio, double plainMips, String translation) {}
 
   @Override
   public Integer call() throws IOException {
@@ -121,7 +112,8 @@ public final class BenchPathsCommand implements Callable<Integer> {
       return 2;
     }
     out.printf("hb bench paths: per tool, each path (slow, fast, fast interpreting) warmed up alone until it runs no "
-        + "faster (%d rounds at least, %s s at most), then %d timed rounds; %d CPUs, load average %s%n", warmups,
+        + "faster (%d rounds at least, %s s at most), then %d timed windows of each, in turn; %d CPUs, load average "
+        + "%s%n", warmups,
         warmupLimit, runs, Runtime.getRuntime().availableProcessors(), loadAverage());
     List<Row> rows = new ArrayList<>();
     int failures = 0;
@@ -198,34 +190,46 @@ public final class BenchPathsCommand implements Callable<Integer> {
   }
 
   /**
-   * The timed rounds of {@code tool} on the opened {@code u}, one path after the other (slow, fast with translated
-   * blocks, fast interpreting), each warmed up alone first; every fast round is checked against the slow path's rows
-   * and instruction count.
+   * The timed rounds of {@code tool} on the opened {@code u}: each path (slow, fast with translated blocks, fast
+   * interpreting) warmed up alone, one after the other, then {@link #runs} windows of each in turn, so that a slow
+   * window and the fast ones beside it ran within a second or two of each other, under the same load (this shared
+   * machine's speed drifts over minutes: runs of the paths one after the other put 7.6–18.6 M instructions per CPU
+   * second into the slow path's column of one table); every fast round is checked against the slow path's rows and
+   * instruction count.
    */
   private Row timed(FastPath fast, String build, ManifestEntry e, UntrustedSnapshot u, InspectionTool tool,
       TrainingMetadata metadata, double openMs) throws SlowPathException, MetadataException {
     SlowPath.Inspection[] reference = new SlowPath.Inspection[1];
-    Timings slow;
-    Timings translated;
-    Timings interpreted;
+    List<Round> paths = List.of(() -> {
+      reference[0] = fast.slow().inspect(u, tool);
+      return reference[0].executionTime();
+    }, () -> checked(fast.inspect(u, tool, metadata), reference[0]),
+        () -> checked(interpreted(fast, u, tool, metadata), reference[0]));
+    Timings[] t = new Timings[paths.size()];
+    int[] warmUps = new int[paths.size()];
     try {
-      slow = phase(() -> {
-        reference[0] = fast.slow().inspect(u, tool);
-        return reference[0].executionTime();
-      });
-      translated = phase(() -> checked(fast.inspect(u, tool, metadata), reference[0]));
-      interpreted = phase(() -> checked(interpreted(fast, u, tool, metadata), reference[0]));
+      for (int p = 0; p < paths.size(); p++) {
+        warmUps[p] = warmUp(paths.get(p));
+        t[p] = new Timings(new double[runs], new double[runs], new double[runs]);
+      }
+      for (int i = 0; i < runs; i++) {
+        for (int p = 0; p < paths.size(); p++) {
+          timed(paths.get(p), t[p], i);
+        }
+      }
     } catch (Disagreement d) {
       System.err.printf("bench paths: %s %s: the fast run %s%n", e.getId(), tool.name(), d.getMessage());
       return null;
     }
-    SlowPath.Inspection s = reference[0];
+    Timings slow = t[0];
+    Timings translated = t[1];
     System.err.printf("bench paths: %s %s measured (warm-up rounds: slow %d, fast %d, interpreting %d)%n", build,
-        tool.name(), slow.warmups, translated.warmups, interpreted.warmups);
-    return new Row(build, e.getId(), tool.name(), s.instructions(), openMs, median(slow.wallMs),
-        median(translated.wallMs), median(slow.cpuMs), median(translated.cpuMs), median(interpreted.cpuMs),
-        median(slow.executionMs), median(translated.executionMs), plainMips(fast.slow().machine(), tool),
-        fast.translationStatus());
+        tool.name(), warmUps[0], warmUps[1], warmUps[2]);
+    return new Row(build, e.getId(), tool.name(), reference[0].instructions(), openMs, median(slow.wallMs),
+        median(translated.wallMs), pairedRatio(slow.wallMs, translated.wallMs), median(slow.cpuMs),
+        median(translated.cpuMs), pairedRatio(slow.cpuMs, translated.cpuMs), median(t[2].cpuMs),
+        pairedRatio(slow.cpuMs, t[2].cpuMs), pairedRatio(slow.executionMs, translated.executionMs),
+        plainMips(fast.slow().machine(), tool), fast.translationStatus());
   }
 
   /** One inspection of a path; returns the time its tool's system calls took. */
@@ -241,16 +245,16 @@ public final class BenchPathsCommand implements Callable<Integer> {
     }
   }
 
-  /** Clock readings of the timed rounds of one path, in ms, and the rounds it warmed up. */
-  private record Timings(double[] wallMs, double[] cpuMs, double[] executionMs, int warmups) {}
+  /** Medians of the rounds of each timed window of one path, in ms. */
+  private record Timings(double[] wallMs, double[] cpuMs, double[] executionMs) {}
 
   /**
    * Warms {@code inspection} up alone (so the JIT has compiled this path as a worker that runs it all night has, and
-   * the other paths' profiles do not linger), then times {@link #runs} rounds. Warm-up goes by windows of at least
-   * {@link #WINDOW_ROUNDS} rounds and {@link #WINDOW_SECONDS}: it ends when three windows in a row were no faster (by
-   * 2 %) than the best before them, after {@link #warmups} rounds at least and {@link #warmupLimit} seconds at most.
+   * the other paths' profiles do not linger); returns the rounds it ran. Warm-up goes by windows of at least {@link
+   * #WINDOW_ROUNDS} rounds and {@link #WINDOW_SECONDS}: it ends when three windows in a row were no faster (by 2 %)
+   * than the best before them, after {@link #warmups} rounds at least and {@link #warmupLimit} seconds at most.
    */
-  private Timings phase(Round inspection) throws SlowPathException, MetadataException, Disagreement {
+  private int warmUp(Round inspection) throws SlowPathException, MetadataException, Disagreement {
     long limit = System.nanoTime() + (long) (warmupLimit * 1e9);
     double best = Double.MAX_VALUE;
     int stale = 0;
@@ -268,16 +272,37 @@ public final class BenchPathsCommand implements Callable<Integer> {
       stale = median < 0.98 * best ? 0 : stale + 1;
       best = Math.min(best, median);
     }
-    Timings t = new Timings(new double[runs], new double[runs], new double[runs], rounds);
-    for (int i = 0; i < runs; i++) {
+    return rounds;
+  }
+
+  /**
+   * Times window {@code i} of {@code inspection} into {@code t}: the medians of at least {@link #WINDOW_ROUNDS}
+   * rounds and {@link #TIMED_SECONDS} (a single round of a small tool, a fraction of a millisecond, would measure
+   * mostly the caches the path before it left).
+   */
+  private static void timed(Round inspection, Timings t, int i)
+      throws SlowPathException, MetadataException, Disagreement {
+    List<double[]> rounds = new ArrayList<>();
+    long end = System.nanoTime() + (long) (TIMED_SECONDS * 1e9);
+    while (rounds.size() < WINDOW_ROUNDS || System.nanoTime() < end) {
       long start = System.nanoTime();
       long cpu = CPU.getCurrentThreadCpuTime();
       Duration execution = inspection.run();
-      t.cpuMs[i] = (CPU.getCurrentThreadCpuTime() - cpu) / 1e6;
-      t.wallMs[i] = (System.nanoTime() - start) / 1e6;
-      t.executionMs[i] = execution.toNanos() / 1e6;
+      rounds.add(new double[] {(System.nanoTime() - start) / 1e6, (CPU.getCurrentThreadCpuTime() - cpu) / 1e6,
+          execution.toNanos() / 1e6});
     }
-    return t;
+    t.wallMs[i] = median(rounds.stream().mapToDouble(r -> r[0]).toArray());
+    t.cpuMs[i] = median(rounds.stream().mapToDouble(r -> r[1]).toArray());
+    t.executionMs[i] = median(rounds.stream().mapToDouble(r -> r[2]).toArray());
+  }
+
+  /** The median of {@code a[i] / b[i]}: the ratio of windows run side by side. */
+  private static double pairedRatio(double[] a, double[] b) {
+    double[] ratios = new double[a.length];
+    for (int i = 0; i < a.length; i++) {
+      ratios[i] = a[i] / b[i];
+    }
+    return median(ratios);
   }
 
   /** {@code run}'s execution time, if it gave the slow path's {@code s} rows and instruction count. */
@@ -356,7 +381,9 @@ public final class BenchPathsCommand implements Callable<Integer> {
           its tools).
         ms: median wall time of an inspection of the opened snapshot (T restored to its prepared checkpoint, U's
           writes dropped, the tool); cpu: median CPU time of the same (the thread's: what the load of other
-          processes does not inflate); exec: wall-time ratio of the tool's system calls alone.
+          processes does not inflate); exec: wall-time ratio of the tool's system calls alone. Each path is warmed
+          up alone, then timed in windows (>= 0.3 s) taken in turn, slow, fast, interp, again and again: a ratio is
+          the median of the ratios of windows taken side by side, not the ratio of the medians.
         fast: the fast path as it runs (blocks of T's code translated to JVM bytecode once it has inspected a few
           snapshots); interp: the same fast path interpreting every instruction (CPU ms, and its ratio to slow).
         slow, fast, interp, plain: million instructions per CPU second; plain: T running the tool on itself,
