@@ -687,7 +687,7 @@ final class BlockTranslator {
   private static final String THROWS =
       "throws MemoryAccessException, ArchitecturalFault, UnimplementedInstructionException";
 
-  /** A region's block's successor that is not one of the region's blocks: the run loop takes it from RIP. */
+  /** What a region's {@code block(pc)} returns for a pc where none of its blocks starts. */
   private static final int LEAVE = -1;
 
   private static String source(String name, Region region) {
@@ -743,15 +743,15 @@ final class BlockTranslator {
     return lines.replaceAll("(?m)^(?=.)", by);
   }
 
-  /** Sets RIP to {@code target} and goes there from block {@code from}: in the region ({@link RegionControlFlow}), or out. */
+  /** Sets RIP to {@code target} and goes there from block {@code from}: within the region, or out of it. */
   private static String jump(long target, Region region, int from) {
     Integer id = region.ids.get(target);
     return "    s.rip = " + hex(target) + ";\n" + (id == null ? "    return n;\n" : region.flow.jump(from, id));
   }
 
   /**
-   * Appends the code of instruction {@code k} of a block; true if it is the block's branch (its code sets RIP and
-   * the next block).
+   * Appends the code of instruction {@code k} of block {@code id}; true if it is the block's branch, its last
+   * instruction, whose code counts the block's instructions ({@code n += k + 1}) and goes on ({@link #jump}).
    */
   private static boolean instruction(StringBuilder b, Instruction i, int k, long pc, Region region, int id,
       Instruction flags) {
@@ -923,8 +923,9 @@ final class BlockTranslator {
       case RET:
         b.append(stack(k, pc, MemoryRole.READ, region)).append("    a = r[").append(Reg.RSP)
             .append("];\n    v = x.ret(").append(access).append(", i, a);\n    r[")
-            .append(Reg.RSP).append("] = a + 8;\n    n += ").append(k + 1).append(";\n    s.rip = v;\n    id = block(v);\n")
-            .append("    if (id < 0) {\n      return n;\n    }\n    continue D;\n"); // to the region's block there, if any
+            .append(Reg.RSP).append("] = a + 8;\n    n += ").append(k + 1)
+            .append(";\n    s.rip = v;\n    id = block(v);\n    if (id < 0) {\n      return n;\n    }\n")
+            .append("    continue D;\n"); // to the region's block there, if it has one
         return true;
       default:
         throw new IllegalStateException("no translation of " + i.mnemonic);

@@ -27,7 +27,10 @@ final class RegionControlFlow {
   private final int blocks;
   /** loopEnd[h]: the last block of the loop headed by block h, or -1 when h heads none. */
   private final int[] loopEnd;
-  /** scope[k]: the header of the loop whose scope has block k as a unit (for a loop's header, the loop around it), -1: the method. */
+  /**
+   * scope[k]: the loop whose scope has block k as a unit, by its header: the innermost loop around k, or for a loop's
+   * header the loop around that loop; -1: the method.
+   */
   private final int[] scope;
 
   /** The control flow of {@code blocks} blocks; {@code successors[k]}: the blocks block k can go to directly. */
