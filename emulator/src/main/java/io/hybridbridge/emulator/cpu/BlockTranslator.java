@@ -723,7 +723,7 @@ final class BlockTranslator {
             flags = flagSource(block.instructions[k], flags);
           }
           if (!ended) {
-            code.append("    n += ").append(block.length()).append(";\n").append(jump(block.end(), region, id));
+            code.append(count(block.length())).append(jump(block.end(), region, id));
           }
           return indent(code.toString(), "    ");
         }));
@@ -743,6 +743,14 @@ final class BlockTranslator {
     return lines.replaceAll("(?m)^(?=.)", by);
   }
 
+  /**
+   * Counts a block's {@code instructions} as done in the region's run ({@code n}), at its end, after its last access
+   * (a fault before it counts the instructions before the block, {@link Executor#regionDone}), before it goes on.
+   */
+  private static String count(int instructions) {
+    return "    n += " + instructions + ";\n";
+  }
+
   /** Sets RIP to {@code target} and goes there from block {@code from}: within the region, or out of it. */
   private static String jump(long target, Region region, int from) {
     Integer id = region.ids.get(target);
@@ -751,7 +759,8 @@ final class BlockTranslator {
 
   /**
    * Appends the code of instruction {@code k} of block {@code id}; true if it is the block's branch, its last
-   * instruction, whose code counts the block's instructions ({@code n += k + 1}) and goes on ({@link #jump}).
+   * instruction, whose code counts the block's instructions ({@link #count}, k + 1 of them) and goes on ({@link
+   * #jump}).
    */
   private static boolean instruction(StringBuilder b, Instruction i, int k, long pc, Region region, int id,
       Instruction flags) {
@@ -907,24 +916,24 @@ final class BlockTranslator {
       case NOP:
         return false;
       case JCC:
-        b.append("    n += ").append(k + 1).append(";\n    if (").append(condition(i.condition, flags)).append(") {\n")
+        b.append(count(k + 1)).append("    if (").append(condition(i.condition, flags)).append(") {\n")
             .append(indent(jump(next + i.op0.imm, region, id), "  "))
             .append("    } else {\n").append(indent(jump(next, region, id), "  ")).append("    }\n");
         return true;
       case JMP:
-        b.append("    n += ").append(k + 1).append(";\n").append(jump(next + i.op0.imm, region, id));
+        b.append(count(k + 1)).append(jump(next + i.op0.imm, region, id));
         return true;
       case CALL:
         b.append(stack(k, pc, MemoryRole.WRITE, region)).append("    a = r[").append(Reg.RSP)
             .append("] - 8;\n    x.call(").append(access).append(", i, a, ")
-            .append(hex(next)).append(");\n    r[").append(Reg.RSP).append("] = a;\n    n += ").append(k + 1)
-            .append(";\n").append(jump(next + i.op0.imm, region, id));
+            .append(hex(next)).append(");\n    r[").append(Reg.RSP).append("] = a;\n").append(count(k + 1))
+            .append(jump(next + i.op0.imm, region, id));
         return true;
       case RET:
         b.append(stack(k, pc, MemoryRole.READ, region)).append("    a = r[").append(Reg.RSP)
             .append("];\n    v = x.ret(").append(access).append(", i, a);\n    r[")
-            .append(Reg.RSP).append("] = a + 8;\n    n += ").append(k + 1)
-            .append(";\n    s.rip = v;\n    id = block(v);\n    if (id < 0) {\n      return n;\n    }\n")
+            .append(Reg.RSP).append("] = a + 8;\n").append(count(k + 1))
+            .append("    s.rip = v;\n    id = block(v);\n    if (id < 0) {\n      return n;\n    }\n")
             .append("    continue D;\n"); // to the region's block there, if it has one
         return true;
       default:
