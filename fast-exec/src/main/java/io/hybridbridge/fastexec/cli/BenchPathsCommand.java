@@ -27,6 +27,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.ToDoubleFunction;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -55,7 +56,7 @@ public final class BenchPathsCommand implements Callable<Integer> {
   /** Warm-up windows: at least this many rounds and seconds (see {@link #warmUp}). */
   private static final int WINDOW_ROUNDS = 5;
   private static final double WINDOW_SECONDS = 2;
-  /** Timed windows: at least {@link #WINDOW_ROUNDS} rounds and this many seconds (see {@link #timed}). */
+  /** Timed windows: at least {@link #WINDOW_ROUNDS} rounds and this many seconds (see {@link #window}). */
   private static final double TIMED_SECONDS = 0.3;
   /** The bench measures the fast path as a long scan runs it: translating from its warm-ups on. */
   private static final int TRANSLATE_AFTER = 3;
@@ -205,31 +206,32 @@ public final class BenchPathsCommand implements Callable<Integer> {
       return reference[0].executionTime();
     }, () -> checked(fast.inspect(u, tool, metadata), reference[0]),
         () -> checked(interpreted(fast, u, tool, metadata), reference[0]));
-    Timings[] t = new Timings[paths.size()];
+    Window[][] t = new Window[paths.size()][runs]; // t[path][i]: window i of the path
     int[] warmUps = new int[paths.size()];
     try {
       for (int p = 0; p < paths.size(); p++) {
         warmUps[p] = warmUp(paths.get(p));
-        t[p] = new Timings(new double[runs], new double[runs], new double[runs]);
       }
       for (int i = 0; i < runs; i++) {
         for (int p = 0; p < paths.size(); p++) {
-          timed(paths.get(p), t[p], i);
+          t[p][i] = window(paths.get(p), TIMED_SECONDS);
         }
       }
     } catch (Disagreement d) {
       System.err.printf("bench paths: %s %s: the fast run %s%n", e.getId(), tool.name(), d.getMessage());
       return null;
     }
-    Timings slow = t[0];
-    Timings translated = t[1];
+    Window[] slow = t[0];
+    Window[] translated = t[1];
+    Window[] interpreted = t[2];
     System.err.printf("bench paths: %s %s measured (warm-up rounds: slow %d, fast %d, interpreting %d)%n", build,
         tool.name(), warmUps[0], warmUps[1], warmUps[2]);
-    return new Row(build, e.getId(), tool.name(), reference[0].instructions(), openMs, median(slow.wallMs),
-        median(translated.wallMs), pairedRatio(slow.wallMs, translated.wallMs), median(slow.cpuMs),
-        median(translated.cpuMs), pairedRatio(slow.cpuMs, translated.cpuMs), median(t[2].cpuMs),
-        pairedRatio(slow.cpuMs, t[2].cpuMs), pairedRatio(slow.executionMs, translated.executionMs),
-        plainMips(fast.slow().machine(), tool), fast.translationStatus());
+    return new Row(build, e.getId(), tool.name(), reference[0].instructions(), openMs, median(slow, Window::wallMs),
+        median(translated, Window::wallMs), pairedRatio(slow, translated, Window::wallMs), median(slow, Window::cpuMs),
+        median(translated, Window::cpuMs), pairedRatio(slow, translated, Window::cpuMs),
+        median(interpreted, Window::cpuMs), pairedRatio(slow, interpreted, Window::cpuMs),
+        pairedRatio(slow, translated, Window::executionMs), plainMips(fast.slow().machine(), tool),
+        fast.translationStatus());
   }
 
   /** One inspection of a path; returns the time its tool's system calls took. */
@@ -245,8 +247,8 @@ public final class BenchPathsCommand implements Callable<Integer> {
     }
   }
 
-  /** Medians of the rounds of each timed window of one path, in ms. */
-  private record Timings(double[] wallMs, double[] cpuMs, double[] executionMs) {}
+  /** Medians of the rounds of one window of a path, in ms, and how many rounds it ran. */
+  private record Window(double wallMs, double cpuMs, double executionMs, int rounds) {}
 
   /**
    * Warms {@code inspection} up alone (so the JIT has compiled this path as a worker that runs it all night has, and
@@ -260,30 +262,23 @@ public final class BenchPathsCommand implements Callable<Integer> {
     int stale = 0;
     int rounds = 0;
     while (rounds < warmups || stale < 3 && System.nanoTime() < limit) {
-      List<Double> window = new ArrayList<>();
-      long end = System.nanoTime() + (long) (WINDOW_SECONDS * 1e9);
-      while (window.size() < WINDOW_ROUNDS || System.nanoTime() < end) {
-        long cpu = CPU.getCurrentThreadCpuTime();
-        inspection.run();
-        window.add((CPU.getCurrentThreadCpuTime() - cpu) / 1e6);
-      }
-      rounds += window.size();
-      double median = median(window.stream().mapToDouble(Double::doubleValue).toArray());
-      stale = median < 0.98 * best ? 0 : stale + 1;
-      best = Math.min(best, median);
+      Window window = window(inspection, WINDOW_SECONDS);
+      rounds += window.rounds();
+      stale = window.cpuMs() < 0.98 * best ? 0 : stale + 1;
+      best = Math.min(best, window.cpuMs());
     }
     return rounds;
   }
 
   /**
-   * Times window {@code i} of {@code inspection} into {@code t}: the medians of at least {@link #WINDOW_ROUNDS}
-   * rounds and {@link #TIMED_SECONDS} (a single round of a small tool, a fraction of a millisecond, would measure
-   * mostly the caches the path before it left).
+   * Runs {@code inspection} for at least {@link #WINDOW_ROUNDS} rounds and {@code seconds}; the medians of its rounds
+   * (a single round of a small tool, a fraction of a millisecond, would measure mostly the caches the path before it
+   * left).
    */
-  private static void timed(Round inspection, Timings t, int i)
+  private static Window window(Round inspection, double seconds)
       throws SlowPathException, MetadataException, Disagreement {
-    List<double[]> rounds = new ArrayList<>();
-    long end = System.nanoTime() + (long) (TIMED_SECONDS * 1e9);
+    List<double[]> rounds = new ArrayList<>(); // wall, CPU and execution ms of each round
+    long end = System.nanoTime() + (long) (seconds * 1e9);
     while (rounds.size() < WINDOW_ROUNDS || System.nanoTime() < end) {
       long start = System.nanoTime();
       long cpu = CPU.getCurrentThreadCpuTime();
@@ -291,16 +286,21 @@ public final class BenchPathsCommand implements Callable<Integer> {
       rounds.add(new double[] {(System.nanoTime() - start) / 1e6, (CPU.getCurrentThreadCpuTime() - cpu) / 1e6,
           execution.toNanos() / 1e6});
     }
-    t.wallMs[i] = median(rounds.stream().mapToDouble(r -> r[0]).toArray());
-    t.cpuMs[i] = median(rounds.stream().mapToDouble(r -> r[1]).toArray());
-    t.executionMs[i] = median(rounds.stream().mapToDouble(r -> r[2]).toArray());
+    return new Window(median(rounds.stream().mapToDouble(r -> r[0]).toArray()),
+        median(rounds.stream().mapToDouble(r -> r[1]).toArray()),
+        median(rounds.stream().mapToDouble(r -> r[2]).toArray()), rounds.size());
   }
 
-  /** The median of {@code a[i] / b[i]}: the ratio of windows run side by side. */
-  private static double pairedRatio(double[] a, double[] b) {
+  /** The median of one clock of {@code windows}. */
+  private static double median(Window[] windows, ToDoubleFunction<Window> clock) {
+    return median(Arrays.stream(windows).mapToDouble(clock).toArray());
+  }
+
+  /** The median of one clock's {@code a[i] / b[i]}: the ratio of windows run side by side. */
+  private static double pairedRatio(Window[] a, Window[] b, ToDoubleFunction<Window> clock) {
     double[] ratios = new double[a.length];
     for (int i = 0; i < a.length; i++) {
-      ratios[i] = a[i] / b[i];
+      ratios[i] = clock.applyAsDouble(a[i]) / clock.applyAsDouble(b[i]);
     }
     return median(ratios);
   }
