@@ -13,8 +13,11 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -112,24 +115,28 @@ public final class LocalFlinkCluster {
 
     String restUrl = "http://" + HOST + ":" + spec.restPort();
     ClusterState state = new ClusterState(restUrl, conf.toString(), new ArrayList<>());
+    // Our own children, by their Process: until a JVM has exec'd, /proc/<pid>/cmdline can read empty, and the
+    // command-line check that guards a PID file against reused PIDs would take it for gone
+    Map<FlinkProcess, ProcessHandle> children = new LinkedHashMap<>();
     try {
       progress.accept("starting a Flink 1.19 JobManager and " + spec.taskManagers() + " TaskManager(s) on "
           + restUrl + " (state in " + stateDir + ")");
       long deadline = System.nanoTime() + spec.startTimeout().toNanos();
-      state.processes().add(launch("jobmanager", JOBMANAGER, jobManagerParams, List.of(), classPath, conf, logDir));
+      launch(children, "jobmanager", JOBMANAGER, jobManagerParams, List.of(), classPath, conf, logDir);
       // TaskManagers bind ephemeral ports: started together, one could take the REST port before the JobManager
-      awaitReady(state, spec, 0, deadline);
+      awaitReady(state.rest(), children, spec, 0, deadline);
       for (int i = 0; i < spec.taskManagers(); i++) {
         String role = "taskmanager-" + (i + 1);
         List<String> own = List.of("-D", "taskmanager.rpc.port=" + spec.taskManagerPort(i),
             "-D", "taskmanager.resource-id=" + role);
-        state.processes().add(launch(role, TASKMANAGER, taskManagerParams, own, classPath, conf, logDir));
+        launch(children, role, TASKMANAGER, taskManagerParams, own, classPath, conf, logDir);
       }
+      state.processes().addAll(children.keySet());
       state.write(stateDir);
-      awaitReady(state, spec, spec.taskManagers(), deadline);
+      awaitReady(state.rest(), children, spec, spec.taskManagers(), deadline);
     } catch (IOException | FlinkClusterException e) {
-      String logs = logTails(state);
-      stopProcesses(state);
+      String logs = logTails(children.keySet());
+      stopProcesses(children);
       deleteQuietly(stateDir);
       throw new FlinkClusterException(e.getMessage() + "\n" + logs, e);
     }
@@ -162,7 +169,9 @@ public final class LocalFlinkCluster {
       return new Stopped(List.of(), List.of(), false, Duration.ZERO);
     }
     List<FlinkProcess> live = state.get().liveProcesses();
-    List<FlinkProcess> killed = stopProcesses(state.get());
+    Map<FlinkProcess, ProcessHandle> handles = new LinkedHashMap<>();
+    live.forEach(daemon -> state.get().live(daemon).ifPresent(handle -> handles.put(daemon, handle)));
+    List<FlinkProcess> killed = stopProcesses(handles);
     try {
       ClusterState.delete(stateDir);
     } catch (IOException e) {
@@ -297,8 +306,8 @@ public final class LocalFlinkCluster {
   }
 
   /** Starts one daemon JVM in its own session ({@code setsid}), so that the terminal's signals do not reach it. */
-  private static FlinkProcess launch(String role, String mainClass, ResourceParams params, List<String> ownProperties,
-      String classPath, Path conf, Path logDir) throws IOException {
+  private static void launch(Map<FlinkProcess, ProcessHandle> children, String role, String mainClass,
+      ResourceParams params, List<String> ownProperties, String classPath, Path conf, Path logDir) throws IOException {
     Path log = logDir.resolve(role + ".log");
     List<String> command = new ArrayList<>(List.of("setsid", javaExecutable()));
     command.addAll(params.jvmOptions());
@@ -312,25 +321,26 @@ public final class LocalFlinkCluster {
         .redirectErrorStream(true)
         .redirectOutput(logDir.resolve(role + ".out").toFile())
         .start();
-    return new FlinkProcess(role, process.pid(), log.toString());
+    children.put(new FlinkProcess(role, process.pid(), log.toString()), process.toHandle());
   }
 
   /**
    * Waits until the REST API answers with {@code taskManagers} TaskManagers and their slots registered, until {@code
-   * deadline} ({@link System#nanoTime}) at most: the whole start shares the spec's start timeout.
+   * deadline} ({@link System#nanoTime}) at most: the whole start shares the spec's start timeout. A child counts as
+   * gone only when its process has ended.
    */
-  private static void awaitReady(ClusterState state, FlinkClusterSpec spec, int taskManagers, long deadline)
-      throws FlinkClusterException {
+  static void awaitReady(FlinkRest rest, Map<FlinkProcess, ProcessHandle> children, FlinkClusterSpec spec,
+      int taskManagers, long deadline) throws FlinkClusterException {
     int slots = taskManagers * spec.slotsPerTaskManager();
     String last = "no answer yet";
     while (System.nanoTime() < deadline) {
-      List<FlinkProcess> gone = new ArrayList<>(state.processes());
-      gone.removeAll(state.liveProcesses());
+      List<FlinkProcess> gone = children.entrySet().stream()
+          .filter(child -> !child.getValue().isAlive()).map(Map.Entry::getKey).toList();
       if (!gone.isEmpty()) {
         throw new FlinkClusterException(describe(gone) + " exited while the cluster was starting");
       }
       try {
-        FlinkRest.Overview overview = state.rest().overview();
+        FlinkRest.Overview overview = rest.overview();
         if (overview.taskManagers() == taskManagers && overview.slotsTotal() == slots) {
           return;
         }
@@ -342,46 +352,38 @@ public final class LocalFlinkCluster {
       sleep(Duration.ofMillis(500));
     }
     throw new FlinkClusterException("the cluster did not come up within " + spec.startTimeout().toSeconds()
-        + " s (REST " + state.restUrl() + "/overview: " + last + ")");
+        + " s (REST " + rest.base() + "/overview: " + last + ")");
   }
 
-  /** SIGTERM to every live process (TaskManagers first, as Flink's stop-cluster.sh), SIGKILL after the grace time. */
-  private static List<FlinkProcess> stopProcesses(ClusterState state) {
-    List<FlinkProcess> order = new ArrayList<>(state.processes());
+  /** SIGTERM to each process (TaskManagers first, as Flink's stop-cluster.sh), SIGKILL after the grace time. */
+  private static List<FlinkProcess> stopProcesses(Map<FlinkProcess, ProcessHandle> processes) {
+    List<FlinkProcess> order = new ArrayList<>(processes.keySet());
     Collections.reverse(order);
-    List<ProcessHandle> signalled = new ArrayList<>();
-    List<FlinkProcess> signalledProcesses = new ArrayList<>();
-    for (FlinkProcess daemon : order) {
-      state.live(daemon).ifPresent(p -> {
-        p.destroy();
-        signalled.add(p);
-        signalledProcesses.add(daemon);
-      });
-    }
+    order.forEach(daemon -> processes.get(daemon).destroy());
     long deadline = System.nanoTime() + STOP_TIMEOUT.toNanos();
     List<FlinkProcess> killed = new ArrayList<>();
-    for (int i = 0; i < signalled.size(); i++) {
-      ProcessHandle p = signalled.get(i);
+    for (FlinkProcess daemon : order) {
+      ProcessHandle p = processes.get(daemon);
       try {
         p.onExit().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
       } catch (TimeoutException e) {
         p.destroyForcibly();
-        killed.add(signalledProcesses.get(i));
+        killed.add(daemon);
       } catch (ExecutionException e) {
         // onExit never completes exceptionally; nothing to do
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         p.destroyForcibly();
-        killed.add(signalledProcesses.get(i));
+        killed.add(daemon);
       }
     }
     return killed;
   }
 
   /** The end of each process's log, and of its stdout/stderr when the JVM wrote anything there (a crash). */
-  private static String logTails(ClusterState state) {
+  private static String logTails(Collection<FlinkProcess> processes) {
     List<String> tails = new ArrayList<>();
-    for (FlinkProcess process : state.processes()) {
+    for (FlinkProcess process : processes) {
       tails.add(LogTail.of(Path.of(process.log()), LOG_TAIL_LINES));
       Path out = Path.of(process.log().replaceAll("\\.log$", ".out"));
       if (out.toFile().length() > 0) {

@@ -3,11 +3,14 @@ package io.hybridbridge.runners.flink;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -39,6 +42,33 @@ class LocalFlinkClusterTest {
     } finally {
       unrelated.destroyForcibly();
     }
+  }
+
+  @Test
+  void aStartingChildIsAliveWhateverItsCommandLineSaysAndOneThatEndsFailsTheStart() throws Exception {
+    // A JVM that has not exec'd yet can show an empty command line; `sleep` never names the configuration at all
+    Process starting = new ProcessBuilder("sleep", "60").start();
+    Map<FlinkProcess, ProcessHandle> children = new LinkedHashMap<>();
+    children.put(new FlinkProcess("jobmanager", starting.pid(), "jobmanager.log"), starting.toHandle());
+    FlinkRest nothingListens = new FlinkRest(URI.create("http://127.0.0.1:1"));
+    FlinkClusterSpec spec = FlinkClusterSpec.defaults(state);
+    try {
+      assertThatThrownBy(() -> LocalFlinkCluster.awaitReady(nothingListens, children, spec, 0, inMillis(1200)))
+          .isInstanceOf(FlinkClusterException.class).hasMessageContaining("did not come up");
+
+      Process ended = new ProcessBuilder("true").start();
+      ended.waitFor();
+      children.put(new FlinkProcess("taskmanager-1", ended.pid(), "taskmanager-1.log"), ended.toHandle());
+      assertThatThrownBy(() -> LocalFlinkCluster.awaitReady(nothingListens, children, spec, 1, inMillis(1200)))
+          .isInstanceOf(FlinkClusterException.class)
+          .hasMessage("taskmanager-1 (pid " + ended.pid() + ") exited while the cluster was starting");
+    } finally {
+      starting.destroyForcibly();
+    }
+  }
+
+  private static long inMillis(long millis) {
+    return System.nanoTime() + Duration.ofMillis(millis).toNanos();
   }
 
   @Test
