@@ -60,6 +60,37 @@ class PagedMemoryTest {
     assertThat(memory.privatePageCount()).isZero();
   }
 
+  /**
+   * A first write is seen through an alias read and fetched long before, after tens of thousands of other pages
+   * (the TLB's index of cached frames, which finds the aliases, is rebuilt on the way).
+   */
+  @Test
+  void aWriteIsSeenThroughAliasesCachedLongBefore() throws Exception {
+    SparseImage image = new SparseImage();
+    for (int f = 0; f < 61; f++) {
+      image.put((0x100L + f) << 12, new byte[] {(byte) f});
+    }
+    // virtual page v maps frame 0x100 + v % 61: every frame has thousands of virtual aliases
+    AddressTranslator manyAliases = (va, access) -> ((0x100L + Long.remainderUnsigned(va >>> 12, 61)) << 12)
+        | (va & 0xfff);
+    PagedMemory memory = new PagedMemory(new FrameCache(image), manyAliases);
+    long alias = 100L << 12; // frame 0x100 + 39
+    long writer = (100L + 61 * 7) << 12; // the same frame, another TLB entry
+    assertThat(memory.read(alias, 1)).isEqualTo(39);
+    byte[] fetched = new byte[1];
+    memory.fetch(alias, fetched, 1);
+    for (long v = 1_000; v < 41_000; v++) {
+      if ((v & 0xfff) != 100 && (v & 0xfff) != ((100 + 61 * 7) & 0xfff)) { // the two pages stay cached
+        memory.read(v << 12, 1);
+      }
+    }
+    memory.write(writer, 1, 0x55);
+    assertThat(memory.read(alias, 1)).isEqualTo(0x55);
+    memory.fetch(alias, fetched, 1);
+    assertThat(fetched[0]).isEqualTo((byte) 0x55);
+    assertThat(memory.read((100L + 61) << 12, 1)).as("an alias never cached").isEqualTo(0x55);
+  }
+
   /** Private copies are reused after their writes are discarded: a new one holds its own page, nothing else. */
   @Test
   void aCopyMadeAfterDiscardingWritesHoldsItsOwnPage() throws Exception {
