@@ -445,7 +445,7 @@ final class Executor {
   }
 
   /**
-   * The space of an access of a translated block whose site is not bound ({@link #space} looks its binding up
+   * The space of an access of a translated block whose site is not bound ({@link #bound} looks its binding up
    * first): the router's decision, then bound if the router binds it.
    */
   private AddressSpace routeSite(MemoryAccess x, Instruction i, long address, int size, int operand, MemoryRole role,
@@ -471,7 +471,8 @@ final class Executor {
    */
   long read(int site, Instruction[] block, long a, int size) throws MemoryAccessException {
     try {
-      return space(site, block, a).read(a, size);
+      AddressSpace space = bound(site);
+      return (space != null ? space : unboundSpace(site, block, a)).read(a, size);
     } catch (MemoryAccessException e) {
       throw faultAt(site, e);
     }
@@ -480,7 +481,8 @@ final class Executor {
   /** Writes for access site {@code site} of a translated block, as {@link #read} reads. */
   void write(int site, Instruction[] block, long a, int size, long value) throws MemoryAccessException {
     try {
-      space(site, block, a).write(a, size, value);
+      AddressSpace space = bound(site);
+      (space != null ? space : unboundSpace(site, block, a)).write(a, size, value);
     } catch (MemoryAccessException e) {
       throw faultAt(site, e);
     }
@@ -498,10 +500,11 @@ final class Executor {
   /** A translated call pushes {@code next} at {@code a}; a bound site tells the router, which follows calls. */
   void call(int site, Instruction[] block, long a, long next) throws MemoryAccessException {
     try {
-      boolean bound = bindings[site] >= 0; // before routing, which may bind it
-      AddressSpace space = space(site, block, a);
-      if (bound) {
+      AddressSpace space = bound(site);
+      if (space != null) {
         router.called(next, a);
+      } else {
+        space = unboundSpace(site, block, a);
       }
       space.write(a, 8, next);
     } catch (MemoryAccessException e) {
@@ -512,10 +515,11 @@ final class Executor {
   /** A translated return pops its address at {@code a}; a bound site tells the router. */
   long ret(int site, Instruction[] block, long a) throws MemoryAccessException {
     try {
-      boolean bound = bindings[site] >= 0;
-      AddressSpace space = space(site, block, a);
-      if (bound) {
+      AddressSpace space = bound(site);
+      if (space != null) {
         router.returned(a);
+      } else {
+        space = unboundSpace(site, block, a);
       }
       return space.read(a, 8);
     } catch (MemoryAccessException e) {
@@ -523,13 +527,22 @@ final class Executor {
     }
   }
 
-  /** The space of access site {@code site} at {@code a}: its binding, counted, or the interpreter's routing. */
-  private AddressSpace space(int site, Instruction[] block, long a) {
+  /**
+   * The space access site {@code site} is bound to, counted; null: the site is not bound, {@link #unboundSpace} routes
+   * it. Two methods, each access asking this one first: with the routing in it, the JIT compiled it too large to
+   * inline into the accesses, a second call for each (3–5 % of a warm fast ps inspection).
+   */
+  private AddressSpace bound(int site) {
     int b = bindings[site];
-    if (b >= 0) {
-      boundAccesses[b]++;
-      return accessed = spaces[b];
+    if (b < 0) {
+      return null;
     }
+    boundAccesses[b]++;
+    return accessed = spaces[b];
+  }
+
+  /** The space of access site {@code site} at {@code a} as the interpreter routes it (then bound, if the router binds). */
+  private AddressSpace unboundSpace(int site, Instruction[] block, long a) {
     BlockTranslator.Site where = positionAt(site);
     Instruction i = block[where.index()];
     return accessed = routeSite(where.operand() == MemoryAccess.STACK ? implicitAccess : explicitAccess, i, a,
