@@ -50,6 +50,14 @@ public record KernelLayout(
     return LayoutFinder.find(snapshot);
   }
 
+  /**
+   * Whether every region starts (and so ends: the fixed bounds are aligned) on a 4 KiB page: {@link #translate} then
+   * moves all the addresses of a page by the same amount, or none of them.
+   */
+  public boolean pageGranular() {
+    return ((textBase | pageOffsetBase | vmallocBase | vmemmapBase) & 0xfff) == 0;
+  }
+
   /** Kernel-image slide: {@code _text} minus its link-time address. */
   public long slide() {
     return textBase - DEFAULT_TEXT;

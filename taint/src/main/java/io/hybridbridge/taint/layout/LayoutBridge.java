@@ -53,6 +53,8 @@ public final class LayoutBridge {
   private final PerCpuUnits uUnits;
   /** T's per-CPU bases minus U's, when it is the same for every CPU (it is when both boots laid out their units alike). */
   private final OptionalLong perCpuDelta;
+  /** Every bound the rules use lies on a 4 KiB page ({@link #pageGranular}). */
+  private final boolean pageGranular;
 
   /** Thrown when an address of T's layout has no counterpart in U's. */
   public static final class UnmappableAddressException extends Exception {
@@ -77,6 +79,17 @@ public final class LayoutBridge {
     this.tUnits = tUnits;
     this.uUnits = uUnits;
     this.perCpuDelta = perCpuDelta(tUnits, uUnits);
+    this.pageGranular = t.pageGranular() && u.pageGranular() && tUnits.pageGranular() && uUnits.pageGranular();
+  }
+
+  /**
+   * Whether each rule maps a whole 4 KiB page alike: every address of a page moves by the same amount (or none has a
+   * counterpart) in {@link #addressToU}, {@link #perCpuAddressToU}, {@link #valueToT} and {@link #valueToU}. True
+   * when every region and per-CPU unit of both layouts starts and ends on a page, as they do in every boot here; a
+   * caller may then remember the shift of a page ({@link UThroughT}).
+   */
+  public boolean pageGranular() {
+    return pageGranular;
   }
 
   private static OptionalLong perCpuDelta(PerCpuUnits t, PerCpuUnits u) {

@@ -39,6 +39,11 @@ public record PerCpuUnits(List<Long> bases, long unitSize, long staticSize) {
     return new PerCpuUnits(bases, unitSize, staticSize);
   }
 
+  /** Whether every unit starts and ends on a 4 KiB page: a page then lies in one unit or in none. */
+  public boolean pageGranular() {
+    return (unitSize & 0xfff) == 0 && bases.stream().allMatch(base -> (base & 0xfff) == 0);
+  }
+
   /** The CPU whose unit holds {@code address}, or -1. */
   public int cpuOf(long address) {
     for (int cpu = 0; cpu < bases.size(); cpu++) {

@@ -20,6 +20,15 @@ public final class UThroughT implements AddressSpace {
   private final boolean perCpu;
   /** The last 8-byte read of this view or its sibling: one cell, since the taint domain asks after either. */
   private final long[] lastRead;
+  /**
+   * The shifts of pages already mapped, of addresses to U and of values read to T, when the bridge maps whole pages
+   * alike: each rule otherwise tries per-CPU units and regions on every access (a fifth of a fast netstat inspection).
+   */
+  private final PageShifts addressShifts = new PageShifts();
+  private final PageShifts valueShifts = new PageShifts();
+  private final boolean byPage;
+  /** The per-CPU view, made once: it is asked for at every inspection, and its shifts stay. */
+  private UThroughT perCpuView;
 
   /**
    * @param untrusted U's memory through U's kernel page tables, copy-on-write
@@ -34,6 +43,7 @@ public final class UThroughT implements AddressSpace {
     this.bridge = bridge;
     this.perCpu = perCpu;
     this.lastRead = lastRead;
+    this.byPage = bridge.pageGranular();
   }
 
   /**
@@ -41,7 +51,10 @@ public final class UThroughT implements AddressSpace {
    * offset: the slow path's {@code PER_CPU} decision.
    */
   public UThroughT perCpuView() {
-    return new UThroughT(untrusted, bridge, true, lastRead);
+    if (perCpuView == null) {
+      perCpuView = new UThroughT(untrusted, bridge, true, lastRead);
+    }
+    return perCpuView;
   }
 
   public LayoutBridge bridge() {
@@ -67,7 +80,7 @@ public final class UThroughT implements AddressSpace {
     } catch (PageFaultException e) {
       throw atTrustedAddress(e, address);
     }
-    lastRead[0] = isPointerSlot(address, size) ? bridge.valueToT(value) : value;
+    lastRead[0] = isPointerSlot(address, size) ? valueToT(value) : value;
     return lastRead[0];
   }
 
@@ -161,6 +174,20 @@ public final class UThroughT implements AddressSpace {
   }
 
   private long mapped(long address) throws LayoutBridge.UnmappableAddressException {
-    return perCpu ? bridge.perCpuAddressToU(address) : bridge.addressToU(address);
+    long shift = addressShifts.shift(address);
+    if (shift != PageShifts.NONE) {
+      return address + shift;
+    }
+    long mapped = perCpu ? bridge.perCpuAddressToU(address) : bridge.addressToU(address);
+    return byPage ? addressShifts.remember(address, mapped) : mapped;
+  }
+
+  private long valueToT(long value) {
+    long shift = valueShifts.shift(value);
+    if (shift != PageShifts.NONE) {
+      return value + shift;
+    }
+    long rebased = bridge.valueToT(value);
+    return byPage ? valueShifts.remember(value, rebased) : rebased;
   }
 }

@@ -7,6 +7,7 @@ import static io.hybridbridge.taint.testing.SyntheticKernel.U_UNITS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.hybridbridge.emulator.kernel.KernelLayout;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -48,6 +49,62 @@ class LayoutBridgeTest {
     LayoutBridge skewed = new LayoutBridge(T_LAYOUT, two, U_LAYOUT, unlike);
     assertThatThrownBy(() -> skewed.perCpuAddressToU(T_UNITS.base(0) + 8))
         .isInstanceOf(LayoutBridge.UnmappableAddressException.class).hasMessageContaining("not laid out alike");
+  }
+
+  /**
+   * What lets {@link UThroughT} remember a page's shift: when the bridge says it maps whole pages alike, every
+   * address of a page, around every bound of every rule, moves as the page's first address does (or none maps).
+   */
+  @Test
+  void aPageGranularBridgeMovesEveryAddressOfAPageAlike() throws Exception {
+    assertThat(bridge.pageGranular()).isTrue();
+    List<Long> bounds = new java.util.ArrayList<>(List.of(0L, 1L << 63, KernelLayout.KERNEL_MAP_START,
+        KernelLayout.KERNEL_MAP_END));
+    for (KernelLayout layout : List.of(T_LAYOUT, U_LAYOUT)) {
+      for (KernelLayout.Region region : KernelLayout.Region.values()) {
+        bounds.add(layout.base(region));
+      }
+      bounds.addAll(List.of(layout.pageOffsetBase() + layout.directMapSize(),
+          layout.vmallocBase() + layout.vmallocSize(), layout.vmemmapBase() + layout.vmemmapSize()));
+    }
+    for (PerCpuUnits units : List.of(T_UNITS, U_UNITS)) {
+      units.bases().forEach(base -> bounds.addAll(List.of(base, base + units.unitSize())));
+    }
+    int pages = 0;
+    for (long bound : bounds) {
+      for (long page = (bound >>> 12) - 2; page <= (bound >>> 12) + 1; page++, pages++) {
+        long first = page << 12;
+        for (long next = first; next < first + 4096; next += 8) {
+          long a = next;
+          assertThat(bridge.valueToT(a) - a).as("valueToT 0x%x", a).isEqualTo(bridge.valueToT(first) - first);
+          assertThat(bridge.valueToU(a) - a).as("valueToU 0x%x", a).isEqualTo(bridge.valueToU(first) - first);
+          assertThat(shift(() -> bridge.addressToU(a), a)).as("addressToU 0x%x", a)
+              .isEqualTo(shift(() -> bridge.addressToU(first), first));
+          assertThat(shift(() -> bridge.perCpuAddressToU(a), a)).as("perCpuAddressToU 0x%x", a)
+              .isEqualTo(shift(() -> bridge.perCpuAddressToU(first), first));
+        }
+      }
+    }
+    assertThat(pages).isGreaterThan(80);
+
+    KernelLayout unaligned = new KernelLayout(4, 0x100000, T_LAYOUT.textBase() + 0x800, 0x1000000, 0x400000,
+        T_LAYOUT.pageOffsetBase(), T_LAYOUT.vmallocBase(), T_LAYOUT.vmemmapBase(), T_LAYOUT.perCpuBases());
+    assertThat(new LayoutBridge(unaligned, T_UNITS, U_LAYOUT, U_UNITS).pageGranular()).isFalse();
+    PerCpuUnits oddUnits = new PerCpuUnits(T_UNITS.bases(), T_UNITS.unitSize() + 0x80, 0x1000);
+    assertThat(new LayoutBridge(T_LAYOUT, oddUnits, U_LAYOUT, U_UNITS).pageGranular()).isFalse();
+  }
+
+  private interface Mapping {
+    long map() throws LayoutBridge.UnmappableAddressException;
+  }
+
+  /** The shift {@code mapping} gives {@code address}, or null when it has no counterpart. */
+  private static Long shift(Mapping mapping, long address) {
+    try {
+      return mapping.map() - address;
+    } catch (LayoutBridge.UnmappableAddressException e) {
+      return null;
+    }
   }
 
   @Test
