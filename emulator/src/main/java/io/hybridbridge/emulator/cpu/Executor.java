@@ -530,7 +530,7 @@ final class Executor {
   /**
    * The space access site {@code site} is bound to, counted; null: the site is not bound, {@link #unboundSpace} routes
    * it. Two methods, each access asking this one first: with the routing in it, the JIT compiled it too large to
-   * inline into the accesses, a second call for each (3–5 % of a warm fast ps inspection).
+   * inline into the accesses, a second call for each (2–10 % of a warm fast ps inspection).
    */
   private AddressSpace bound(int site) {
     int b = bindings[site];
@@ -541,7 +541,7 @@ final class Executor {
     return accessed = spaces[b];
   }
 
-  /** The space of access site {@code site} at {@code a} as the interpreter routes it (then bound, if the router binds). */
+  /** The space of access site {@code site} at {@code a}, as the interpreter routes it (bound if the router binds). */
   private AddressSpace unboundSpace(int site, Instruction[] block, long a) {
     BlockTranslator.Site where = positionAt(site);
     Instruction i = block[where.index()];
