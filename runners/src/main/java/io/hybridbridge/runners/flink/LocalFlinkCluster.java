@@ -168,16 +168,15 @@ public final class LocalFlinkCluster {
     if (state.isEmpty()) {
       return new Stopped(List.of(), List.of(), false, Duration.ZERO);
     }
-    List<FlinkProcess> live = state.get().liveProcesses();
-    Map<FlinkProcess, ProcessHandle> handles = new LinkedHashMap<>();
-    live.forEach(daemon -> state.get().live(daemon).ifPresent(handle -> handles.put(daemon, handle)));
-    List<FlinkProcess> killed = stopProcesses(handles);
+    Map<FlinkProcess, ProcessHandle> live = new LinkedHashMap<>();
+    state.get().processes().forEach(daemon -> state.get().live(daemon).ifPresent(handle -> live.put(daemon, handle)));
+    List<FlinkProcess> killed = stopProcesses(live);
     try {
       ClusterState.delete(stateDir);
     } catch (IOException e) {
       throw new FlinkClusterException("stopped the processes but cannot delete the PID file in " + stateDir, e);
     }
-    return new Stopped(live, killed, live.isEmpty(), Duration.ofNanos(System.nanoTime() - begin));
+    return new Stopped(List.copyOf(live.keySet()), killed, live.isEmpty(), Duration.ofNanos(System.nanoTime() - begin));
   }
 
   private static Optional<Status> statusOrClearStale(Path stateDir, Consumer<String> progress)
