@@ -4,8 +4,8 @@ import java.util.Arrays;
 
 /**
  * Remembered shifts of a function that moves every address of a 4 KiB page by the same amount (a {@link LayoutBridge}
- * rule when it is {@link LayoutBridge#pageGranular}): direct-mapped by page, the most recent page of each slot. Not
- * thread-safe: one per {@link UThroughT}.
+ * rule when it is {@link LayoutBridge#pageGranular}; otherwise nothing is remembered): direct-mapped by page, the
+ * most recent page of each slot. Not thread-safe: one per {@link UThroughT}.
  */
 final class PageShifts {
   /** What {@link #shift} returns for a page it does not hold. */
@@ -15,8 +15,11 @@ final class PageShifts {
 
   private final long[] pages = new long[1 << BITS];
   private final long[] shifts = new long[1 << BITS];
+  private final boolean byPage;
 
-  PageShifts() {
+  /** @param byPage whether the function moves whole pages alike: if not, {@link #remember} remembers nothing */
+  PageShifts(boolean byPage) {
+    this.byPage = byPage;
     Arrays.fill(pages, -1); // no page number: those of 64-bit addresses have 52 bits
   }
 
@@ -30,7 +33,7 @@ final class PageShifts {
   /** Remembers that {@code address}'s page moves to {@code shifted} - {@code address}; returns {@code shifted}. */
   long remember(long address, long shifted) {
     long shift = shifted - address;
-    if (shift != NONE) {
+    if (byPage && shift != NONE) {
       long page = address >>> 12;
       int slot = (int) page & MASK;
       pages[slot] = page;

@@ -24,9 +24,8 @@ public final class UThroughT implements AddressSpace {
    * The shifts of pages already mapped, of addresses to U and of values read to T, when the bridge maps whole pages
    * alike: each rule otherwise tries per-CPU units and regions on every access (a fifth of a fast netstat inspection).
    */
-  private final PageShifts addressShifts = new PageShifts();
-  private final PageShifts valueShifts = new PageShifts();
-  private final boolean byPage;
+  private final PageShifts addressShifts;
+  private final PageShifts valueShifts;
   /** The per-CPU view, made once: it is asked for at every inspection, and its shifts stay. */
   private UThroughT perCpuView;
 
@@ -43,7 +42,8 @@ public final class UThroughT implements AddressSpace {
     this.bridge = bridge;
     this.perCpu = perCpu;
     this.lastRead = lastRead;
-    this.byPage = bridge.pageGranular();
+    this.addressShifts = new PageShifts(bridge.pageGranular());
+    this.valueShifts = new PageShifts(bridge.pageGranular());
   }
 
   /**
@@ -179,7 +179,7 @@ public final class UThroughT implements AddressSpace {
       return address + shift;
     }
     long mapped = perCpu ? bridge.perCpuAddressToU(address) : bridge.addressToU(address);
-    return byPage ? addressShifts.remember(address, mapped) : mapped;
+    return addressShifts.remember(address, mapped);
   }
 
   private long valueToT(long value) {
@@ -187,7 +187,6 @@ public final class UThroughT implements AddressSpace {
     if (shift != PageShifts.NONE) {
       return value + shift;
     }
-    long rebased = bridge.valueToT(value);
-    return byPage ? valueShifts.remember(value, rebased) : rebased;
+    return valueShifts.remember(value, bridge.valueToT(value));
   }
 }
