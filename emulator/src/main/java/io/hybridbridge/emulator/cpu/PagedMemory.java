@@ -58,7 +58,10 @@ public final class PagedMemory implements AddressSpace {
   private final byte[][] writePage = new byte[TLB_SIZE][];
   private final long[] fetchTag = new long[TLB_SIZE];
   private final byte[][] fetchPage = new byte[TLB_SIZE][];
-  /** The read/fetch entry's page is a private copy or a scratch page (gone at {@link #discardWrites}). */
+  /**
+   * The read/fetch entry's page is a private copy or a scratch page ({@link #discardWrites} points it at the frame's
+   * shared page again, or drops it for a scratch page).
+   */
   private final boolean[] readPrivate = new boolean[TLB_SIZE];
   private final boolean[] fetchPrivate = new boolean[TLB_SIZE];
   /** The physical frame of each entry's page; {@link #SCRATCH} for a scratch page. */
@@ -81,8 +84,8 @@ public final class PagedMemory implements AddressSpace {
   private int privateSlotCount;
   /**
    * The read and fetch entries that hold each frame's shared page: a page's first write makes a private copy, and
-   * every virtual alias of the frame cached with the shared page must be dropped; looking them up here costs less
-   * than scanning the TLB for each copy (hundreds per inspection).
+   * every virtual alias of the frame cached with the shared page must be pointed at the copy; looking them up here
+   * costs less than scanning the TLB for each copy (hundreds per inspection).
    */
   private final FrameSlots aliases = new FrameSlots(8 * TLB_SIZE);
   /** A translation read a private (guest-written) page-table page since the last {@link #discardWrites}. */
@@ -126,7 +129,7 @@ public final class PagedMemory implements AddressSpace {
    * survive when they cannot have changed, that is when no translation read a page table the guest wrote (the
    * translator must then be one over {@link #physical()} or the image, for the same root): those of written pages too,
    * which the next run's first write copies again without a walk (a small tool's fast inspection walked ≈ 100 times,
-   * ≈ 5 % of its time; now ≈ 2).
+   * 4–6 % of its time; now ≈ 2).
    */
   public void discardWrites() {
     discardWrites(Map.of(), null);
