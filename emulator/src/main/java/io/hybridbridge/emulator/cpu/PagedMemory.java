@@ -360,15 +360,6 @@ public final class PagedMemory implements AddressSpace {
   }
 
   private byte[] writable(long address) throws MemoryAccessException {
-    long vpn = address >>> 12;
-    int i = (int) vpn & TLB_MASK;
-    if (writeTag[i] != vpn && copyTag[i] == vpn) { // written in an earlier run: copied again, no walk
-      copyTag[i] = -1;
-      writePage[i] = framePage(copyFrame[i], Access.WRITE);
-      writeFrame[i] = copyFrame[i];
-      writeTag[i] = vpn;
-      addPrivateSlot(i);
-    }
     return cached(writeTag, writePage, null, writeFrame, 0, address, Access.WRITE);
   }
 
@@ -441,6 +432,12 @@ public final class PagedMemory implements AddressSpace {
         resolvedFrame = SCRATCH;
         return w.page(address);
       }
+    }
+    long vpn = address >>> 12;
+    int i = (int) vpn & TLB_MASK;
+    if (access == Access.WRITE && copyTag[i] == vpn) { // written in an earlier run: copied again, no walk
+      copyTag[i] = -1;
+      return framePage(copyFrame[i], access);
     }
     return framePage(translator.toPhysical(address, access) >>> 12, access);
   }
