@@ -18,6 +18,7 @@ import io.hybridbridge.taint.slowpath.SlowPathException;
 import io.hybridbridge.taint.slowpath.UntrustedSnapshot;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
@@ -53,6 +54,15 @@ import picocli.CommandLine.Option;
         + "per kernel build and tool: median wall time, instructions per second, ratio.")
 public final class BenchPathsCommand implements Callable<Integer> {
   private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
+  /** The JIT's compilers: a path is warm once they are quiet too (null: this JVM does not time them). */
+  private static final CompilationMXBean JIT = jit();
+  /**
+   * A warm-up window during which the compilers worked less than this share of its wall time leaves the JIT quiet.
+   * Until session 24 warm-up stopped at "no faster" alone, and the fast ps stopped after 412–583 rounds while the JIT
+   * went on compiling its regions for ≈ 100 s (session 22): a window can be no faster by 2 % while C2 is still
+   * halfway through a path's code.
+   */
+  private static final double JIT_QUIET = 0.05;
   /** Warm-up windows: at least this many rounds and seconds (see {@link #warmUp}). */
   private static final int WINDOW_ROUNDS = 5;
   private static final double WINDOW_SECONDS = 2;
@@ -81,10 +91,10 @@ public final class BenchPathsCommand implements Callable<Integer> {
       description = "Untimed rounds of each path before its timed ones, at least (default 3).")
   int warmups;
 
-  @Option(names = "--warmup-limit", defaultValue = "60", paramLabel = "S",
-      description = "Seconds each path may warm up at most, per tool (default 60): it warms up until it runs no "
-          + "faster (a small tool takes thousands of rounds to reach the speed a long scan sees; ps's translated "
-          + "blocks take the JIT 10-20 s).")
+  @Option(names = "--warmup-limit", defaultValue = "120", paramLabel = "S",
+      description = "Seconds each path may warm up at most, per tool (default 120): it warms up until it runs no "
+          + "faster and the JIT has stopped compiling (a small tool takes thousands of rounds to reach the speed a "
+          + "long scan sees; ps's translated regions take C2 up to ≈ 100 s).")
   double warmupLimit;
 
   /**
@@ -113,7 +123,7 @@ public final class BenchPathsCommand implements Callable<Integer> {
       return 2;
     }
     out.printf("hb bench paths: per tool, each path (slow, fast, fast interpreting) warmed up alone until it runs no "
-        + "faster (%d rounds at least, %s s at most), then %d timed windows of each, in turn; %d CPUs, load average "
+        + "faster and the JIT is quiet (%d rounds at least, %s s at most), then %d timed windows of each, in turn; %d CPUs, load average "
         + "%s%n", warmups,
         warmupLimit, runs, Runtime.getRuntime().availableProcessors(), loadAverage());
     List<Row> rows = new ArrayList<>();
@@ -207,7 +217,7 @@ public final class BenchPathsCommand implements Callable<Integer> {
     }, () -> checked(fast.inspect(u, tool, metadata), reference[0]),
         () -> checked(interpreted(fast, u, tool, metadata), reference[0]));
     Window[][] t = new Window[paths.size()][runs]; // t[path][i]: window i of the path
-    int[] warmUps = new int[paths.size()];
+    WarmUp[] warmUps = new WarmUp[paths.size()];
     try {
       for (int p = 0; p < paths.size(); p++) {
         warmUps[p] = warmUp(paths.get(p));
@@ -224,7 +234,7 @@ public final class BenchPathsCommand implements Callable<Integer> {
     Window[] slow = t[0];
     Window[] translated = t[1];
     Window[] interpreted = t[2];
-    System.err.printf("bench paths: %s %s measured (warm-up rounds: slow %d, fast %d, interpreting %d)%n", build,
+    System.err.printf("bench paths: %s %s measured (warm-up: slow %s; fast %s; interpreting %s)%n", build,
         tool.name(), warmUps[0], warmUps[1], warmUps[2]);
     return new Row(build, e.getId(), tool.name(), reference[0].instructions(), openMs, median(slow, Window::wallMs),
         median(translated, Window::wallMs), pairedRatio(slow, translated, Window::wallMs), median(slow, Window::cpuMs),
@@ -250,24 +260,48 @@ public final class BenchPathsCommand implements Callable<Integer> {
   /** Medians of the rounds of one window of a path, in ms, and how many rounds it ran. */
   private record Window(double wallMs, double cpuMs, double executionMs, int rounds) {}
 
+  /** How a path's warm-up went: its rounds, its seconds, and whether the JIT was quiet when it ended. */
+  private record WarmUp(int rounds, double seconds, boolean jitQuiet) {
+    @Override
+    public String toString() {
+      return String.format("%d rounds in %.0f s%s", rounds, seconds, jitQuiet ? "" : ", the JIT still compiling");
+    }
+  }
+
   /**
    * Warms {@code inspection} up alone (so the JIT has compiled this path as a worker that runs it all night has, and
-   * the other paths' profiles do not linger); returns the rounds it ran. Warm-up goes by windows of at least {@link
-   * #WINDOW_ROUNDS} rounds and {@link #WINDOW_SECONDS}: it ends when three windows in a row were no faster (by 2 %)
-   * than the best before them, after {@link #warmups} rounds at least and {@link #warmupLimit} seconds at most.
+   * the other paths' profiles do not linger). Warm-up goes by windows of at least {@link #WINDOW_ROUNDS} rounds and
+   * {@link #WINDOW_SECONDS}: it ends when three windows in a row were no faster (by 2 %) than the best before them
+   * and the compilers were quiet in the last ({@link #JIT_QUIET}), after {@link #warmups} rounds at least and {@link
+   * #warmupLimit} seconds at most.
    */
-  private int warmUp(Round inspection) throws SlowPathException, MetadataException, Disagreement {
-    long limit = System.nanoTime() + (long) (warmupLimit * 1e9);
+  private WarmUp warmUp(Round inspection) throws SlowPathException, MetadataException, Disagreement {
+    long start = System.nanoTime();
+    long limit = start + (long) (warmupLimit * 1e9);
     double best = Double.MAX_VALUE;
     int stale = 0;
     int rounds = 0;
-    while (rounds < warmups || stale < 3 && System.nanoTime() < limit) {
+    boolean quiet = false;
+    while (rounds < warmups || (stale < 3 || !quiet) && System.nanoTime() < limit) {
+      long windowStart = System.nanoTime();
+      long compiling = compilationMillis();
       Window window = window(inspection, WINDOW_SECONDS);
+      quiet = compilationMillis() - compiling < JIT_QUIET * (System.nanoTime() - windowStart) / 1e6;
       rounds += window.rounds();
       stale = window.cpuMs() < 0.98 * best ? 0 : stale + 1;
       best = Math.min(best, window.cpuMs());
     }
-    return rounds;
+    return new WarmUp(rounds, (System.nanoTime() - start) / 1e9, quiet);
+  }
+
+  private static CompilationMXBean jit() {
+    CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+    return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit : null;
+  }
+
+  /** The compilers' time so far, in ms (summed over their threads); 0 when the JVM does not time them. */
+  private static long compilationMillis() {
+    return JIT == null ? 0 : JIT.getTotalCompilationTime();
   }
 
   /**
