@@ -251,7 +251,7 @@ public final class BenchPathsCommand implements Callable<Integer> {
   }
 
   /** A fast round that did not give the slow path's result: that tool's measurement stops there. */
-  private static final class Disagreement extends Exception {
+  static final class Disagreement extends Exception {
     Disagreement(String how) {
       super(how);
     }
@@ -340,7 +340,7 @@ public final class BenchPathsCommand implements Callable<Integer> {
   }
 
   /** {@code run}'s execution time, if it gave the slow path's {@code s} rows and instruction count. */
-  private static Duration checked(FastPath.Inspection run, SlowPath.Inspection s) throws Disagreement {
+  static Duration checked(FastPath.Inspection run, SlowPath.Inspection s) throws Disagreement {
     if (run.fellBack()) {
       throw new Disagreement("fell back");
     }
@@ -388,7 +388,7 @@ public final class BenchPathsCommand implements Callable<Integer> {
     return median(mips);
   }
 
-  private static double median(double[] values) {
+  static double median(double[] values) {
     double[] sorted = values.clone();
     Arrays.sort(sorted);
     int n = sorted.length;
