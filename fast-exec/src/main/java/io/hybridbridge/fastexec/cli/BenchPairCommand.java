@@ -116,8 +116,9 @@ public final class BenchPairCommand implements Callable<Integer> {
       System.out.printf("hb bench pair: %s %s on %s, flag %s; %d inspections of each path, then %d windows of %d "
               + "taken in turn; load average %s%n", reference.kernelBuild(), selected.name(), snapshot.getId(),
           flag == null ? "none (A and B the same code)" : flag, warmup, windows, per, BenchPathsCommand.loadAverage());
-      System.out.printf("A (false): %.3f ms CPU, B (true): %.3f ms CPU (medians of the windows); B/A %.3f (quartiles "
-              + "%.3f-%.3f)%n", BenchPathsCommand.median(ms[0]), BenchPathsCommand.median(ms[1]),
+      System.out.printf("%s: %.3f ms CPU, %s: %.3f ms CPU (medians of the windows); B/A %.3f (quartiles %.3f-%.3f)%n",
+          flag == null ? "A" : "A (false)", BenchPathsCommand.median(ms[0]), flag == null ? "B" : "B (true)",
+          BenchPathsCommand.median(ms[1]),
           BenchPathsCommand.median(ratios), quantile(ratios, 0.25), quantile(ratios, 0.75));
       System.out.printf("A: %s%nB: %s%n", a.translationStatus(), b.translationStatus());
       return 0;
