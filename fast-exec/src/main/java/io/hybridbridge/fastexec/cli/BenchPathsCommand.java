@@ -58,9 +58,9 @@ public final class BenchPathsCommand implements Callable<Integer> {
   private static final CompilationMXBean JIT = jit();
   /**
    * A warm-up window during which the compilers worked less than this share of its wall time leaves the JIT quiet.
-   * Until session 24 warm-up stopped at "no faster" alone, and the fast ps stopped after 412–583 rounds while the JIT
-   * went on compiling its regions for ≈ 100 s (session 22): a window can be no faster by 2 % while C2 is still
-   * halfway through a path's code.
+   * Until session 24 warm-up stopped at "no faster" alone; session 22 saw the fast ps stop after 412–583 rounds while
+   * the JIT went on compiling its regions: a window can be no faster by 2 % while C2 is still halfway through a
+   * path's code (session 24, 6.12: the compilers busy 8.7, 2.5, 2.0, 1.8, 1.9 s of the fast ps's first 2 s windows).
    */
   private static final double JIT_QUIET = 0.05;
   /** Warm-up windows: at least this many rounds and seconds (see {@link #warmUp}). */
@@ -94,7 +94,7 @@ public final class BenchPathsCommand implements Callable<Integer> {
   @Option(names = "--warmup-limit", defaultValue = "120", paramLabel = "S",
       description = "Seconds each path may warm up at most, per tool (default 120): it warms up until it runs no "
           + "faster and the JIT has stopped compiling (a small tool takes thousands of rounds to reach the speed a "
-          + "long scan sees; ps's translated regions take C2 up to ≈ 100 s).")
+          + "long scan sees; ps's translated regions keep C2 busy for tens of seconds).")
   double warmupLimit;
 
   /**
@@ -123,9 +123,9 @@ public final class BenchPathsCommand implements Callable<Integer> {
       return 2;
     }
     out.printf("hb bench paths: per tool, each path (slow, fast, fast interpreting) warmed up alone until it runs no "
-        + "faster and the JIT is quiet (%d rounds at least, %s s at most), then %d timed windows of each, in turn; %d CPUs, load average "
-        + "%s%n", warmups,
-        warmupLimit, runs, Runtime.getRuntime().availableProcessors(), loadAverage());
+        + "faster and the JIT is quiet (%d rounds at least, %s s at most), then %d timed windows of each, in turn; "
+        + "%d CPUs, load average %s%n", warmups, warmupLimit, runs, Runtime.getRuntime().availableProcessors(),
+        loadAverage());
     List<Row> rows = new ArrayList<>();
     int failures = 0;
     for (ReferenceStore.Reference reference : references.references()) {
