@@ -150,6 +150,40 @@ class BlockTranslatorTest {
   }
 
   /**
+   * A translated block and a start with none share a slot of the run loop's cache of blocks: the loop returns to the
+   * block on every iteration and calls the other start, which is still counted for translation each time, and is
+   * translated in its turn. The program computes the same all along.
+   */
+  @Test
+  void aTranslatedBlockAndAStartWithoutOneShareTheRunLoopsCacheSlot() throws Exception {
+    long loop = TestMachine.CODE + 5; // mov ecx, 100: 5 bytes
+    long returned = loop + 6 + 3; // mov r8d, imm32: 6 bytes; call r8: 3
+    long callee = 0x14000;
+    while (Cpu.blockSlot(callee) != Cpu.blockSlot(returned)) {
+      callee++;
+    }
+    String program = "mov ecx, 100; 1: mov r8d, " + callee + "; call r8; dec ecx; jnz 1b; hlt";
+    try (TestMachine m = new TestMachine(program)) {
+      m.image.put(callee, GnuAssembler.assemble("inc rax; ret")).map(callee & -4096, 0x2000);
+      m.cpu.setTranslation(true);
+      assertThat(m.run().reason()).isEqualTo(Stop.Reason.HALTED); // interpreted, counting the starts
+      assertThat(m.reg(RAX)).isEqualTo(100);
+      assertThat(m.cpu.translate(List.of(TestMachine.CODE, loop, returned))).isEqualTo(3);
+      m.state.set(RAX, 0);
+      m.state.setRip(TestMachine.CODE);
+      assertThat(m.run().reason()).isEqualTo(Stop.Reason.HALTED);
+      assertThat(m.reg(RAX)).isEqualTo(100);
+      assertThat(m.cpu.pendingBlocks(200)).as("the callee's start, counted in both runs").isEqualTo(1);
+      assertThat(m.cpu.translatePending(200)).containsExactly(callee);
+      m.state.set(RAX, 0);
+      m.state.setRip(TestMachine.CODE);
+      assertThat(m.run().reason()).isEqualTo(Stop.Reason.HALTED);
+      assertThat(m.reg(RAX)).isEqualTo(100);
+      assertThat(m.cpu.translatedBlock(callee)).isNotNull();
+    }
+  }
+
+  /**
    * A region's class depends only on its blocks: a CPU translating the same starts of the same code finds it, in this
    * JVM or (once this JVM no longer has it) in the regions kept before, and compiles nothing; other code is compiled,
    * and so is a region whose kept class file is damaged (and kept again).

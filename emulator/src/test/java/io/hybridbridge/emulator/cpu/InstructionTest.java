@@ -328,4 +328,40 @@ class InstructionTest {
       assertThat(m.run().fault().vector()).isEqualTo(Fault.UD); // without the hook, the ud2 runs
     }
   }
+
+  /**
+   * Hooks at two pcs that share a slot of the run loop's hook filter each run their own hook (the filter keeps one
+   * hook per slot, and the map for slots that several pcs share); a hook added again at its pc replaces the old one.
+   */
+  @Test
+  void hooksSharingAFilterSlotEachRunTheirOwn() throws Exception {
+    long first = TestMachine.CODE + 18; // call 1f: 5 bytes; mov rbx, rax: 3; mov r8d, imm32: 6; call r8: 3; hlt: 1
+    long second = 0x14000;
+    while (Cpu.hookSlot(second) != Cpu.hookSlot(first)) {
+      second++;
+    }
+    try (TestMachine m = new TestMachine("call 1f; mov rbx, rax; mov r8d, " + second + "; call r8; hlt; 1: ud2")) {
+      m.image.put(second, GnuAssembler.assemble("ud2")).map(second & -4096, 0x1000);
+      assertThat(m.cpu.instruction(first).text).isEqualTo("ud2");
+      m.cpu.addHook(first, cpu -> {
+        cpu.returnFromFunction(20);
+        return PcHook.Result.CONTINUE;
+      });
+      m.cpu.addHook(second, cpu -> {
+        cpu.returnFromFunction(22);
+        return PcHook.Result.CONTINUE;
+      });
+      assertThat(m.run().reason()).isEqualTo(Stop.Reason.HALTED);
+      assertThat(m.reg(RBX)).isEqualTo(20);
+      assertThat(m.reg(RAX)).isEqualTo(22);
+      m.cpu.removeHook(second);
+      m.cpu.addHook(first, cpu -> {
+        cpu.returnFromFunction(30);
+        return PcHook.Result.CONTINUE;
+      });
+      m.state.setRip(TestMachine.CODE);
+      assertThat(m.run().fault().vector()).as("the second pc's ud2, no longer hooked").isEqualTo(Fault.UD);
+      assertThat(m.reg(RBX)).isEqualTo(30);
+    }
+  }
 }
