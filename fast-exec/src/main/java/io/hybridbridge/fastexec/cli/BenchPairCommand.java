@@ -99,10 +99,12 @@ public final class BenchPairCommand implements Callable<Integer> {
       }
       SlowPath.Inspection slow = a.slow().inspect(u, selected);
       DecisionTable[] tables = {a.compile(slow.metadata()), b.compile(slow.metadata())};
+      Progress progress = new Progress();
       for (int i = 0; i < warmup; i++) {
         for (int p = 0; p < 2; p++) {
           BenchPathsCommand.checked(paths[p].inspect(u, selected, tables[p]), slow);
         }
+        progress.show("warm-up", i + 1, warmup);
       }
       double[][] ms = new double[2][windows];
       double[] ratios = new double[windows];
@@ -112,6 +114,7 @@ public final class BenchPairCommand implements Callable<Integer> {
           ms[p][w] = window(paths[p], u, selected, tables[p], slow);
         }
         ratios[w] = ms[1][w] / ms[0][w];
+        progress.show("windows", w + 1, windows);
       }
       System.out.printf("hb bench pair: %s %s on %s, flag %s; %d inspections of each path, then %d windows of %d "
               + "taken in turn; load average %s%n", reference.kernelBuild(), selected.name(), snapshot.getId(),
@@ -160,6 +163,21 @@ public final class BenchPairCommand implements Callable<Integer> {
       BenchPathsCommand.checked(run, slow);
     }
     return BenchPathsCommand.median(ms);
+  }
+
+  /** A line on stderr at most every {@link #EVERY_NANOS}: a warm-up of thousands of inspections takes minutes. */
+  private static final class Progress {
+    private static final long EVERY_NANOS = 15_000_000_000L;
+    private final long start = System.nanoTime();
+    private long last = start;
+
+    void show(String phase, int done, int of) {
+      long now = System.nanoTime();
+      if (now - last >= EVERY_NANOS) {
+        last = now;
+        System.err.printf("bench pair: %s %d of %d, %.0f s%n", phase, done, of, (now - start) / 1e9);
+      }
+    }
   }
 
   /** The {@code q} quantile of {@code values}, the nearest rank. */
