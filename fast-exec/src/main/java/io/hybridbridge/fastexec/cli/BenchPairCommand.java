@@ -1,15 +1,13 @@
 package io.hybridbridge.fastexec.cli;
 
 import io.hybridbridge.datasets.DatasetException;
-import io.hybridbridge.datasets.Manifests;
 import io.hybridbridge.emulator.kernel.ReferenceStore;
 import io.hybridbridge.emulator.tools.InspectionTool;
 import io.hybridbridge.emulator.tools.ToolException;
 import io.hybridbridge.emulator.tools.Tools;
 import io.hybridbridge.fastexec.DecisionTable;
 import io.hybridbridge.fastexec.FastPath;
-import io.hybridbridge.schemas.ManifestEntry;
-import io.hybridbridge.schemas.SnapshotRole;
+import io.hybridbridge.taint.cli.SnapshotNames;
 import io.hybridbridge.taint.metadata.MetadataException;
 import io.hybridbridge.taint.slowpath.SlowPath;
 import io.hybridbridge.taint.slowpath.SlowPathException;
@@ -70,7 +68,7 @@ public final class BenchPairCommand implements Callable<Integer> {
   public Integer call() throws IOException {
     InspectionTool selected;
     ReferenceStore.Reference reference;
-    ManifestEntry snapshot;
+    SnapshotNames.Named snapshot;
     try {
       if (warmup < 0 || windows < 1 || per < 1) {
         throw new IllegalArgumentException("--warmup must be at least 0, --windows and --per at least 1");
@@ -83,16 +81,14 @@ public final class BenchPairCommand implements Callable<Integer> {
       reference = ReferenceStore.open(dataset).references().stream()
           .filter(r -> build == null || r.kernelBuild().equals(build)).findFirst()
           .orElseThrow(() -> new IllegalArgumentException("no reference of build " + build + " in " + dataset));
-      snapshot = Manifests.read(dataset).getEntries().stream().filter(e -> e.getRole() == SnapshotRole.SNAPSHOT
-              && e.getKernelBuild().equals(reference.kernelBuild())).findFirst()
+      snapshot = SnapshotNames.of(dataset).snapshotsOf(reference.kernelBuild()).stream().findFirst()
           .orElseThrow(() -> new IllegalArgumentException("no fleet snapshot of " + reference.kernelBuild()));
     } catch (ToolException | DatasetException | IllegalArgumentException e) {
       System.err.println("bench pair: " + e.getMessage());
       return 2;
     }
     try (FastPath a = open(reference, false); FastPath b = open(reference, true);
-        UntrustedSnapshot u = UntrustedSnapshot.open(dataset.resolve(snapshot.getPath()), snapshot.getId(),
-            snapshot.getVmId())) {
+        UntrustedSnapshot u = UntrustedSnapshot.open(snapshot.path(), snapshot.id(), snapshot.vmId())) {
       FastPath[] paths = {a, b};
       for (FastPath path : paths) {
         path.setTranslateAfter(1); // both translate the same hot blocks, from their first inspections
@@ -117,7 +113,7 @@ public final class BenchPairCommand implements Callable<Integer> {
         progress.show("windows", w + 1, windows);
       }
       System.out.printf("hb bench pair: %s %s on %s, flag %s; %d inspections of each path, then %d windows of %d "
-              + "taken in turn; load average %s%n", reference.kernelBuild(), selected.name(), snapshot.getId(),
+              + "taken in turn; load average %s%n", reference.kernelBuild(), selected.name(), snapshot.id(),
           flag == null ? "none (A and B the same code)" : flag, warmup, windows, per, BenchPathsCommand.loadAverage());
       System.out.printf("%s: %.3f ms CPU, %s: %.3f ms CPU (medians of the windows); B/A %.3f (quartiles %.3f-%.3f)%n",
           flag == null ? "A" : "A (false)", BenchPathsCommand.median(ms[0]), flag == null ? "B" : "B (true)",
@@ -126,7 +122,7 @@ public final class BenchPairCommand implements Callable<Integer> {
       System.out.printf("A: %s%nB: %s%n", a.translationStatus(), b.translationStatus());
       return 0;
     } catch (BenchPathsCommand.Disagreement e) {
-      System.err.printf("bench pair: %s %s: the fast run %s%n", snapshot.getId(), selected.name(), e.getMessage());
+      System.err.printf("bench pair: %s %s: the fast run %s%n", snapshot.id(), selected.name(), e.getMessage());
       return 1;
     } catch (SlowPathException | MetadataException e) {
       System.err.println("bench pair: " + reference.kernelBuild() + ": " + e.getMessage());

@@ -1,7 +1,6 @@
 package io.hybridbridge.fastexec.cli;
 
 import io.hybridbridge.datasets.DatasetException;
-import io.hybridbridge.datasets.Manifests;
 import io.hybridbridge.emulator.kernel.ReferenceStore;
 import io.hybridbridge.emulator.machine.KernelMachine;
 import io.hybridbridge.emulator.tools.InspectionTool;
@@ -9,9 +8,8 @@ import io.hybridbridge.emulator.tools.RowContext;
 import io.hybridbridge.emulator.tools.ToolException;
 import io.hybridbridge.emulator.tools.Tools;
 import io.hybridbridge.fastexec.FastPath;
-import io.hybridbridge.schemas.ManifestEntry;
-import io.hybridbridge.schemas.SnapshotRole;
 import io.hybridbridge.schemas.TrainingMetadata;
+import io.hybridbridge.taint.cli.SnapshotNames;
 import io.hybridbridge.taint.metadata.MetadataException;
 import io.hybridbridge.taint.slowpath.SlowPath;
 import io.hybridbridge.taint.slowpath.SlowPathException;
@@ -109,14 +107,14 @@ public final class BenchPathsCommand implements Callable<Integer> {
   public Integer call() throws IOException {
     PrintStream out = System.out;
     List<InspectionTool> selected;
-    List<ManifestEntry> entries;
+    SnapshotNames names;
     ReferenceStore references;
     try {
       if (runs < 1 || warmups < 0 || warmupLimit < 0) {
         throw new IllegalArgumentException("--runs must be at least 1, --warmups and --warmup-limit at least 0");
       }
       selected = Tools.parseList(tools);
-      entries = Manifests.read(dataset).getEntries();
+      names = SnapshotNames.of(dataset);
       references = ReferenceStore.open(dataset);
     } catch (ToolException | DatasetException | IllegalArgumentException e) {
       System.err.println("bench paths: " + e.getMessage());
@@ -132,8 +130,7 @@ public final class BenchPathsCommand implements Callable<Integer> {
       if (builds != null && !builds.contains(reference.kernelBuild())) {
         continue;
       }
-      List<ManifestEntry> fleet = entries.stream().filter(e -> e.getRole() == SnapshotRole.SNAPSHOT
-          && e.getKernelBuild().equals(reference.kernelBuild())).toList();
+      List<SnapshotNames.Named> fleet = names.snapshotsOf(reference.kernelBuild());
       if (fleet.isEmpty()) {
         System.err.println("bench paths: no fleet snapshot of " + reference.kernelBuild() + " in " + dataset);
         failures++;
@@ -164,22 +161,22 @@ public final class BenchPathsCommand implements Callable<Integer> {
    * run, does not fall back (a snapshot whose inspection itself meets an instruction training saw both ways cannot
    * be measured on the fast path); null when none.
    */
-  private Row measure(FastPath fast, String build, List<ManifestEntry> fleet, InspectionTool tool)
+  private Row measure(FastPath fast, String build, List<SnapshotNames.Named> fleet, InspectionTool tool)
       throws SlowPathException, MetadataException {
-    for (ManifestEntry e : fleet) {
-      Path path = dataset.resolve(e.getPath());
+    for (SnapshotNames.Named e : fleet) {
+      Path path = e.path();
       TrainingMetadata metadata;
-      try (UntrustedSnapshot u = UntrustedSnapshot.open(path, e.getId(), e.getVmId())) {
+      try (UntrustedSnapshot u = UntrustedSnapshot.open(path, e.id(), e.vmId())) {
         SlowPath.Inspection slow = fast.slow().inspect(u, tool);
         metadata = slow.metadata();
         FastPath.Inspection check = fast.inspect(u, tool, metadata);
         if (check.fellBack()) {
           System.err.printf("bench paths: %s %s falls back on its own metadata (%s at %s); next snapshot%n",
-              e.getId(), tool.name(), check.fallback().getReason(), check.fallback().getSymbol());
+              e.id(), tool.name(), check.fallback().getReason(), check.fallback().getSymbol());
           continue;
         }
         if (!check.rows().equals(slow.rows())) {
-          System.err.printf("bench paths: %s %s: the fast path's rows differ from the slow path's%n", e.getId(),
+          System.err.printf("bench paths: %s %s: the fast path's rows differ from the slow path's%n", e.id(),
               tool.name());
           return null;
         }
@@ -187,12 +184,12 @@ public final class BenchPathsCommand implements Callable<Integer> {
       double[] openMs = new double[runs];
       for (int i = 0; i < runs; i++) {
         long start = System.nanoTime();
-        try (UntrustedSnapshot opened = UntrustedSnapshot.open(path, e.getId(), e.getVmId())) {
+        try (UntrustedSnapshot opened = UntrustedSnapshot.open(path, e.id(), e.vmId())) {
           fast.slow().calibrateClock(opened);
         }
         openMs[i] = (System.nanoTime() - start) / 1e6;
       }
-      try (UntrustedSnapshot u = UntrustedSnapshot.open(path, e.getId(), e.getVmId())) {
+      try (UntrustedSnapshot u = UntrustedSnapshot.open(path, e.id(), e.vmId())) {
         return timed(fast, build, e, u, tool, metadata, median(openMs));
       }
     }
@@ -208,7 +205,7 @@ public final class BenchPathsCommand implements Callable<Integer> {
    * second into the slow path's column of one table); every fast round is checked against the slow path's rows and
    * instruction count.
    */
-  private Row timed(FastPath fast, String build, ManifestEntry e, UntrustedSnapshot u, InspectionTool tool,
+  private Row timed(FastPath fast, String build, SnapshotNames.Named e, UntrustedSnapshot u, InspectionTool tool,
       TrainingMetadata metadata, double openMs) throws SlowPathException, MetadataException {
     SlowPath.Inspection[] reference = new SlowPath.Inspection[1];
     List<Round> paths = List.of(() -> {
@@ -228,7 +225,7 @@ public final class BenchPathsCommand implements Callable<Integer> {
         }
       }
     } catch (Disagreement d) {
-      System.err.printf("bench paths: %s %s: the fast run %s%n", e.getId(), tool.name(), d.getMessage());
+      System.err.printf("bench paths: %s %s: the fast run %s%n", e.id(), tool.name(), d.getMessage());
       return null;
     }
     Window[] slow = t[0];
@@ -236,7 +233,7 @@ public final class BenchPathsCommand implements Callable<Integer> {
     Window[] interpreted = t[2];
     System.err.printf("bench paths: %s %s measured (warm-up: slow %s; fast %s; interpreting %s)%n", build,
         tool.name(), warmUps[0], warmUps[1], warmUps[2]);
-    return new Row(build, e.getId(), tool.name(), reference[0].instructions(), openMs, median(slow, Window::wallMs),
+    return new Row(build, e.id(), tool.name(), reference[0].instructions(), openMs, median(slow, Window::wallMs),
         median(translated, Window::wallMs), pairedRatio(slow, translated, Window::wallMs), median(slow, Window::cpuMs),
         median(translated, Window::cpuMs), pairedRatio(slow, translated, Window::cpuMs),
         median(interpreted, Window::cpuMs), pairedRatio(slow, interpreted, Window::cpuMs),

@@ -10,7 +10,7 @@ import java.util.Optional;
 
 /**
  * How the command line names snapshots: by manifest id within a dataset, or by path (named after the file). Used by
- * {@code hb train} here and {@code hb inspect} (fast-exec).
+ * {@code hb train} here, {@code hb inspect}, {@code hb bench paths} and {@code hb bench pair} (fast-exec).
  */
 public final class SnapshotNames {
   /** A snapshot to inspect: where it is, the id and VM its rows carry. */
