@@ -175,6 +175,11 @@ final class BlockTranslator {
     private Instruction[][] regionInstructions;
     /** Its place in the order it was translated in, hottest first (see {@link #regions}). */
     private int rank;
+    /**
+     * It ends with a call to a hook that stands in for the function called ({@link PcHook#standsIn}): the region runs
+     * the hook and goes on where it returns to, normally the block's end, which may be in the region.
+     */
+    private boolean callsStandIn;
 
     private Block(long pc, List<Instruction> instructions) {
       this.pc = pc;
@@ -203,7 +208,7 @@ final class BlockTranslator {
 
     /** The estimated bytecode of the block's code in its region's method. */
     int estimatedBytecode() {
-      int bytes = 30;
+      int bytes = callsStandIn ? 70 : 30; // the hook's call, and where it returned to
       for (Instruction i : instructions) {
         bytes += BlockTranslator.estimatedBytecode(i);
       }
@@ -258,6 +263,9 @@ final class BlockTranslator {
 
     /** Whether a hook runs before {@code pc} (no block starts there or passes it). */
     boolean hooked(long pc);
+
+    /** Whether the hook at {@code pc} stands in for the function there ({@link PcHook#standsIn}). */
+    boolean standsIn(long pc);
   }
 
   private BlockTranslator() {}
@@ -628,10 +636,16 @@ final class BlockTranslator {
     }
   }
 
-  /** Where a block jumps or falls through to (not where a call it ends with returns: that is its ret's jump). */
+  /**
+   * Where a block jumps or falls through to: not where a call it ends with returns (that is its ret's jump), unless a
+   * hook stands in for the function called, which the region runs in place.
+   */
   private static List<Long> targets(Block b) {
     List<Long> successors = successors(b);
-    return b.instructions[b.length() - 1].mnemonic == Mnemonic.CALL ? successors.subList(0, 1) : successors;
+    if (b.instructions[b.length() - 1].mnemonic != Mnemonic.CALL) {
+      return successors;
+    }
+    return b.callsStandIn ? successors.subList(1, 2) : successors.subList(0, 1);
   }
 
   /** The block at {@code start}: up to and including its branch, or up to what cannot be in it; null if empty. */
@@ -650,7 +664,9 @@ final class BlockTranslator {
       }
       if (isBranch(i)) {
         instructions.add(i);
-        break;
+        Block b = new Block(start, instructions);
+        b.callsStandIn = i.mnemonic == Mnemonic.CALL && code.standsIn(pc + i.length + i.op0.imm);
+        return b;
       }
       if (!inline(i)) {
         break;
@@ -932,8 +948,17 @@ final class BlockTranslator {
       case CALL:
         b.append(stack(k, pc, MemoryRole.WRITE, region)).append("    a = r[").append(Reg.RSP)
             .append("] - 8;\n    x.call(").append(access).append(", i, a, ")
-            .append(hex(next)).append(");\n    r[").append(Reg.RSP).append("] = a;\n").append(count(k + 1))
-            .append(jump(next + i.op0.imm, region, id));
+            .append(hex(next)).append(");\n    r[").append(Reg.RSP).append("] = a;\n").append(count(k + 1));
+        if (!region.blocks.get(id).callsStandIn) {
+          b.append(jump(next + i.op0.imm, region, id));
+          return true;
+        }
+        // The hook returns from the function in its place, as the run loop would run it there; it counts as one
+        // instruction. A fault in it is the called pc's, after the block.
+        b.append("    s.rip = ").append(hex(next + i.op0.imm)).append(";\n    x.standIn(s.rip, n);\n")
+            .append(count(1)).append("    if (s.rip != ").append(hex(next)).append(") {\n")
+            .append("      id = block(s.rip);\n      if (id < 0) {\n        return n;\n      }\n")
+            .append("      continue D;\n    }\n").append(jump(next, region, id));
         return true;
       case RET:
         b.append(stack(k, pc, MemoryRole.READ, region)).append("    a = r[").append(Reg.RSP)

@@ -117,9 +117,13 @@ public final class Cpu implements AutoCloseable {
     return decodeCache;
   }
 
-  /** Instructions retired since this CPU was created (a rep iteration counts as one). */
+  /**
+   * Instructions retired since this CPU was created (a rep iteration counts as one; a hook that stood in for a
+   * function does not, though a run's budget counts it).
+   */
   public long instructionsRetired() {
-    return running == null ? instructionsRetired : instructionsRetired + executor.regionDone + executor.blockIndex;
+    return running == null ? instructionsRetired
+        : instructionsRetired + executor.regionDone + executor.blockIndex - executor.standIns;
   }
 
   /** Adds an address space a router may choose; returns its index (the local space is 0). */
@@ -238,6 +242,12 @@ public final class Cpu implements AutoCloseable {
       public boolean hooked(long pc) {
         return hooks.containsKey(pc);
       }
+
+      @Override
+      public boolean standsIn(long pc) {
+        PcHook hook = hooks.get(pc);
+        return hook != null && hook.standsIn();
+      }
     }, starts, compiledRegions);
     for (long start : starts) {
       blocks.put(start, translation.blocks().get(start));
@@ -351,6 +361,24 @@ public final class Cpu implements AutoCloseable {
     return (int) (pc ^ (pc >>> HOOK_FILTER_BITS) ^ (pc >>> 2 * HOOK_FILTER_BITS)) & ((1 << HOOK_FILTER_BITS) - 1);
   }
 
+  /** The hook at {@code pc}, or null: the filter's array, the map only for a slot several hooked pcs share. */
+  private PcHook hook(long pc) {
+    int slot = hookSlot(pc);
+    long tag = hookTags[slot];
+    return tag == pc ? hookAt[slot] : tag == SEVERAL_HOOKS ? hooks.get(pc) : null;
+  }
+
+  /**
+   * Runs the hook at {@code pc} that stands in for the function there ({@link PcHook#standsIn}), for a translated
+   * call to it.
+   */
+  void standIn(long pc) throws MemoryAccessException {
+    if (hook(pc).beforeExecute(this).stop()) {
+      throw new IllegalStateException("a hook that stands in for a function stopped the run at "
+          + Long.toHexString(pc));
+    }
+  }
+
   /**
    * Runs until an instruction ends the run or {@code budget} instructions have executed.
    *
@@ -376,6 +404,7 @@ public final class Cpu implements AutoCloseable {
           if (block != null) {
             executor.regionDone = 0;
             executor.blockIndex = 0;
+            executor.standIns = 0;
             running = block;
             long steps;
             try {
@@ -383,33 +412,28 @@ public final class Cpu implements AutoCloseable {
             } catch (MemoryAccessException | ArchitecturalFault | UnimplementedInstructionException e) {
               long done = executor.regionDone + executor.blockIndex; // the region's instructions before this one
               executed += done;
-              instructionsRetired += done;
+              instructionsRetired += done - executor.standIns;
               pc = executor.pc; // the fault is the instruction's, handled below as the interpreter's
               throw e;
             } finally {
               running = null;
             }
             executed += steps;
-            instructionsRetired += steps;
+            instructionsRetired += steps - executor.standIns;
             continue; // the region left its blocks or ran its share of the budget; no block starts at a hooked pc
           }
         }
-        int hookSlot = hookSlot(pc);
-        long hookTag = hookTags[hookSlot];
-        boolean hooked = false;
-        if (hookTag == pc || hookTag == SEVERAL_HOOKS) {
-          PcHook hook = hookTag == pc ? hookAt[hookSlot] : hooks.get(pc);
-          if (hook != null) {
-            hooked = true;
-            PcHook.Result result = hook.beforeExecute(this);
-            if (result.stop()) {
-              return new Stop(Stop.Reason.HOOK, pc, result.reason(), null, executed);
-            }
-            if (state.rip != pc) {
-              executed++; // the hook stood in for the code at pc
-              blockStart = true;
-              continue;
-            }
+        PcHook hook = hook(pc);
+        boolean hooked = hook != null;
+        if (hooked) {
+          PcHook.Result result = hook.beforeExecute(this);
+          if (result.stop()) {
+            return new Stop(Stop.Reason.HOOK, pc, result.reason(), null, executed);
+          }
+          if (state.rip != pc) {
+            executed++; // the hook stood in for the code at pc
+            blockStart = true;
+            continue;
           }
         }
         Instruction insn = instruction(pc);

@@ -562,6 +562,21 @@ final class Executor {
     return where;
   }
 
+  /**
+   * Runs the hook at {@code pc} that stands in for the function a translated block called, after the region's {@code
+   * done} instructions: a fault in it is the called pc's, as when the run loop runs the hook.
+   */
+  void standIn(long pc, long done) throws MemoryAccessException {
+    this.pc = pc;
+    regionDone = done;
+    blockIndex = 0;
+    cpu.standIn(pc);
+    standIns++;
+  }
+
+  /** Hooks the running region ran in place of functions: counted in its instructions, but none was retired. */
+  int standIns;
+
   /** Executes {@code i} with the interpreter, in the middle of a translated block. */
   void interpret(Instruction i, long pc, int index)
       throws MemoryAccessException, ArchitecturalFault, UnimplementedInstructionException {

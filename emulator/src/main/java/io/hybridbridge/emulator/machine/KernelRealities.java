@@ -114,29 +114,28 @@ public final class KernelRealities {
     state.setMsr(Msr.TSC_AUX, 0); // rdpid / rdtscp: CPU 0, node 0
   }
 
-  /** The hook a {@link FunctionHook} becomes; notes go to {@code notes}. */
+  /**
+   * The hook a {@link FunctionHook} becomes; notes go to {@code notes}. Every action but a stop stands in for the
+   * function ({@link PcHook#standsIn}): a translated call runs it in place.
+   */
   static PcHook pcHook(FunctionHook hook, KernelMachine machine) {
-    return cpu -> {
-      CpuState s = cpu.state();
-      switch (hook.action()) {
-        case RETURN -> cpu.returnFromFunction(s.get(Reg.RAX));
-        case RETURN_ZERO -> cpu.returnFromFunction(0);
-        case RETURN_ONE -> cpu.returnFromFunction(1);
-        case RETURN_FIRST_ARGUMENT -> cpu.returnFromFunction(s.get(Reg.RDI));
-        case NOTE_PRINTK -> {
-          // int vprintk_emit(int facility, int level, const struct dev_printk_info *, const char *fmt, va_list)
-          long caller = cpu.memory().read(s.get(Reg.RSP), 8);
-          String format = machine.cString(s.get(Reg.RCX), 200).replaceAll("\u0001.", ""); // KERN_<level> prefixes
-          machine.note("printk from " + machine.locate(caller) + ": " + format.strip());
-          cpu.returnFromFunction(0);
-        }
-        default -> {
-          long caller = cpu.memory().read(s.get(Reg.RSP), 8);
-          return PcHook.Result.stop(hook.symbol() + " called from " + machine.locate(caller) + ": "
-              + hook.reason());
-        }
-      }
-      return PcHook.Result.CONTINUE;
+    return switch (hook.action()) {
+      case RETURN -> PcHook.standIn(cpu -> cpu.returnFromFunction(cpu.state().get(Reg.RAX)));
+      case RETURN_ZERO -> PcHook.standIn(cpu -> cpu.returnFromFunction(0));
+      case RETURN_ONE -> PcHook.standIn(cpu -> cpu.returnFromFunction(1));
+      case RETURN_FIRST_ARGUMENT -> PcHook.standIn(cpu -> cpu.returnFromFunction(cpu.state().get(Reg.RDI)));
+      case NOTE_PRINTK -> PcHook.standIn(cpu -> {
+        // int vprintk_emit(int facility, int level, const struct dev_printk_info *, const char *fmt, va_list)
+        CpuState s = cpu.state();
+        long caller = cpu.memory().read(s.get(Reg.RSP), 8);
+        String format = machine.cString(s.get(Reg.RCX), 200).replaceAll("\u0001.", ""); // KERN_<level> prefixes
+        machine.note("printk from " + machine.locate(caller) + ": " + format.strip());
+        cpu.returnFromFunction(0);
+      });
+      case STOP_SLEEP, STOP_DEATH -> cpu -> {
+        long caller = cpu.memory().read(cpu.state().get(Reg.RSP), 8);
+        return PcHook.Result.stop(hook.symbol() + " called from " + machine.locate(caller) + ": " + hook.reason());
+      };
     };
   }
 

@@ -1,6 +1,7 @@
 package io.hybridbridge.emulator.cpu;
 
 import static io.hybridbridge.emulator.decode.Reg.RAX;
+import static io.hybridbridge.emulator.decode.Reg.RBX;
 import static io.hybridbridge.emulator.decode.Reg.RCX;
 import static io.hybridbridge.emulator.decode.Reg.RDI;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -180,6 +181,45 @@ class BlockTranslatorTest {
       assertThat(m.run().reason()).isEqualTo(Stop.Reason.HALTED);
       assertThat(m.reg(RAX)).isEqualTo(100);
       assertThat(m.cpu.translatedBlock(callee)).isNotNull();
+    }
+  }
+
+  /**
+   * A translated call to a hooked function runs the hook in the region when the hook stands in for the function
+   * ({@link PcHook#standsIn}), and goes on where it returned to; any other hook is the run loop's. Either way the
+   * program computes what the interpreter computes, in as many instructions (the hook counts as one).
+   */
+  @Test
+  void aCallToAHookThatStandsInForItsFunctionStaysInTheRegion() throws Exception {
+    for (boolean standsIn : new boolean[] {true, false}) {
+      String program = "1: call 2f; add rbx, rax; dec ecx; jnz 1b; hlt; 2: mov rax, -1; ret";
+      long callee = TestMachine.CODE + 5 + 3 + 2 + 2 + 1; // call: 5; add: 3; dec: 2; jnz: 2; hlt
+      try (TestMachine m = new TestMachine(program)) {
+        List<Boolean> inRegion = new ArrayList<>();
+        PcHook.StandIn returnRcx = cpu -> {
+          inRegion.add(StackWalker.getInstance(StackWalker.Option.SHOW_HIDDEN_FRAMES).walk(frames -> frames.anyMatch(
+              f -> f.getClassName().contains("TranslatedRegion"))));
+          cpu.returnFromFunction(cpu.state().get(RCX));
+        };
+        m.cpu.addHook(callee, standsIn ? PcHook.standIn(returnRcx) : cpu -> {
+          returnRcx.run(cpu);
+          return PcHook.Result.CONTINUE;
+        });
+        m.state.set(RCX, 100);
+        m.cpu.setTranslation(true);
+        assertThat(m.run().reason()).isEqualTo(Stop.Reason.HALTED); // interpreted, counting the starts
+        long interpreted = m.cpu.instructionsRetired();
+        assertThat(m.reg(RBX)).isEqualTo(5050);
+        assertThat(m.cpu.translatePending(50)).isNotEmpty();
+        inRegion.clear();
+        m.state.set(RBX, 0);
+        m.state.set(RCX, 100);
+        m.state.setRip(TestMachine.CODE);
+        assertThat(m.run().reason()).isEqualTo(Stop.Reason.HALTED);
+        assertThat(m.reg(RBX)).isEqualTo(5050);
+        assertThat(m.cpu.instructionsRetired()).isEqualTo(2 * interpreted);
+        assertThat(inRegion).as("the hook ran in a region").hasSize(100).containsOnly(standsIn);
+      }
     }
   }
 
