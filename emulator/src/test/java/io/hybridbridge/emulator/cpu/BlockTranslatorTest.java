@@ -187,24 +187,27 @@ class BlockTranslatorTest {
   /**
    * A translated call to a hooked function runs the hook in the region when the hook stands in for the function
    * ({@link PcHook#standsIn}), and goes on where it returned to; any other hook is the run loop's. Either way the
-   * program computes what the interpreter computes, in as many instructions (the hook counts as one).
+   * program computes what the interpreter computes and retires as many instructions (the hook none), and a budget,
+   * which counts the hook as one instruction, stops it where it stops the interpreter.
    */
   @Test
   void aCallToAHookThatStandsInForItsFunctionStaysInTheRegion() throws Exception {
+    String program = "1: call 2f; add rbx, rax; dec ecx; jnz 1b; hlt; 2: mov rax, -1; ret";
+    long callee = TestMachine.CODE + 5 + 3 + 2 + 2 + 1; // call: 5; add: 3; dec: 2; jnz: 2; hlt
+    List<Boolean> inRegion = new ArrayList<>();
+    PcHook.StandIn returnRcx = cpu -> {
+      inRegion.add(StackWalker.getInstance(StackWalker.Option.SHOW_HIDDEN_FRAMES).walk(frames -> frames.anyMatch(
+          f -> f.getClassName().contains("TranslatedRegion"))));
+      cpu.returnFromFunction(cpu.state().get(RCX));
+    };
+    PcHook plain = cpu -> {
+      returnRcx.run(cpu);
+      return PcHook.Result.CONTINUE;
+    };
     for (boolean standsIn : new boolean[] {true, false}) {
-      String program = "1: call 2f; add rbx, rax; dec ecx; jnz 1b; hlt; 2: mov rax, -1; ret";
-      long callee = TestMachine.CODE + 5 + 3 + 2 + 2 + 1; // call: 5; add: 3; dec: 2; jnz: 2; hlt
-      try (TestMachine m = new TestMachine(program)) {
-        List<Boolean> inRegion = new ArrayList<>();
-        PcHook.StandIn returnRcx = cpu -> {
-          inRegion.add(StackWalker.getInstance(StackWalker.Option.SHOW_HIDDEN_FRAMES).walk(frames -> frames.anyMatch(
-              f -> f.getClassName().contains("TranslatedRegion"))));
-          cpu.returnFromFunction(cpu.state().get(RCX));
-        };
-        m.cpu.addHook(callee, standsIn ? PcHook.standIn(returnRcx) : cpu -> {
-          returnRcx.run(cpu);
-          return PcHook.Result.CONTINUE;
-        });
+      try (TestMachine m = new TestMachine(program); TestMachine interpreter = new TestMachine(program)) {
+        m.cpu.addHook(callee, standsIn ? PcHook.standIn(returnRcx) : plain);
+        interpreter.cpu.addHook(callee, plain);
         m.state.set(RCX, 100);
         m.cpu.setTranslation(true);
         assertThat(m.run().reason()).isEqualTo(Stop.Reason.HALTED); // interpreted, counting the starts
@@ -219,6 +222,19 @@ class BlockTranslatorTest {
         assertThat(m.reg(RBX)).isEqualTo(5050);
         assertThat(m.cpu.instructionsRetired()).isEqualTo(2 * interpreted);
         assertThat(inRegion).as("the hook ran in a region").hasSize(100).containsOnly(standsIn);
+        for (int budget : new int[] {71, 200, 333}) {
+          for (TestMachine run : List.of(m, interpreter)) {
+            run.state.set(RBX, 0);
+            run.state.set(RCX, 100);
+            run.state.setRip(TestMachine.CODE);
+            long retired = run.cpu.instructionsRetired();
+            assertThat(run.cpu.run(budget).reason()).isEqualTo(Stop.Reason.BUDGET_EXHAUSTED);
+            long hooks = (budget + 3) / 5; // an iteration is 5 steps of the budget, the hook its second
+            assertThat(run.cpu.instructionsRetired() - retired).as("retired of %d", budget).isEqualTo(budget - hooks);
+          }
+          assertThat(m.state.snapshot()).as("state after a budget of %d", budget)
+              .isEqualTo(interpreter.state.snapshot());
+        }
       }
     }
   }
