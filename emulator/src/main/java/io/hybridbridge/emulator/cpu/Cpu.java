@@ -244,6 +244,11 @@ public final class Cpu implements AutoCloseable {
       }
 
       @Override
+      public BlockTranslator.Block translated(long pc) {
+        return blocks.get(pc);
+      }
+
+      @Override
       public boolean standsIn(long pc) {
         PcHook hook = hooks.get(pc);
         return hook != null && hook.standsIn();

@@ -4,6 +4,7 @@ import static io.hybridbridge.emulator.decode.Reg.RAX;
 import static io.hybridbridge.emulator.decode.Reg.RBX;
 import static io.hybridbridge.emulator.decode.Reg.RCX;
 import static io.hybridbridge.emulator.decode.Reg.RDI;
+import static io.hybridbridge.emulator.decode.Reg.RDX;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.hybridbridge.emulator.decode.Instruction;
@@ -236,6 +237,49 @@ class BlockTranslatorTest {
               .isEqualTo(interpreter.state.snapshot());
         }
       }
+    }
+  }
+
+  /**
+   * A small leaf function that two loops call, each in a region of its own, sits in one of the regions and is copied
+   * into the other, so that neither loop's calls leave its region; both compute what the interpreter computes.
+   */
+  @Test
+  void aLeafFunctionTwoRegionsCallIsCopiedIntoTheOther() throws Exception {
+    String program = "mov ecx, 50; 1: call 3f; inc rbx; dec ecx; jnz 1b; "
+        + "mov ecx, 50; 2: call 3f; add rdx, rax; dec ecx; jnz 2b; hlt; 3: inc rax; ret";
+    long loopA = TestMachine.CODE + 5; // mov ecx: 5 bytes
+    long backA = loopA + 5; // call: 5
+    long loopB = backA + 3 + 2 + 2 + 5; // inc rbx: 3; dec ecx: 2; jnz: 2; mov ecx: 5
+    long backB = loopB + 5;
+    long leaf = backB + 3 + 2 + 2 + 1; // add rdx, rax: 3; dec ecx: 2; jnz: 2; hlt
+    int budget;
+    try (TestMachine sizes = new TestMachine(program)) {
+      sizes.cpu.translate(List.of(loopA, backA, loopB, backB, leaf));
+      budget = sizes.cpu.translatedBlock(loopA).estimatedBytecode() + sizes.cpu.translatedBlock(backA)
+          .estimatedBytecode() + sizes.cpu.translatedBlock(leaf).estimatedBytecode(); // a loop and the leaf
+    }
+    try (TestMachine m = new TestMachine(program)) {
+      m.cpu.setTranslation(true);
+      assertThat(m.run().reason()).isEqualTo(Stop.Reason.HALTED); // interpreted, counting the starts
+      long[] interpreted = m.state.snapshot();
+      int before = BlockTranslator.regionBytecode;
+      BlockTranslator.regionBytecode = budget;
+      try {
+        assertThat(m.cpu.translatePending(40)).containsExactlyInAnyOrder(loopA, backA, loopB, backB, leaf);
+      } finally {
+        BlockTranslator.regionBytecode = before;
+      }
+      assertThat(m.cpu.translatedBlock(loopA).region()).isNotSameAs(m.cpu.translatedBlock(loopB).region());
+      assertThat(m.cpu.translatedBlock(loopA).regionHolds(leaf)).as("loop A's region holds the leaf").isTrue();
+      assertThat(m.cpu.translatedBlock(loopB).regionHolds(leaf)).as("loop B's region holds the leaf").isTrue();
+      m.state.set(RAX, 0);
+      m.state.set(RBX, 0);
+      m.state.set(RDX, 0);
+      m.state.setRip(TestMachine.CODE);
+      assertThat(m.run().reason()).isEqualTo(Stop.Reason.HALTED);
+      assertThat(m.reg(RDX)).isEqualTo(3775); // rax 51 to 100
+      assertThat(m.state.snapshot()).isEqualTo(interpreted);
     }
   }
 
