@@ -293,9 +293,7 @@ final class BlockTranslator {
     boolean standsIn(long pc);
 
     /** The block translated before at {@code pc}, or null. */
-    default Block translated(long pc) {
-      return null;
-    }
+    Block translated(long pc);
   }
 
   private BlockTranslator() {}
@@ -435,8 +433,11 @@ final class BlockTranslator {
     int bytecode = codeLength(classFile, "run");
     if (bytecode <= HUGE_METHOD) {
       run(region, defineRegion(classFile, bytecode, region, key));
-    } else if (region.blocks.stream().filter(block -> !block.copy).count() > 1) {
-      region.blocks.stream().filter(block -> !block.copy).forEach(block -> oversized.put(block.pc, block));
+    } else {
+      List<Block> own = region.blocks.stream().filter(block -> !block.copy).toList();
+      if (own.size() > 1) {
+        own.forEach(block -> oversized.put(block.pc, block));
+      }
     }
   }
 
@@ -639,9 +640,8 @@ final class BlockTranslator {
       region.ids.put(b.pc, region.blocks.size());
       region.blocks.add(b);
     }
-    for (Region region : byRoot.values()) {
-      copyLeaves(region, pc -> blocks.containsKey(pc) ? blocks.get(pc) : known.translated(pc), budget);
-    }
+    byRoot.forEach((root, region) -> copyLeaves(region, sizes.get(root),
+        pc -> blocks.containsKey(pc) ? blocks.get(pc) : known.translated(pc), budget));
     return new ArrayList<>(byRoot.values());
   }
 
@@ -649,22 +649,22 @@ final class BlockTranslator {
   private static final int LEAF_BLOCKS = 4;
 
   /**
-   * Copies into {@code region}, within {@code budget}, the blocks of each small leaf function its blocks call that
+   * Copies into {@code region} ({@code size}: its blocks' estimated bytecode), within {@code budget}, the blocks of each small leaf function its blocks call that
    * another region holds (a function of at most {@link #LEAF_BLOCKS} blocks that calls nothing and returns): the call
    * and its return then stay in the region instead of going through the run loop twice. netstat's spin locks and RCU
    * read locks are such leaves, each in a region of its own, called from dozens (paired ratios 0.957–0.986 on
    * netstat, 0.986 on ps, 0.992 on lsmod: emulator README). A copy has its own access sites; the run loop finds only
    * the original.
    */
-  private static void copyLeaves(Region region, java.util.function.LongFunction<Block> blocks, int budget) {
-    int size = region.blocks.stream().mapToInt(Block::estimatedBytecode).sum();
+  private static void copyLeaves(Region region, int size, java.util.function.LongFunction<Block> blocks, int budget) {
     boolean copied = false;
     for (Block caller : new ArrayList<>(region.blocks)) {
       Instruction last = caller.instructions[caller.length() - 1];
-      if (last.mnemonic != Mnemonic.CALL || caller.callsStandIn || region.ids.containsKey(successors(caller).get(0))) {
+      if (last.mnemonic != Mnemonic.CALL || caller.callsStandIn) {
         continue;
       }
-      List<Block> leaf = leaf(blocks, successors(caller).get(0));
+      long callee = successors(caller).get(0);
+      List<Block> leaf = region.ids.containsKey(callee) ? null : leaf(blocks, callee);
       if (leaf == null || leaf.stream().anyMatch(b -> region.ids.containsKey(b.pc))) {
         continue;
       }
