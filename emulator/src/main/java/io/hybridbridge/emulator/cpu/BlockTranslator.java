@@ -649,12 +649,12 @@ final class BlockTranslator {
   private static final int LEAF_BLOCKS = 4;
 
   /**
-   * Copies into {@code region} ({@code size}: its blocks' estimated bytecode), within {@code budget}, the blocks of each small leaf function its blocks call that
-   * another region holds (a function of at most {@link #LEAF_BLOCKS} blocks that calls nothing and returns): the call
-   * and its return then stay in the region instead of going through the run loop twice. netstat's spin locks and RCU
-   * read locks are such leaves, each in a region of its own, called from dozens (paired ratios 0.957–0.986 on
-   * netstat, 0.986 on ps, 0.992 on lsmod: emulator README). A copy has its own access sites; the run loop finds only
-   * the original.
+   * Copies into {@code region} ({@code size}: its blocks' estimated bytecode), within {@code budget}, the blocks of
+   * each small leaf function its blocks call that another region holds (a function of at most {@link #LEAF_BLOCKS}
+   * blocks that calls nothing and returns): the call and its return then stay in the region instead of going through
+   * the run loop twice. netstat's spin locks and RCU read locks are such leaves, each in a region of its own, called
+   * from dozens (paired ratios 0.957–0.986 on netstat, 0.986 on ps, 0.992 on lsmod: emulator README). A copy has its
+   * own access sites; the run loop finds only the original.
    */
   private static void copyLeaves(Region region, int size, java.util.function.LongFunction<Block> blocks, int budget) {
     boolean copied = false;
