@@ -663,10 +663,9 @@ final class BlockTranslator {
       if (last.mnemonic != Mnemonic.CALL || caller.callsStandIn) {
         continue;
       }
-      long callee = successors(caller).get(0);
-      List<Block> leaf = region.ids.containsKey(callee) ? null : leaf(blocks, callee);
+      List<Block> leaf = leaf(blocks, successors(caller).get(0));
       if (leaf == null || leaf.stream().anyMatch(b -> region.ids.containsKey(b.pc))) {
-        continue;
+        continue; // not a leaf, or the region holds it already
       }
       int extra = leaf.stream().mapToInt(Block::estimatedBytecode).sum();
       if (size + extra > budget) {
