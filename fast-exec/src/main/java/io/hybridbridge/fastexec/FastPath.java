@@ -120,8 +120,9 @@ public final class FastPath implements AutoCloseable {
       return "";
     }
     int compiled = regionsCompiled();
-    // in one translation: the regions of all the batches, as the last one grouped them when they were kept
-    bridge.machine().cpu().translate(plan.stream().flatMap(List::stream).distinct().toList());
+    for (List<Long> batch : plan) {
+      bridge.machine().cpu().translate(batch);
+    }
     return String.format("%d kept batches (%d regions compiled again), ", plan.size(), regionsCompiled() - compiled);
   }
 

@@ -291,6 +291,9 @@ final class BlockTranslator {
 
     /** Whether the hook at {@code pc} stands in for the function there ({@link PcHook#standsIn}). */
     boolean standsIn(long pc);
+
+    /** The block translated before at {@code pc}, or null. */
+    Block translated(long pc);
   }
 
   private BlockTranslator() {}
@@ -333,8 +336,9 @@ final class BlockTranslator {
 
   /**
    * Translates the blocks starting at {@code starts}, in one compilation of the regions that neither this JVM nor
-   * {@code kept} has compiled before (a region's source, hence its class, depends only on its blocks and the
-   * translator: the same starts in the same order, hottest first, in the same code give the same regions).
+   * {@code kept} has compiled before (a region's source, hence its class, depends only on the blocks, the leaf
+   * functions translated before ({@link #copyLeaves}) and the translator: the same batches of starts in the same
+   * order, hottest first, in the same code give the same regions).
    *
    * @return the blocks, by start pc (a start whose first instruction cannot be in a block has none), and how many
    *     regions javac compiled for them
@@ -351,7 +355,7 @@ final class BlockTranslator {
       }
       rank++;
     }
-    int compiled = define(blocks, regionBytecode, kept);
+    int compiled = define(blocks, regionBytecode, kept, code);
     blocks.values().removeIf(b -> b.region == null); // a single block too large for the JIT: interpreted instead
     return new Translation(blocks, compiled);
   }
@@ -372,9 +376,9 @@ final class BlockTranslator {
    * not translating at all. Returns the regions compiled. One definition at a time: compilations are rare, javac is
    * memory-hungry, and a CPU that waited for another's compilation of the same code finds its regions defined.
    */
-  private static synchronized int define(Map<Long, Block> blocks, int budget, CompiledRegions kept)
+  private static synchronized int define(Map<Long, Block> blocks, int budget, CompiledRegions kept, Code known)
       throws TranslationException {
-    List<Region> regions = regions(blocks, budget);
+    List<Region> regions = regions(blocks, budget, known);
     List<Source> sources = new ArrayList<>();
     for (Region region : regions) {
       String name = "TranslatedRegion_" + Long.toHexString(region.first().pc); // one class per start pc
@@ -417,7 +421,7 @@ final class BlockTranslator {
         fit(regions.get(g), classFile, source.key, oversized);
       }
     }
-    return missing.size() + (oversized.isEmpty() ? 0 : define(oversized, budget / 2, kept));
+    return missing.size() + (oversized.isEmpty() ? 0 : define(oversized, budget / 2, kept, known));
   }
 
   /**
@@ -605,9 +609,9 @@ final class BlockTranslator {
    * first). Every edge between regions costs a return to the run loop and a block lookup each time it is taken; in
    * address order, a cold block filled the region of a hot loop it jumps into, and 6.12's ps left regions ≈ 240 k
    * times an inspection, ≈ 160 k hottest first. Then each region takes copies of the small leaf functions it calls
-   * ({@link #copyLeaves}).
+   * ({@link #copyLeaves}; {@code known}: the blocks translated before).
    */
-  private static List<Region> regions(Map<Long, Block> blocks, int budget) {
+  private static List<Region> regions(Map<Long, Block> blocks, int budget, Code known) {
     Map<Long, Long> parent = new TreeMap<>();
     Map<Long, Integer> sizes = new TreeMap<>();
     List<long[]> edges = new ArrayList<>(); // {from, to, rank of the colder end}
@@ -636,7 +640,8 @@ final class BlockTranslator {
       region.ids.put(b.pc, region.blocks.size());
       region.blocks.add(b);
     }
-    byRoot.forEach((root, region) -> copyLeaves(region, sizes.get(root), blocks::get, budget));
+    byRoot.forEach((root, region) -> copyLeaves(region, sizes.get(root),
+        pc -> blocks.containsKey(pc) ? blocks.get(pc) : known.translated(pc), budget));
     return new ArrayList<>(byRoot.values());
   }
 

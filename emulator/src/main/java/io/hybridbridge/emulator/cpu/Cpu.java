@@ -65,11 +65,6 @@ public final class Cpu implements AutoCloseable {
   /** Block starts met so far: translated, or known to have no block (null value). */
   private final Map<Long, BlockTranslator.Block> blocks = new HashMap<>();
   /**
-   * The starts translated so far, in the order they were: each translation groups them and the new ones into regions
-   * again ({@link #translatePending}).
-   */
-  private final List<Long> translatedStarts = new ArrayList<>();
-  /**
    * Direct-mapped caches of {@link #blocks} for the run loop, by {@link #blockSlot}: blockAt, the translated blocks (a
    * block's own pc is its tag, so a hit reads one array and the block, which holds its code); absentTags, starts that
    * have no block, with countAt, the execution count of a start not translated yet (else null).
@@ -218,12 +213,8 @@ public final class Cpu implements AutoCloseable {
   /**
    * Translates the recorded block starts that ran at least {@code executions} times into JVM bytecode (one compilation
    * by the JDK's compiler, of the regions not compiled before: {@link #setCompiledRegions}): later runs execute them.
-   * Colder starts stay recorded, and counted. The starts translated before are grouped into regions again with the new
-   * ones, after them: a block that got hot later joins the region of the blocks it jumps to or calls, where it used
-   * to make a small region of its own, left and entered through the run loop (≈ 6,100 region entries per warm netstat
-   * inspection on 6.12, ≈ 5,400 after: emulator README). A region that did not change has the same source, and its
-   * class is found, not compiled. Returns the new starts, hottest first (the order regions are grouped in): {@link
-   * #translate} of all the starts returned so far, in order, on the same code gives the same regions.
+   * Colder starts stay recorded, and counted. Returns the starts translated, hottest first (the order regions are
+   * grouped in): {@link #translate} of the same starts in the same order on the same code gives the same regions.
    *
    * @throws TranslationException no compiler in this Java runtime, or a translation that does not compile; the CPU
    *     keeps interpreting
@@ -241,8 +232,6 @@ public final class Cpu implements AutoCloseable {
     starts.sort(java.util.Comparator.comparingLong(pc -> -pendingStarts.get(pc)[0])); // hottest first; stable
     starts.forEach(pendingStarts::remove);
     hotThreshold = NOT_COUNTED;
-    List<Long> all = new ArrayList<>(translatedStarts);
-    all.addAll(starts);
     BlockTranslator.Translation translation = BlockTranslator.translate(new BlockTranslator.Code() {
       @Override
       public Instruction instruction(long pc) throws MemoryAccessException, DecodeException {
@@ -255,13 +244,17 @@ public final class Cpu implements AutoCloseable {
       }
 
       @Override
+      public BlockTranslator.Block translated(long pc) {
+        return blocks.get(pc);
+      }
+
+      @Override
       public boolean standsIn(long pc) {
         PcHook hook = hooks.get(pc);
         return hook != null && hook.standsIn();
       }
-    }, all, compiledRegions);
-    translatedStarts.addAll(starts);
-    for (long start : all) {
+    }, starts, compiledRegions);
+    for (long start : starts) {
       blocks.put(start, translation.blocks().get(start));
     }
     regionsCompiled += translation.compiled();
@@ -300,7 +293,6 @@ public final class Cpu implements AutoCloseable {
 
   /** Runs the blocks {@code other} translated (they hold no state of a CPU; the code must be the same). */
   void adoptBlocks(Cpu other) {
-    other.translatedStarts.stream().filter(pc -> !blocks.containsKey(pc)).forEach(translatedStarts::add);
     blocks.putAll(other.blocks);
     executor.ensureSites(BlockTranslator.sites());
     emptyBlockCache();
@@ -308,7 +300,6 @@ public final class Cpu implements AutoCloseable {
 
   private void forgetBlocks() {
     blocks.clear();
-    translatedStarts.clear();
     pendingStarts.clear();
     hotThreshold = NOT_COUNTED;
     emptyBlockCache();

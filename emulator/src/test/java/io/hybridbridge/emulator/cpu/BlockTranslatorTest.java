@@ -241,33 +241,6 @@ class BlockTranslatorTest {
   }
 
   /**
-   * A block translated in a later batch joins the region of the blocks translated before that it is linked with (here
-   * the function a loop calls, which got hot after the loop), instead of making a region of its own; the code still
-   * computes what the interpreter computes.
-   */
-  @Test
-  void aBlockOfALaterBatchJoinsTheRegionOfTheBlocksBefore() throws Exception {
-    String program = "mov ecx, 100; 1: call 2f; dec ecx; jnz 1b; hlt; 2: inc rax; ret";
-    long loop = TestMachine.CODE + 5; // mov ecx: 5 bytes
-    long back = loop + 5; // call: 5
-    long callee = back + 2 + 2 + 1; // dec ecx: 2; jnz: 2; hlt
-    try (TestMachine m = new TestMachine(program)) {
-      m.cpu.setTranslation(true);
-      assertThat(m.run().reason()).isEqualTo(Stop.Reason.HALTED); // interpreted, counting the starts
-      long[] interpreted = m.state.snapshot();
-      assertThat(m.cpu.translate(List.of(loop, back))).isEqualTo(2);
-      assertThat(m.cpu.translatedBlock(loop).regionHolds(callee)).as("the callee, not translated yet").isFalse();
-      assertThat(m.cpu.translate(List.of(callee))).isEqualTo(1);
-      assertThat(m.cpu.translatedBlock(callee).region()).as("the callee's region")
-          .isSameAs(m.cpu.translatedBlock(loop).region()).isSameAs(m.cpu.translatedBlock(back).region());
-      m.state.set(RAX, 0);
-      m.state.setRip(TestMachine.CODE);
-      assertThat(m.run().reason()).isEqualTo(Stop.Reason.HALTED);
-      assertThat(m.state.snapshot()).isEqualTo(interpreted);
-    }
-  }
-
-  /**
    * A small leaf function that two loops call, each in a region of its own, sits in one of the regions and is copied
    * into the other, so that neither loop's calls leave its region; both compute what the interpreter computes.
    */
