@@ -58,6 +58,12 @@ public final class BenchPairCommand implements Callable<Integer> {
       description = "Inspections of each path before the windows (default 2000; a small tool needs thousands).")
   int warmup;
 
+  @Option(names = "--tools-first", defaultValue = "0", paramLabel = "N",
+      description = "Before the warm-up, N inspections of each path on each of the five tools in turn (ps, lsmod, "
+          + "netstat, system, mount), so that each path translates their code as one fast path of hb bench paths or "
+          + "of a scan does (default 0: the tool alone).")
+  int toolsFirst;
+
   @Option(names = "--windows", defaultValue = "40", description = "Windows of each path (default 40).")
   int windows;
 
@@ -70,8 +76,9 @@ public final class BenchPairCommand implements Callable<Integer> {
     ReferenceStore.Reference reference;
     SnapshotNames.Named snapshot;
     try {
-      if (warmup < 0 || windows < 1 || per < 1) {
-        throw new IllegalArgumentException("--warmup must be at least 0, --windows and --per at least 1");
+      if (warmup < 0 || toolsFirst < 0 || windows < 1 || per < 1) {
+        throw new IllegalArgumentException("--warmup and --tools-first must be at least 0, --windows and --per at "
+            + "least 1");
       }
       List<InspectionTool> tools = Tools.parseList(tool);
       if (tools.size() != 1) {
@@ -93,15 +100,16 @@ public final class BenchPairCommand implements Callable<Integer> {
       for (FastPath path : paths) {
         path.setTranslateAfter(1); // both translate the same hot blocks, from their first inspections
       }
-      SlowPath.Inspection slow = a.slow().inspect(u, selected);
-      DecisionTable[] tables = {a.compile(slow.metadata()), b.compile(slow.metadata())};
       Progress progress = new Progress();
-      for (int i = 0; i < warmup; i++) {
-        for (int p = 0; p < 2; p++) {
-          BenchPathsCommand.checked(paths[p].inspect(u, selected, tables[p]), slow);
+      if (toolsFirst > 0) {
+        for (InspectionTool first : Tools.ALL) {
+          inspectBoth(paths, u, first, trained(paths, u, first), toolsFirst, progress, "tools first: " + first.name());
         }
-        progress.show("warm-up", i + 1, warmup);
       }
+      Trained trained = trained(paths, u, selected);
+      SlowPath.Inspection slow = trained.slow();
+      DecisionTable[] tables = trained.tables();
+      inspectBoth(paths, u, selected, trained, warmup, progress, "warm-up");
       double[][] ms = new double[2][windows];
       double[] ratios = new double[windows];
       for (int w = 0; w < windows; w++) {
@@ -112,9 +120,11 @@ public final class BenchPairCommand implements Callable<Integer> {
         ratios[w] = ms[1][w] / ms[0][w];
         progress.show("windows", w + 1, windows);
       }
-      System.out.printf("hb bench pair: %s %s on %s, flag %s; %d inspections of each path, then %d windows of %d "
+      System.out.printf("hb bench pair: %s %s on %s, flag %s; %s%d inspections of each path, then %d windows of %d "
               + "taken in turn; load average %s%n", reference.kernelBuild(), selected.name(), snapshot.id(),
-          flag == null ? "none (A and B the same code)" : flag, warmup, windows, per, BenchPathsCommand.loadAverage());
+          flag == null ? "none (A and B the same code)" : flag,
+          toolsFirst > 0 ? toolsFirst + " inspections of each path on each tool first, then " : "", warmup, windows,
+          per, BenchPathsCommand.loadAverage());
       System.out.printf("%s: %.3f ms CPU, %s: %.3f ms CPU (medians of the windows); B/A %.3f (quartiles %.3f-%.3f)%n",
           flag == null ? "A" : "A (false)", BenchPathsCommand.median(ms[0]), flag == null ? "B" : "B (true)",
           BenchPathsCommand.median(ms[1]),
@@ -181,5 +191,25 @@ public final class BenchPairCommand implements Callable<Integer> {
     double[] sorted = values.clone();
     Arrays.sort(sorted);
     return sorted[(int) Math.min(sorted.length - 1, Math.round(q * (sorted.length - 1)))];
+  }
+
+  /** The slow path's inspection of {@code tool} (what fast ones are checked against) and each path's table of it. */
+  private record Trained(SlowPath.Inspection slow, DecisionTable[] tables) {}
+
+  private static Trained trained(FastPath[] paths, UntrustedSnapshot u, InspectionTool tool)
+      throws SlowPathException, MetadataException {
+    SlowPath.Inspection slow = paths[0].slow().inspect(u, tool);
+    return new Trained(slow, new DecisionTable[] {paths[0].compile(slow.metadata()), paths[1].compile(slow.metadata())});
+  }
+
+  /** {@code n} checked inspections of {@code tool} by each path in turn. */
+  private static void inspectBoth(FastPath[] paths, UntrustedSnapshot u, InspectionTool tool, Trained trained, int n,
+      Progress progress, String what) throws SlowPathException, BenchPathsCommand.Disagreement {
+    for (int i = 0; i < n; i++) {
+      for (int p = 0; p < 2; p++) {
+        BenchPathsCommand.checked(paths[p].inspect(u, tool, trained.tables()[p]), trained.slow());
+      }
+      progress.show(what, i + 1, n);
+    }
   }
 }

@@ -39,11 +39,26 @@ class BenchPairCommandTest {
     assertThat(System.getProperty(FLAG)).isNull();
   }
 
+  /**
+   * {@code --tools-first}: both paths inspect every tool first, as one fast path of {@code hb bench paths} or of a
+   * scan does, each inspection checked against the slow path's rows (exit 1 at the first that differs).
+   */
   @Test
-  void refusesAnUnknownBuildAndMoreThanOneTool() throws Exception {
+  void inspectsEveryToolFirstWhenAsked() throws Exception {
+    String build = TestDataset.snapshots().get(0).getKernelBuild();
+    Result r = run("--references", TestDataset.directory().toString(), "--build", build, "--tool", "netstat",
+        "--tools-first", "2", "--warmup", "10", "--windows", "2", "--per", "5");
+    assertThat(r.status).as(r.printed).isZero();
+    assertThat(r.printed).contains(build + " netstat")
+        .contains("2 inspections of each path on each tool first, then 10 inspections of each path");
+  }
+
+  @Test
+  void refusesAnUnknownBuildMoreThanOneToolAndNegativeCounts() throws Exception {
     String dir = TestDataset.directory().toString();
     assertThat(run("--references", dir, "--build", "no-such-build").status).isEqualTo(2);
     assertThat(run("--references", dir, "--tool", "ps,lsmod").status).isEqualTo(2);
+    assertThat(run("--references", dir, "--tools-first", "-1").status).isEqualTo(2);
   }
 
   private record Result(int status, String printed) {}
