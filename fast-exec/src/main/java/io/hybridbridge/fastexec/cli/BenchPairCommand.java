@@ -199,7 +199,8 @@ public final class BenchPairCommand implements Callable<Integer> {
   private static Trained trained(FastPath[] paths, UntrustedSnapshot u, InspectionTool tool)
       throws SlowPathException, MetadataException {
     SlowPath.Inspection slow = paths[0].slow().inspect(u, tool);
-    return new Trained(slow, new DecisionTable[] {paths[0].compile(slow.metadata()), paths[1].compile(slow.metadata())});
+    DecisionTable[] tables = {paths[0].compile(slow.metadata()), paths[1].compile(slow.metadata())};
+    return new Trained(slow, tables);
   }
 
   /** {@code n} checked inspections of {@code tool} by each path in turn. */
