@@ -101,12 +101,13 @@ public final class BenchPairCommand implements Callable<Integer> {
         path.setTranslateAfter(1); // both translate the same hot blocks, from their first inspections
       }
       Progress progress = new Progress();
+      Trained trained = trained(paths, u, selected); // one slow inspection and one table of it, tools first or not
       if (toolsFirst > 0) {
         for (InspectionTool first : Tools.ALL) {
-          inspectBoth(paths, u, first, trained(paths, u, first), toolsFirst, progress, "tools first: " + first.name());
+          inspectBoth(paths, u, first, first == selected ? trained : trained(paths, u, first), toolsFirst, progress,
+              "tools first: " + first.name());
         }
       }
-      Trained trained = trained(paths, u, selected);
       SlowPath.Inspection slow = trained.slow();
       DecisionTable[] tables = trained.tables();
       inspectBoth(paths, u, selected, trained, warmup, progress, "warm-up");
