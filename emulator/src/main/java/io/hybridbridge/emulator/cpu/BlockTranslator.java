@@ -640,8 +640,11 @@ final class BlockTranslator {
       region.ids.put(b.pc, region.blocks.size());
       region.blocks.add(b);
     }
-    byRoot.forEach((root, region) -> copyLeaves(region, sizes.get(root),
-        pc -> blocks.containsKey(pc) ? blocks.get(pc) : known.translated(pc), budget));
+    java.util.function.LongFunction<Block> translated = pc -> {
+      Block b = blocks.get(pc); // this batch's, else one translated before
+      return b != null ? b : known.translated(pc);
+    };
+    byRoot.forEach((root, region) -> copyLeaves(region, sizes.get(root), translated, budget));
     return new ArrayList<>(byRoot.values());
   }
 
