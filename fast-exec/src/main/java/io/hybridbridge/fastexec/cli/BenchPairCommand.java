@@ -101,22 +101,20 @@ public final class BenchPairCommand implements Callable<Integer> {
         path.setTranslateAfter(1); // both translate the same hot blocks, from their first inspections
       }
       Progress progress = new Progress();
-      Trained trained = trained(paths, u, selected); // one slow inspection and one table of it, tools first or not
+      Trained trained = trained(paths, u, selected); // one slow inspection and each path's table of it, made once
       if (toolsFirst > 0) {
         for (InspectionTool first : Tools.ALL) {
           inspectBoth(paths, u, first, first == selected ? trained : trained(paths, u, first), toolsFirst, progress,
               "tools first: " + first.name());
         }
       }
-      SlowPath.Inspection slow = trained.slow();
-      DecisionTable[] tables = trained.tables();
       inspectBoth(paths, u, selected, trained, warmup, progress, "warm-up");
       double[][] ms = new double[2][windows];
       double[] ratios = new double[windows];
       for (int w = 0; w < windows; w++) {
         for (int k = 0; k < 2; k++) {
           int p = (w + k) % 2; // A first in even windows, B first in odd ones
-          ms[p][w] = window(paths[p], u, selected, tables[p], slow);
+          ms[p][w] = window(paths[p], u, selected, trained.tables()[p], trained.slow());
         }
         ratios[w] = ms[1][w] / ms[0][w];
         progress.show("windows", w + 1, windows);
