@@ -48,7 +48,6 @@ public final class FastPath implements AutoCloseable {
   private final BridgedMachine bridge;
   /** The last metadata compiled per tool, by identity (Avro's equals and hashCode walk every entry). */
   private final Map<String, Compiled> compiled = new HashMap<>();
-  private long accessBudget = SlowPath.DEFAULT_ACCESS_BUDGET;
   private int translateAfter = TRANSLATE_AFTER;
   private long inspections;
   /** Kept for every inspection's router (see {@link SlotSet}). */
@@ -163,15 +162,6 @@ public final class FastPath implements AutoCloseable {
     return bridge.identity();
   }
 
-  /** Memory accesses one inspection may make (default {@link SlowPath#DEFAULT_ACCESS_BUDGET}, as the slow path's). */
-  public void setAccessBudget(long accesses) {
-    if (accesses <= 0) {
-      throw new IllegalArgumentException("access budget must be positive: " + accesses);
-    }
-    this.accessBudget = accesses;
-    slow.setAccessBudget(accesses);
-  }
-
   private record Compiled(TrainingMetadata metadata, DecisionTable table) {}
 
   /**
@@ -198,7 +188,6 @@ public final class FastPath implements AutoCloseable {
   /**
    * What one fast inspection produced: rows, or (when {@link #fellBack()}) no rows and the fallback.
    *
-   * @param accesses memory accesses, as counted against the inspection's access budget
    * @param redirectedInstructions distinct (instruction, operand) pairs redirected at least once
    * @param untabled accesses the table did not decide that needed no decision from training:
    *     operands whose address uses no register but RSP or RIP (the policy decides them from the address alone),
@@ -207,8 +196,7 @@ public final class FastPath implements AutoCloseable {
    * @param executionTime the tool's system calls alone (up to the stop, for a fallback)
    */
   public record Inspection(String tool, String snapshotId, List<? extends SpecificRecord> rows, FallbackRow fallback,
-      long instructions, long syscalls, long accesses, long redirectedAccesses, long redirectedInstructions,
-      long untabled, Duration wallTime, Duration executionTime, List<String> notes) {
+      long instructions, long syscalls, long redirectedInstructions, long untabled, Duration wallTime, Duration executionTime, List<String> notes) {
     public boolean fellBack() {
       return fallback != null;
     }
@@ -242,7 +230,7 @@ public final class FastPath implements AutoCloseable {
   /** Runs {@code tool} on {@code snapshot} with the decisions of {@code table} (compiled by {@link #compile}). */
   public Inspection inspect(UntrustedSnapshot snapshot, InspectionTool tool, DecisionTable table)
       throws SlowPathException {
-    FastRouter router = new FastRouter(table, slow.policy(), bridge.guard(accessBudget), bridge.machine(),
+    FastRouter router = new FastRouter(table, slow.policy(), bridge.guard(), bridge.machine(),
         bridge.untrusted(), bridge.untrustedSpace(), bridge.perCpuSpace(), redirectedSeen);
     try {
       return inspect(snapshot, tool, router);
@@ -306,8 +294,7 @@ public final class FastPath implements AutoCloseable {
       return fellBack(snapshot, tool, router, run.wallTime());
     }
     return new Inspection(tool.name(), snapshot.id(), run.rows(), null, run.instructions(), run.syscalls(),
-        router.accesses(), router.redirectedAccesses(), router.redirectedInstructions(), router.untabled(),
-        run.wallTime(), run.executionTime(), run.notes());
+        router.redirectedInstructions(), router.untabled(), run.wallTime(), run.executionTime(), run.notes());
   }
 
   private Inspection fellBack(UntrustedSnapshot snapshot, InspectionTool tool, FastRouter router, Duration wall) {
@@ -329,7 +316,7 @@ public final class FastPath implements AutoCloseable {
         .setInstructionsBefore(stop.instructions())
         .build();
     return new Inspection(tool.name(), snapshot.id(), List.of(), fallback, stop.instructions(), stop.syscalls(),
-        router.accesses(), router.redirectedAccesses(), router.redirectedInstructions(), router.untabled(), wall, wall,
+        router.redirectedInstructions(), router.untabled(), wall, wall,
         bridge.machine().notes());
   }
 

@@ -52,15 +52,6 @@ final class FastRouter implements AccessRouter {
   private final SlotSet redirectedSeen;
   private long firstInstruction;
   private long firstSyscall;
-  /**
-   * The CPU's counts of accesses served through bindings ({@link #bind}), local and redirected, when the inspection
-   * started; and how many bound accesses of this inspection the guard has counted so far.
-   */
-  private long boundLocalBefore;
-  private long boundRedirectedBefore;
-  private long boundPerCpuBefore;
-  private long boundCounted;
-  private long redirectedAccesses;
   private long untabled;
   private int redirectedInstructions;
   private Stop stop;
@@ -94,14 +85,11 @@ final class FastRouter implements AccessRouter {
   void start() {
     firstInstruction = cpu.instructionsRetired();
     firstSyscall = machine.syscalls();
-    boundLocalBefore = cpu.boundAccesses(0);
-    boundRedirectedBefore = cpu.boundAccesses(untrustedSpace);
-    boundPerCpuBefore = cpu.boundAccesses(perCpuSpace);
   }
 
   @Override
   public int route(MemoryAccess access) {
-    int refused = guard.check(access, unchecked());
+    int refused = guard.check(access);
     if (refused >= 0) {
       return refused;
     }
@@ -142,7 +130,6 @@ final class FastRouter implements AccessRouter {
   }
 
   private void redirected(int slot) {
-    redirectedAccesses++;
     if (redirectedSeen.add(slot)) {
       redirectedInstructions++;
     }
@@ -152,8 +139,8 @@ final class FastRouter implements AccessRouter {
    * An access whose decision holds for every later execution (of a translated block's instruction; of the rest of a
    * rep string instruction): a stack access (calls and returns keep the call-site context through {@link #called}
    * and {@link #returned}), a system access, and an operand the table decides one way (not a mixed one,
-   * whose context decides; not one it does not cover, whose address or bytes do). The guard's checks stay: the pc was
-   * checked in T's text once, and the access budget counts these accesses at the next checked one.
+   * whose context decides; not one it does not cover, whose address or bytes do). The guard's check holds: the pc was
+   * checked in T's text once. These accesses are not counted: the machine's instruction budget limits a run.
    */
   @Override
   public int bind(MemoryAccess access) {
@@ -195,25 +182,6 @@ final class FastRouter implements AccessRouter {
   @Override
   public void returned(long slot) {
     calls.ret(slot);
-  }
-
-  /** Redirected accesses of this inspection served through bindings (either route). */
-  private long boundRedirected() {
-    return cpu.boundAccesses(untrustedSpace) - boundRedirectedBefore + cpu.boundAccesses(perCpuSpace)
-        - boundPerCpuBefore;
-  }
-
-  /** Accesses of this inspection served through bindings. */
-  private long bound() {
-    return cpu.boundAccesses(0) - boundLocalBefore + boundRedirected();
-  }
-
-  /** Bound accesses the guard has not counted yet: it counts them now, against the access budget. */
-  private long unchecked() {
-    long bound = bound();
-    long n = bound - boundCounted;
-    boundCounted = bound;
-    return n;
   }
 
   /**
@@ -266,15 +234,6 @@ final class FastRouter implements AccessRouter {
   /** Why the run stopped on something the table does not cover; null if it did not. */
   Stop stop() {
     return stop;
-  }
-
-  long redirectedAccesses() {
-    return redirectedAccesses + boundRedirected();
-  }
-
-  /** Memory accesses of the inspection so far, as the guard counts them against the budget (bound ones too). */
-  long accesses() {
-    return guard.accesses() + bound() - boundCounted;
   }
 
   /** Accesses the table did not decide that needed no decision from training (see {@link #undecided}). */

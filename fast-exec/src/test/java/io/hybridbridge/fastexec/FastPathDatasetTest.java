@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.hybridbridge.emulator.kernel.Profile;
+import io.hybridbridge.emulator.machine.KernelMachine;
+import io.hybridbridge.emulator.machine.KernelRealities;
 import io.hybridbridge.emulator.tools.InspectionTool;
 import io.hybridbridge.emulator.tools.RowContext;
 import io.hybridbridge.emulator.tools.Tools;
@@ -286,19 +288,21 @@ class FastPathDatasetTest {
   }
 
   /**
-   * Translated blocks whose accesses are bound skip the router, not the access budget: a translated run counts every
-   * access an interpreted one does, and a budget below that stops it.
+   * Translated blocks whose accesses are bound skip the router, not the run's instruction budget: a translated run
+   * executes the instructions an interpreted one does, and a budget below them stops it with the budget's reason.
    */
   @Test
-  void boundAccessesCountAgainstTheAccessBudget() throws Exception {
+  void translatedRunsStopAtTheRunBudget() throws Exception {
     ManifestEntry e = TestDataset.snapshots().get(0);
     try (FastPath fast = FastPath.open(TestDataset.reference(e.getKernelBuild()));
          UntrustedSnapshot u = open(e)) {
       fast.setTranslateAfter(1);
+      KernelMachine machine = fast.slow().machine();
       for (InspectionTool tool : List.of(Tools.LSMOD, Tools.NETSTAT)) {
         TrainingMetadata metadata = fast.slow().inspect(u, tool).metadata();
         fast.setTranslation(false);
         FastPath.Inspection interpreted = fast.inspect(u, tool, metadata);
+        long run = machine.instructions(); // T's preparation and the tool
         fast.setTranslation(true);
         FastPath.Inspection translated = null;
         for (int i = 0; i < 4; i++) {
@@ -306,12 +310,15 @@ class FastPathDatasetTest {
         }
         assertThat(fast.translatedBlocks()).as(tool.name() + ": blocks translated").isPositive();
         assertThat(translated.rows()).isEqualTo(interpreted.rows());
-        assertThat(translated.accesses()).as(tool.name() + ": accesses counted").isEqualTo(interpreted.accesses());
-        assertThat(translated.redirectedAccesses()).isEqualTo(interpreted.redirectedAccesses());
-        fast.setAccessBudget(interpreted.accesses() * 9 / 10);
+        assertThat(translated.instructions()).as(tool.name()).isEqualTo(interpreted.instructions());
+        assertThat(machine.instructions()).as(tool.name() + ": the run's instructions").isEqualTo(run);
+        long budget = run - interpreted.instructions() / 10;
+        machine.setRunBudget(budget);
         assertThatThrownBy(() -> fast.inspect(u, tool, metadata)).isInstanceOf(SlowPathException.class)
-            .hasMessageContaining("budget");
-        fast.setAccessBudget(SlowPath.DEFAULT_ACCESS_BUDGET);
+            .hasMessageContaining("the run exceeded its budget of %,d instructions".formatted(budget));
+        machine.setRunBudget(KernelRealities.RUN_BUDGET);
+        assertThat(fast.inspect(u, tool, metadata).rows()).as(tool.name() + ": after the budget")
+            .isEqualTo(interpreted.rows());
       }
     }
   }

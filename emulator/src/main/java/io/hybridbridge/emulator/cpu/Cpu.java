@@ -139,11 +139,6 @@ public final class Cpu implements AutoCloseable {
     executor.setRouter(router);
   }
 
-  /** Accesses to {@code space} served through a router's binding ({@link AccessRouter#bind}) since the CPU was made. */
-  public long boundAccesses(int space) {
-    return space < executor.boundAccesses.length ? executor.boundAccesses[space] : 0;
-  }
-
   /** Plugs a value domain in ({@link Shadow#NONE}: concrete execution only). */
   public void setShadow(Shadow shadow) {
     executor.shadow = shadow;

@@ -383,8 +383,6 @@ final class Executor {
 
   /** bindings[site]: the index of the space the router bound that access site of a translated block to, or -1. */
   int[] bindings = new int[0];
-  /** boundAccesses[space]: accesses served through a binding, by space. */
-  long[] boundAccesses = new long[1];
 
   /** Makes room for the access sites of translated blocks up to {@code sites} (their ids are below it). */
   void ensureSites(int sites) {
@@ -439,9 +437,6 @@ final class Executor {
     keptBindings.clear();
     boundSiteCount = 0;
     java.util.Arrays.fill(bindings, -1);
-    if (boundAccesses.length < spaces.length) {
-      boundAccesses = java.util.Arrays.copyOf(boundAccesses, spaces.length);
-    }
   }
 
   /**
@@ -466,7 +461,7 @@ final class Executor {
 
   /**
    * Reads {@code size} bytes at {@code a} for access site {@code site} of a translated block ({@code block}: its
-   * instructions): from the space the site is bound to, counted; or as the interpreter routes it. A fault records the
+   * instructions): from the space the site is bound to; or as the interpreter routes it. A fault records the
    * instruction's position ({@link #pc}, {@link #blockIndex}) for the run loop.
    */
   long read(int site, Instruction[] block, long a, int size) throws MemoryAccessException {
@@ -528,7 +523,7 @@ final class Executor {
   }
 
   /**
-   * The space access site {@code site} is bound to, counted; null: the site is not bound, {@link #unboundSpace} routes
+   * The space access site {@code site} is bound to; null: the site is not bound, {@link #unboundSpace} routes
    * it. Two methods, each access asking this one first: with the routing in it, the JIT compiled it too large to
    * inline into the accesses, a second call for each (2–10 % of a warm fast ps inspection).
    */
@@ -537,7 +532,6 @@ final class Executor {
     if (b < 0) {
       return null;
     }
-    boundAccesses[b]++;
     return accessed = spaces[b];
   }
 
@@ -1405,7 +1399,6 @@ final class Executor {
     long n = 0;
     while (r[RCX] != 0 && n < allowance) {
       space.write(r[RDI], size, value);
-      boundAccesses[bound]++;
       r[RDI] += delta;
       r[RCX]--;
       n++;
@@ -1423,7 +1416,6 @@ final class Executor {
     int k = operand == MemoryAccess.STRING_SOURCE ? 0 : 1;
     int bound = repBindings[k];
     if (bound >= 0) {
-      boundAccesses[bound]++;
       return spaces[bound];
     }
     AddressSpace space = route(implicitAccess, address, size, operand, role, 0);

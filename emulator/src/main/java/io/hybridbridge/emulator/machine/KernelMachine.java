@@ -95,6 +95,7 @@ public final class KernelMachine implements AutoCloseable {
   private final SystemCalls calls = new SystemCalls(this);
   private final List<String> notes = new ArrayList<>();
   private long budget = KernelRealities.SYSCALL_BUDGET;
+  private long runBudget = KernelRealities.RUN_BUDGET;
   private long runInstructions;
   private long runSyscalls;
   private boolean stoppedInKernel;
@@ -386,27 +387,39 @@ public final class KernelMachine implements AutoCloseable {
           "the last system call stopped inside the kernel; reset() before the next");
     }
     CpuState s = cpu.state();
+    long runLeft = runBudget - runInstructions;
+    if (runLeft <= 0) {
+      throw new MachineException(MachineException.Reason.BUDGET_EXHAUSTED, s.rip(), "system call " + nr + ": "
+          + runBudgetExhausted());
+    }
     s.set(Reg.RAX, nr);
     for (int i = 0; i < args.length; i++) {
       s.set(ARGUMENT_REGISTERS[i], args[i]);
     }
     cpu.enterSyscall();
     runSyscalls++;
-    Stop stop = cpu.run(budget);
+    Stop stop = cpu.run(Math.min(budget, runLeft));
     runInstructions += stop.instructions();
     if (stop.reason() == Stop.Reason.USER_RETURN && stop.pc() == agentRip) {
       return s.get(Reg.RAX);
     }
     stoppedInKernel = true;
-    throw failure(nr, stop);
+    throw failure(nr, stop, runLeft < budget);
   }
 
-  private MachineException failure(int nr, Stop stop) {
+  private String runBudgetExhausted() {
+    return "the run exceeded its budget of %,d instructions (a list in the snapshot that does not end?)"
+        .formatted(runBudget);
+  }
+
+  /** Why system call {@code nr} stopped; {@code runLimited}: the run's budget, not the call's, limited it. */
+  private MachineException failure(int nr, Stop stop, boolean runLimited) {
     String call = "system call " + nr + ": ";
     String at = "pc 0x%x (%s)".formatted(stop.pc(), locate(stop.pc()));
     return switch (stop.reason()) {
-      case BUDGET_EXHAUSTED -> new MachineException(MachineException.Reason.BUDGET_EXHAUSTED, stop.pc(),
-          call + "instruction budget of %,d exhausted at %s".formatted(budget, at));
+      case BUDGET_EXHAUSTED -> new MachineException(MachineException.Reason.BUDGET_EXHAUSTED, stop.pc(), call
+          + (runLimited ? runBudgetExhausted() + " at " + at
+              : "instruction budget of %,d exhausted at %s".formatted(budget, at)));
       case UNIMPLEMENTED -> new MachineException(MachineException.Reason.UNIMPLEMENTED_INSTRUCTION, stop.pc(),
           call + stop.detail() + " at " + at);
       case FAULT -> {
@@ -442,6 +455,17 @@ public final class KernelMachine implements AutoCloseable {
       throw new IllegalArgumentException("budget must be positive: " + instructionsPerSyscall);
     }
     this.budget = instructionsPerSyscall;
+  }
+
+  /**
+   * Instruction budget of a whole run, from {@link #reset()} or {@link #restore} (default {@link
+   * KernelRealities#RUN_BUDGET}): the system call that reaches it stops as one over its own budget does.
+   */
+  public void setRunBudget(long instructionsPerRun) {
+    if (instructionsPerRun <= 0) {
+      throw new IllegalArgumentException("run budget must be positive: " + instructionsPerRun);
+    }
+    this.runBudget = instructionsPerRun;
   }
 
   /** Instructions the kernel executed in this run (since {@link #reset()}; a rep iteration counts as one). */

@@ -16,7 +16,7 @@ import java.util.Optional;
  * each with its reason. The machine applies it; nothing else in the code makes such decisions.
  *
  * <ul>
- *   <li>{@link #SYSCALL_BUDGET}: the instruction budget of one system call.
+ *   <li>{@link #SYSCALL_BUDGET}: the instruction budget of one system call; {@link #RUN_BUDGET}: of a whole run.
  *   <li>{@link #HOOKS}: functions that cannot run as they would on a live machine, by symbol.
  *   <li>Faults ({@link Faults}): page faults and #GP through the kernel's own exception table, ud2 through its
  *       bug table; everything else stops the run naming the pc and its function.
@@ -35,6 +35,15 @@ public final class KernelRealities {
    * emulation: enough for any legitimate call, and a runaway loop (a corrupt list in a snapshot) ends quickly.
    */
   public static final long SYSCALL_BUDGET = 50_000_000;
+
+  /**
+   * Instructions one run may execute, from its reset or restore: every system call of a tool, and T's preparation
+   * when the run started from its checkpoint. The largest measured inspection (ps on 65 processes) takes ≈ 5 M. A
+   * list that never ends in a corrupt snapshot can keep every call within {@link #SYSCALL_BUDGET} (each read
+   * returning one page of a process list that goes round) and would otherwise run for hours; 250 M stops it within
+   * seconds of emulation. Counting instructions, which the CPU does anyway, costs a fast path nothing per access.
+   */
+  public static final long RUN_BUDGET = 250_000_000;
 
   /** What a hooked function does instead of running. */
   public enum Action {

@@ -210,7 +210,6 @@ class ShadowDomainTest {
       assertThat(m.run().reason()).isEqualTo(Stop.Reason.HALTED);
       String destination = " op" + MemoryAccess.STRING_DESTINATION;
       assertThat(seen).containsExactly("pc+0" + destination, "pc+2" + destination); // not 5 times at +0
-      assertThat(m.cpu.boundAccesses(space)).isEqualTo(4);
       assertThat(redirected.read(TestMachine.DATA, 8)).isEqualTo(0x070707070707L); // all six bytes there
       assertThat(m.memory.read(TestMachine.DATA, 8)).isZero();
     }
@@ -235,7 +234,7 @@ class ShadowDomainTest {
       assertThat(m.reg(RCX)).isZero();
       assertThat(m.memory.read(TestMachine.DATA + 32, 8)).isEqualTo(0x1122334455667788L);
       assertThat(m.memory.read(TestMachine.DATA + 40, 8)).isZero();
-      assertThat(m.cpu.boundAccesses(0)).isEqualTo(3); // 5 stores: the first of each run routed, then bound
+      assertThat(seen).hasSize(2); // 5 stores: the first of each run routed, then bound
     }
   }
 

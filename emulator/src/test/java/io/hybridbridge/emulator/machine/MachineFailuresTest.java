@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Broken situations on the real reference kernels end in clear, specific errors, and what the kernel itself
  * survives (faulting user copies, WARNs) is survived: a tiny budget, a missing path, bad user pointers (fixed up
- * through the kernel's exception table), a corrupt kernel pointer (an unfixable kernel fault), a read that would
+ * through the kernel's exception table), a run of calls over the run's budget, a corrupt kernel pointer (an unfixable kernel fault), a read that would
  * sleep, the bug table's WARNs and BUGs, and runs that must not see each other's state.
  */
 @Tag("dataset")
@@ -45,6 +45,22 @@ class MachineFailuresTest {
         m.setBudget(KernelRealities.SYSCALL_BUDGET);
         m.reset();
         assertThat(m.syscall(Syscalls.GETPID)).isPositive();
+
+        // The run's budget: calls each within their own budget stop once together they exceed it.
+        m.reset();
+        m.calls().readFile("/proc/version");
+        long oneRead = m.instructions();
+        m.reset();
+        m.setRunBudget(oneRead * 3 / 2);
+        m.calls().readFile("/proc/version");
+        assertThatThrownBy(() -> m.calls().readFile("/proc/version")).as(id).isInstanceOf(ToolException.class)
+            .hasMessageContaining("the run exceeded its budget of %,d instructions".formatted(oneRead * 3 / 2))
+            .cause().isInstanceOfSatisfying(MachineException.class,
+                e -> assertThat(e.reason()).isEqualTo(MachineException.Reason.BUDGET_EXHAUSTED));
+        m.setRunBudget(KernelRealities.RUN_BUDGET);
+        m.reset();
+        assertThat(new String(m.calls().readFile("/proc/version"), java.nio.charset.StandardCharsets.US_ASCII)).as(id)
+            .startsWith("Linux version");
 
         // errno: named, with the call and the path.
         assertThatThrownBy(() -> m.calls().readFile("/proc/no-such-file")).as(id)

@@ -48,12 +48,9 @@ public final class BridgedMachine implements AutoCloseable {
   private final PerCpuUnits trustedUnits;
   private final RedirectedSpace redirected = new RedirectedSpace();
   private final RedirectedSpace perCpuRedirected = new RedirectedSpace();
-  private final RefusingSpace refusal = new RefusingSpace();
   private final int redirectedIndex;
   private final int perCpuIndex;
-  private final int refusalIndex;
-  private final long[] text;
-  private final long[] syscallEntry;
+  private final AccessGuard guard;
   /** T right after its preparation (taken at the first inspection), and the agent's pid it found. */
   private KernelMachine.Checkpoint prepared;
   private long agentPid;
@@ -70,11 +67,12 @@ public final class BridgedMachine implements AutoCloseable {
           + e.getMessage(), e);
     }
     long slide = machine.layout().slide();
-    text = new long[] {profile.text().start() + slide, profile.text().end() + slide};
-    syscallEntry = new long[] {runtime("entry_SYSCALL_64"), runtime("entry_SYSCALL_64_after_hwframe")};
     redirectedIndex = machine.addAddressSpace(redirected);
     perCpuIndex = machine.addAddressSpace(perCpuRedirected);
-    refusalIndex = machine.addAddressSpace(refusal);
+    RefusingSpace refusal = new RefusingSpace();
+    guard = new AccessGuard(new long[] {profile.text().start() + slide, profile.text().end() + slide},
+        new long[] {runtime("entry_SYSCALL_64"), runtime("entry_SYSCALL_64_after_hwframe")}, refusal,
+        machine.addAddressSpace(refusal));
   }
 
   /** Opens the kernel machine on {@code reference}. */
@@ -148,9 +146,9 @@ public final class BridgedMachine implements AutoCloseable {
     return redirected.lastRead();
   }
 
-  /** The checks every router of one inspection makes first ({@link AccessGuard}), for a new inspection. */
-  public AccessGuard guard(long accessBudget) {
-    return new AccessGuard(text, syscallEntry, accessBudget, refusal, refusalIndex);
+  /** The check every router makes first ({@link AccessGuard}). */
+  public AccessGuard guard() {
+    return guard;
   }
 
   /**

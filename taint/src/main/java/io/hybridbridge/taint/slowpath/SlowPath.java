@@ -35,13 +35,6 @@ public final class SlowPath implements AutoCloseable {
   private final BridgedMachine bridge;
   private final RedirectPolicy policy;
   private final TaintShadow shadow;
-  private long accessBudget = DEFAULT_ACCESS_BUDGET;
-
-  /**
-   * Memory accesses one inspection may make. The largest measured (ps on 65 processes) makes ≈ 2 M; a corrupt list
-   * that never ends stops here within seconds instead of reading pages of text for hours.
-   */
-  public static final long DEFAULT_ACCESS_BUDGET = 100_000_000;
 
   private SlowPath(BridgedMachine bridge, Path kallsyms, List<RedirectPolicy.ContextVariable> context)
       throws SlowPathException {
@@ -92,14 +85,6 @@ public final class SlowPath implements AutoCloseable {
 
   public RedirectPolicy policy() {
     return policy;
-  }
-
-  /** Memory accesses one inspection may make (default {@link #DEFAULT_ACCESS_BUDGET}). */
-  public void setAccessBudget(long accesses) {
-    if (accesses <= 0) {
-      throw new IllegalArgumentException("access budget must be positive: " + accesses);
-    }
-    this.accessBudget = accesses;
   }
 
   /**
@@ -159,7 +144,7 @@ public final class SlowPath implements AutoCloseable {
   }
 
   private TaintRouter router(DecisionLog log) {
-    return new TaintRouter(shadow, policy, bridge.guard(accessBudget), bridge.machine().layout(),
+    return new TaintRouter(shadow, policy, bridge.guard(), bridge.machine().layout(),
         bridge.untrustedSpace(), bridge.perCpuSpace(), log);
   }
 

@@ -24,7 +24,7 @@ public final class TaintRouter implements AccessRouter {
   private final DecisionLog log;
 
   /**
-   * @param guard the inspection's budget and text check; its syscall entry range is where user registers are still
+   * @param guard the text check; its syscall entry range is where user registers are still
    *     live, so register shadows are cleared there (the driver sets arguments without the shadow knowing)
    * @param untrustedSpace the CPU's index of the U-through-T space
    * @param perCpuSpace the CPU's index of U's per-CPU view ({@link RedirectPolicy.Route#PER_CPU})

@@ -33,7 +33,7 @@ public final class PolicyEvidence {
         String outcome = "not exercised";
         try (SlowPath slow = SlowPath.open(TestDataset.reference(e.getKernelBuild()), without);
             UntrustedSnapshot u = UntrustedSnapshot.open(TestDataset.path(e), e.getId(), e.getVmId())) {
-          slow.setAccessBudget(20_000_000);
+          slow.machine().setRunBudget(50_000_000);
           if (!present(slow, removed)) {
             outcome = "absent from this build";
           } else {

@@ -239,7 +239,7 @@ class RedirectionIsRealTest {
       without.removeIf(v -> v.symbol().equals(lock));
       for (boolean inContext : new boolean[] {true, false}) {
         try (SlowPath slow = inContext ? SlowPath.open(reference) : SlowPath.open(reference, without)) {
-          slow.setAccessBudget(3_000_000);
+          slow.machine().setRunBudget(10_000_000);
           PatchedSnapshot patched = new PatchedSnapshot(Snapshots.open(TestDataset.path(e)));
           try (UntrustedSnapshot u = UntrustedSnapshot.of(patched, e.getId(), e.getVmId())) {
             long address = Profile.runtime(profile.address(lock).getAsLong(), u.kernel().layout());
@@ -315,14 +315,17 @@ class RedirectionIsRealTest {
     }
   }
 
-  /** A list whose next pointer points back at itself never ends: the inspection's access budget stops it. */
+  /**
+   * A list whose next pointer points back at itself never ends, each read of /proc/modules returning a page of it
+   * within the call's budget: the run's instruction budget stops it.
+   */
   @Test
   void aModuleListThatNeverEndsStopsAtTheBudget() throws Exception {
     ManifestEntry e = TestDataset.snapshots().get(0);
     ReferenceStore.Reference reference = TestDataset.reference(e.getKernelBuild());
     Profile profile = reference.profile();
     try (SlowPath slow = SlowPath.open(reference)) {
-      slow.setAccessBudget(3_000_000);
+      slow.machine().setRunBudget(10_000_000);
       PatchedSnapshot patched = new PatchedSnapshot(Snapshots.open(TestDataset.path(e)));
       try (UntrustedSnapshot u = UntrustedSnapshot.of(patched, e.getId(), e.getVmId())) {
         GuestKernel kernel = u.kernel();
@@ -331,7 +334,7 @@ class RedirectionIsRealTest {
         long node = kernel.pageTables().toPhysical(first, AddressTranslator.Access.READ);
         patched.putLong(node, first); // its next: itself
         assertThatThrownBy(() -> slow.inspect(u, Tools.LSMOD)).isInstanceOf(SlowPathException.class)
-            .hasMessageContaining("budget");
+            .hasMessageContaining("the run exceeded its budget of 10,000,000 instructions");
       }
     }
   }

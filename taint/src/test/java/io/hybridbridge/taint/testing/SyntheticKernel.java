@@ -121,7 +121,7 @@ public final class SyntheticKernel implements AutoCloseable {
     RefusingSpace refusal = new RefusingSpace();
     int refused = cpu.addAddressSpace(refusal);
     AccessGuard guard = new AccessGuard(new long[] {LINK_TEXT + T_SLIDE, LINK_TEXT + T_SLIDE + 0x10000},
-        new long[] {0, 0}, 1_000_000, refusal, refused);
+        new long[] {0, 0}, refusal, refused);
     router = new TaintRouter(shadow, policy, guard, T_LAYOUT, u, perCpu, log);
     cpu.setRouter(router);
     cpu.setShadow(shadow);
