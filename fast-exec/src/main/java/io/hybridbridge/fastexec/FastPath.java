@@ -196,7 +196,8 @@ public final class FastPath implements AutoCloseable {
    * @param executionTime the tool's system calls alone (up to the stop, for a fallback)
    */
   public record Inspection(String tool, String snapshotId, List<? extends SpecificRecord> rows, FallbackRow fallback,
-      long instructions, long syscalls, long redirectedInstructions, long untabled, Duration wallTime, Duration executionTime, List<String> notes) {
+      long instructions, long syscalls, long redirectedInstructions, long untabled, Duration wallTime,
+      Duration executionTime, List<String> notes) {
     public boolean fellBack() {
       return fallback != null;
     }
@@ -316,8 +317,7 @@ public final class FastPath implements AutoCloseable {
         .setInstructionsBefore(stop.instructions())
         .build();
     return new Inspection(tool.name(), snapshot.id(), List.of(), fallback, stop.instructions(), stop.syscalls(),
-        router.redirectedInstructions(), router.untabled(), wall, wall,
-        bridge.machine().notes());
+        router.redirectedInstructions(), router.untabled(), wall, wall, bridge.machine().notes());
   }
 
   @Override

@@ -18,8 +18,8 @@ public interface AccessRouter {
    * string instruction: the index of the space that serves every later access of this instruction and operand in this
    * run (of the string instruction: in this execution of it), if that does not depend on the address, the call site
    * or anything else (then later accesses there are served without asking, nor counted: a limit on a run is the
-   * machine's instruction budget); -1 (the default) to keep deciding each one. Bindings end when the router is replaced, unless
-   * its {@link #bindingScope} keeps them.
+   * machine's instruction budget); -1 (the default) to keep deciding each one. Bindings end when the router is
+   * replaced, unless its {@link #bindingScope} keeps them.
    */
   default int bind(MemoryAccess access) {
     return -1;

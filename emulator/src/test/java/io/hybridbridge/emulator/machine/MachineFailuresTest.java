@@ -16,8 +16,9 @@ import org.junit.jupiter.api.Test;
 /**
  * Broken situations on the real reference kernels end in clear, specific errors, and what the kernel itself
  * survives (faulting user copies, WARNs) is survived: a tiny budget, a missing path, bad user pointers (fixed up
- * through the kernel's exception table), a run of calls over the run's budget, a corrupt kernel pointer (an unfixable kernel fault), a read that would
- * sleep, the bug table's WARNs and BUGs, and runs that must not see each other's state.
+ * through the kernel's exception table), a run of calls over the run's budget, a corrupt kernel pointer (an
+ * unfixable kernel fault), a read that would sleep, the bug table's WARNs and BUGs, and runs that must not see each
+ * other's state.
  */
 @Tag("dataset")
 class MachineFailuresTest {
